@@ -1,0 +1,569 @@
+"""Build `contracts/openapi.yaml` from the operation table and the `stripe` package's typed classes.
+
+Why generated: the seed reference flattens nesting and hides fields behind "…N more"; the `stripe` package's
+`stripe/params/*` TypedDicts carry the exact nesting, required keys and enums, and its object classes carry the
+response fields and their nullability. We read those types (facts), and write every schema ourselves.
+Where the seed differs from the package (the seed is the specification), `SEED_OVERRIDES` says so.
+
+Run: `python -m contracts.generate` (needs the `dev` extra: `stripe`). Re-running is deterministic.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import decimal
+import importlib
+import inspect
+import re
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts.operations import OBJECT_CLASSES, OPERATIONS, OperationRow
+
+HERE = Path(__file__).resolve().parent
+
+# Request strings without a known limit get Stripe's usual one.
+DEFAULT_MAX_LENGTH = 5000
+UNLIMITED_STRINGS = {"body", "url", "value", "query", "return_url", "images"}
+METADATA_PARAM = {"$ref": "#/components/schemas/metadata_param"}
+EMPTY_STRING = {"type": "string", "enum": [""]}
+
+# Where the seed (the specification) disagrees with the stripe package: (operationId, dotted field) -> required.
+SEED_OVERRIDES: dict[tuple[str, str], bool] = {
+    ("CreateForwardingRequest", "request"): False,
+    ("AddInvoiceLines", "lines.price_data.product"): False,
+    ("UpdateInvoiceLines", "lines.price_data.product"): False,
+    ("UpdateInvoiceLine", "price_data.product"): False,
+}
+
+# Fields the seed lists that the stripe package no longer has: (operationId, dotted parent) -> {name: schema}.
+SEED_EXTRA_FIELDS: dict[tuple[str, str], dict[str, dict]] = {
+    ("CreateFinancialConnectionsSession", "filters"): {
+        "countries": {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 2}, "maxItems": 50},
+    },
+}
+
+# Fields whose value the mock and the suites need bounded (array sizes of the API).
+MAX_ITEMS = {"lines": 250, "expand": 20, "invoice_items": 250, "tax_rates": 10, "headers": 50,
+             "replacements": 10, "features": 3, "permissions": 4, "prefetch": 3}
+
+LIST_PARAM_DOCS = {
+    "limit": "A limit on the number of objects to be returned, between 1 and 100 (default 10).",
+    "starting_after": "A cursor: the ID of the object after which the page starts.",
+    "ending_before": "A cursor: the ID of the object before which the page ends.",
+    "expand": "Fields of the response to expand (dotted paths for nested fields).",
+}
+
+REQUEST_OPTION_KEYS = {"api_key", "stripe_version", "stripe_account", "stripe_context", "max_network_retries",
+                       "idempotency_key", "content_type", "headers"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# type helpers
+
+
+def _origin(tp: Any) -> Any:
+    return typing.get_origin(tp)
+
+
+def _args(tp: Any) -> tuple:
+    return typing.get_args(tp)
+
+
+def _is_union(tp: Any) -> bool:
+    return _origin(tp) in (typing.Union, types.UnionType)
+
+
+def _is_typeddict(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "__required_keys__") and hasattr(tp, "__annotations__")
+
+
+def _literal_values(tp: Any) -> list | None:
+    if _origin(tp) is typing.Literal:
+        return list(_args(tp))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# request schemas from params TypedDicts
+
+
+def _load(dotted: str, package: str) -> Any:
+    module_path, _, name = dotted.rpartition(".")
+    module = importlib.import_module(f"{package}.{module_path}" if module_path else package)
+    return getattr(module, name)
+
+
+def param_schema(tp: Any, name: str) -> dict:
+    """Schema of one request field from its annotation."""
+    if _is_union(tp):
+        members = [a for a in _args(tp) if a is not type(None)]
+        literal_empty = [m for m in members if _literal_values(m) == [""]]
+        rest = [m for m in members if m not in literal_empty]
+        literals = [v for m in rest for v in (_literal_values(m) or [])]
+        if literals and all(m is str or _literal_values(m) for m in rest):
+            # Literal[...] | str: an enum that the client leaves open for new values.
+            base: dict = {"type": "string", "enum": [v for v in literals if v != ""]}
+        elif len(rest) == 1:
+            base = param_schema(rest[0], name)
+        else:
+            base = {"anyOf": [param_schema(m, name) for m in rest]}
+        if literal_empty:
+            if base == METADATA_PARAM:
+                return base
+            return {"anyOf": [base, dict(EMPTY_STRING)]}
+        return base
+    literals = _literal_values(tp)
+    if literals is not None:
+        if literals == [""]:
+            return dict(EMPTY_STRING)
+        kinds = {type(v) for v in literals}
+        if kinds == {bool}:
+            return {"type": "boolean", "enum": literals}
+        return {"type": "string", "enum": literals}
+    if tp is str:
+        schema: dict = {"type": "string"}
+        if name not in UNLIMITED_STRINGS:
+            schema["maxLength"] = DEFAULT_MAX_LENGTH
+        return schema
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is decimal.Decimal:
+        return {"type": "string", "format": "decimal", "maxLength": 40}
+    if _origin(tp) in (list, collections.abc.Sequence, typing.List):  # noqa: UP006
+        schema = {"type": "array", "items": param_schema(_args(tp)[0], name)}
+        if name in MAX_ITEMS:
+            schema["maxItems"] = MAX_ITEMS[name]
+        return schema
+    if _origin(tp) in (dict, collections.abc.Mapping) or getattr(tp, "__name__", "") == "UntypedStripeObject" \
+            or getattr(_origin(tp), "__name__", "") == "UntypedStripeObject":
+        if name in ("metadata", "invoice_metadata"):
+            return METADATA_PARAM
+        return {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500}}
+    if _is_typeddict(tp):
+        return typeddict_schema(tp)
+    if tp is typing.Any:
+        return {}
+    raise TypeError(f"unsupported request annotation {tp!r} for {name}")
+
+
+def typeddict_schema(cls: type) -> dict:
+    module_globals = vars(sys.modules[cls.__module__])
+    props = {}
+    required = []
+    for key, annotation in cls.__annotations__.items():
+        if key in REQUEST_OPTION_KEYS and cls.__name__.endswith("Params"):
+            continue
+        tp = _evaluate(annotation, module_globals, {})
+        if _origin(tp) in (typing.NotRequired, typing.Required):
+            tp = _args(tp)[0]
+        props[key] = param_schema(tp, key)
+        if key in cls.__required_keys__:
+            required.append(key)
+    schema: dict = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        schema["required"] = sorted(required)
+    return schema
+
+
+def _apply_override(schema: dict, dotted: str, required: bool) -> None:
+    head, _, rest = dotted.partition(".")
+    node = schema
+    while True:
+        node = _object_node(node)
+        if not rest:
+            req = set(node.get("required", []))
+            req.add(head) if required else req.discard(head)
+            if req:
+                node["required"] = sorted(req)
+            else:
+                node.pop("required", None)
+            return
+        node = node["properties"][head]
+        head, _, rest = rest.partition(".")
+
+
+def _object_node(node: dict) -> dict:
+    """The object schema inside an array / emptyable wrapper."""
+    while True:
+        if node.get("type") == "object":
+            return node
+        if node.get("type") == "array":
+            node = node["items"]
+        elif "anyOf" in node:
+            node = next(b for b in node["anyOf"] if b.get("type") in ("object", "array"))
+        else:
+            raise KeyError(node)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# response schemas from object classes
+
+
+class _Names(collections.abc.Mapping):
+    """Name lookup for evaluating a stripe object's annotations: nested classes, then module, then imports."""
+
+    def __init__(self, owner_chain: list[type], module: types.ModuleType):
+        self.scopes = [vars(c) for c in reversed(owner_chain)] + [vars(module)]
+        self.imports = _type_checking_imports(module)
+
+    def __getitem__(self, key: str) -> Any:
+        for scope in self.scopes:
+            if key in scope:
+                return scope[key]
+        if key in self.imports:
+            return _foreign(self.imports[key])
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+_FOREIGN: dict[str, type] = {}
+
+
+def _foreign(qualified: str) -> type:
+    if qualified not in _FOREIGN:
+        _FOREIGN[qualified] = type(qualified.rsplit(".", 1)[-1], (), {"__qualified__": qualified})
+    return _FOREIGN[qualified]
+
+
+def _type_checking_imports(module: types.ModuleType) -> dict[str, str]:
+    source = inspect.getsource(module)
+    found = {}
+    for mod, names in re.findall(r"from\s+(stripe[\w.]*)\s+import\s+(\([^)]*\)|[^\n]+)", source):
+        for part in names.strip("()").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            original, _, alias = part.partition(" as ")
+            found[(alias or original).strip()] = f"{mod}.{original.strip()}"
+    return found
+
+
+class ResponseSchemas:
+    """Turn stripe object classes into component schemas (nested objects inline, our objects by $ref)."""
+
+    def __init__(self) -> None:
+        import stripe
+
+        self.stripe = stripe
+        self.by_qualified: dict[str, str] = {}
+        for schema_name, dotted in OBJECT_CLASSES.items():
+            cls = _load(dotted, "stripe")
+            self.by_qualified[f"{cls.__module__}.{cls.__name__}"] = schema_name
+        self.components: dict[str, dict] = {}
+
+    def object_schema(self, cls: type, chain: list[type], object_name: str | None = None) -> dict:
+        module = sys.modules[cls.__module__]
+        own = cls.__dict__.get("__annotations__", {})
+        names = _Names(chain, module)
+        hints = {key: _evaluate(value, vars(module), names) for key, value in own.items()}
+        props, required = {}, []
+        for key in own:
+            if key.isupper() or key.startswith("_"):
+                continue
+            tp = hints[key]
+            nullable = _is_union(tp) and type(None) in _args(tp)
+            schema = self.field_schema(tp, chain)
+            if key == "object" and object_name:
+                schema = {"type": "string", "enum": [object_name]}
+            props[key] = _nullable(schema) if nullable else schema
+            if not nullable and key != "deleted":
+                required.append(key)
+        schema = {"type": "object", "properties": props}
+        if required:
+            schema["required"] = sorted(required)
+        return schema
+
+    def field_schema(self, tp: Any, chain: list[type]) -> dict:
+        if _is_union(tp):
+            members = [a for a in _args(tp) if a is not type(None)]
+            if len(members) == 1:
+                return self.field_schema(members[0], chain)
+            if str in members and len(members) == 2:  # ExpandableField[T]
+                other = next(m for m in members if m is not str)
+                return {"anyOf": [{"type": "string", "maxLength": 5000}, self.field_schema(other, chain)]}
+            literals = [v for m in members for v in (_literal_values(m) or [])]
+            if literals and len(literals) == sum(len(_args(m)) for m in members):
+                return {"type": "string", "enum": literals}
+            return {"anyOf": [self.field_schema(m, chain) for m in members]}
+        literals = _literal_values(tp)
+        if literals is not None:
+            if all(isinstance(v, bool) for v in literals):
+                return {"type": "boolean", "enum": literals}
+            return {"type": "string", "enum": literals}
+        if tp is str:
+            return {"type": "string"}
+        if tp is bool:
+            return {"type": "boolean"}
+        if tp is int:
+            return {"type": "integer"}
+        if tp is float:
+            return {"type": "number"}
+        if tp is decimal.Decimal:  # Stripe serialises decimals as strings
+            return {"type": "string", "format": "decimal"}
+        if tp is typing.Any:
+            return {}
+        origin = _origin(tp)
+        if origin in (list, typing.List):  # noqa: UP006
+            return {"type": "array", "items": self.field_schema(_args(tp)[0], chain)}
+        if origin in (dict, typing.Dict):  # noqa: UP006
+            return {"type": "object", "additionalProperties": self.field_schema(_args(tp)[1], chain)}
+        name = getattr(origin or tp, "__name__", "")
+        if name == "UntypedStripeObject":
+            value = self.field_schema(_args(tp)[0], chain) if _args(tp) else {}
+            return {"type": "object", "additionalProperties": value}
+        if name in ("ListObject", "SearchResultObject"):
+            return list_envelope(self.field_schema(_args(tp)[0], chain),
+                                 "list" if name == "ListObject" else "search_result")
+        qualified = getattr(tp, "__qualified__", None) or (
+            f"{tp.__module__}.{tp.__name__}" if isinstance(tp, type) else None)
+        if qualified in self.by_qualified:
+            return {"$ref": f"#/components/schemas/{self.by_qualified[qualified]}"}
+        if getattr(tp, "__qualified__", None):
+            return foreign_object()
+        if isinstance(tp, type) and issubclass(tp, self.stripe.StripeObject):
+            if tp in chain:
+                return {"type": "object"}
+            if hasattr(tp, "OBJECT_NAME") and tp not in (chain[-1:] if chain else []) and \
+                    f"{tp.__module__}.{tp.__name__}" not in self.by_qualified and not _is_nested(tp):
+                return foreign_object()
+            return self.object_schema(tp, [*chain, tp])
+        raise TypeError(f"unsupported response annotation {tp!r}")
+
+    def build(self) -> dict[str, dict]:
+        for schema_name, dotted in OBJECT_CLASSES.items():
+            cls = _load(dotted, "stripe")
+            self.components[schema_name] = self.object_schema(cls, [cls], cls.OBJECT_NAME)
+        return self.components
+
+
+def _evaluate(annotation: Any, globalns: dict, localns: collections.abc.Mapping) -> Any:
+    if isinstance(annotation, str):
+        annotation = typing.ForwardRef(annotation)
+    return typing._eval_type(annotation, globalns, localns)  # type: ignore[attr-defined]
+
+
+def _is_nested(cls: type) -> bool:
+    return "." in cls.__qualname__
+
+
+def _nullable(schema: dict) -> dict:
+    """OpenAPI 3.0 nullability: `nullable` widens only a `type` in the same object, so enums list null and
+    $ref/anyOf get a null branch."""
+    if "type" in schema and "$ref" not in schema and "anyOf" not in schema:
+        out = {**schema, "nullable": True}
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+        return out
+    if "anyOf" in schema:
+        return {"anyOf": [*schema["anyOf"], NULL_ONLY]}
+    return {"anyOf": [schema, NULL_ONLY]}
+
+
+NULL_ONLY = {"type": "string", "nullable": True, "enum": [None]}
+
+
+def foreign_object() -> dict:
+    """An object outside this API slice, returned when expanded: only its identity is checked."""
+    return {"type": "object", "properties": {"id": {"type": "string"}, "object": {"type": "string"}},
+            "required": ["id", "object"]}
+
+
+def list_envelope(items: dict, kind: str = "list") -> dict:
+    props: dict = {
+        "object": {"type": "string", "enum": [kind]},
+        "data": {"type": "array", "items": items},
+        "has_more": {"type": "boolean"},
+        "url": {"type": "string"},
+    }
+    required = ["data", "has_more", "object", "url"]
+    if kind == "search_result":
+        props["next_page"] = {"type": "string", "nullable": True}
+        props["total_count"] = {"type": "integer"}
+        required.append("next_page")
+    return {"type": "object", "properties": props, "required": sorted(required)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the document
+
+
+def error_schema() -> dict:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["type", "message"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["api_error", "card_error", "idempotency_error",
+                                                        "invalid_request_error", "rate_limit_error",
+                                                        "authentication_error"]},
+                    "code": {"type": "string", "nullable": True},
+                    "param": {"type": "string", "nullable": True},
+                    "message": {"type": "string"},
+                    "doc_url": {"type": "string", "nullable": True},
+                    "decline_code": {"type": "string", "nullable": True},
+                },
+            }
+        },
+    }
+
+
+def metadata_param() -> dict:
+    return {
+        "description": "Key-value pairs: at most 50 keys, keys up to 40 characters, values up to 500. "
+                       "`metadata[k]=` removes key k; `metadata=` removes all.",
+        "anyOf": [
+            {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500},
+             "maxProperties": 50, "x-key-max-length": 40},
+            dict(EMPTY_STRING),
+        ],
+    }
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+def operation_doc(row: OperationRow, responses: ResponseSchemas) -> dict:
+    params_cls = _load(row.params, "stripe.params") if row.params else None
+    fields = typeddict_schema(params_cls) if params_cls else {"type": "object", "properties": {}}
+    for (op_id, dotted), extra in SEED_EXTRA_FIELDS.items():
+        if op_id == row.operation_id:
+            _object_node(fields["properties"][dotted])["properties"].update(extra)
+    for (op_id, dotted), required in SEED_OVERRIDES.items():
+        if op_id == row.operation_id:
+            _apply_override(fields, dotted, required)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 5000}}
+        for name in path_params(row.path)
+    ]
+    op: dict = {"operationId": row.operation_id, "tags": [row.tag], "summary": row.summary}
+    if row.method in ("get", "delete"):
+        for name, schema in fields["properties"].items():
+            if name == "limit":
+                schema = {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+            param = {"name": name, "in": "query", "required": name in fields.get("required", []),
+                     "schema": schema}
+            if name in LIST_PARAM_DOCS:
+                param["description"] = LIST_PARAM_DOCS[name]
+            if _needs_deep_object(schema):
+                param["style"], param["explode"] = "deepObject", True
+            parameters.append(param)
+    else:
+        body = {k: v for k, v in fields.items()}
+        op["requestBody"] = {
+            "required": bool(fields.get("required")),
+            "content": {"application/x-www-form-urlencoded": {
+                "schema": body,
+                "encoding": {name: {"style": "deepObject", "explode": True}
+                             for name, schema in body["properties"].items() if _needs_deep_object(schema)},
+            }},
+        }
+    if parameters:
+        op["parameters"] = parameters
+    kind, _, target = row.returns.partition(":")
+    if kind == "object":
+        ok = {"$ref": f"#/components/schemas/{target}"}
+    elif kind == "list":
+        ok = list_envelope({"$ref": f"#/components/schemas/{target}"})
+    elif kind == "search":
+        ok = list_envelope({"$ref": f"#/components/schemas/{target}"}, "search_result")
+    else:
+        ok = {"$ref": f"#/components/schemas/{target}"}
+    op["responses"] = {
+        "200": {"description": "Successful response.", "content": {"application/json": {"schema": ok}}},
+        "default": {"description": "Error response.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}},
+    }
+    for status, text in ERROR_STATUSES.items():
+        if status == "404" and not path_params(row.path):
+            continue
+        op["responses"][status] = {"description": text, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/error"}}}}
+    return op
+
+
+ERROR_STATUSES = {
+    "400": "Invalid request: a parameter is missing, unknown or invalid, or the action is not allowed now.",
+    "401": "No valid API key provided.",
+    "404": "No such object for this account.",
+}
+
+
+def _needs_deep_object(schema: dict) -> bool:
+    if schema.get("type") in ("object", "array"):
+        return True
+    return any(_needs_deep_object(b) for b in schema.get("anyOf", []))
+
+
+def deleted_schema(object_name: str) -> dict:
+    return {"type": "object", "required": ["deleted", "id", "object"], "properties": {
+        "id": {"type": "string"}, "object": {"type": "string", "enum": [object_name]},
+        "deleted": {"type": "boolean", "enum": [True]}}}
+
+
+def build_document() -> dict:
+    responses = ResponseSchemas()
+    components = responses.build()
+    components["deleted_invoice"] = deleted_schema("invoice")
+    components["deleted_invoiceitem"] = deleted_schema("invoiceitem")
+    components["error"] = error_schema()
+    components["metadata_param"] = metadata_param()
+    paths: dict[str, dict] = {}
+    for row in OPERATIONS:
+        paths.setdefault(row.path, {})[row.method] = operation_doc(row, responses)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Stripe API slice under test",
+            "version": "2026-11-harness-1",
+            "description": "The 50 operations the harness checks: invoices, invoice items and lines, invoice "
+                           "payments and rendering templates, Financial Connections, forwarding requests, "
+                           "Identity and Issuing authorizations. Generated by `python -m contracts.generate`.",
+        },
+        "servers": [{"url": "http://127.0.0.1:12111"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "basic": {"type": "http", "scheme": "basic"}},
+            "schemas": components,
+        },
+        "security": [{"bearer": []}, {"basic": []}],
+        "tags": [{"name": t} for t in dict.fromkeys(r.tag for r in OPERATIONS)],
+        "paths": paths,
+    }
+
+
+def dump(doc: dict, path: Path) -> None:
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    path.write_text(yaml.dump(doc, Dumper=Dumper, sort_keys=False, width=120, allow_unicode=True),
+                    encoding="utf-8")
+
+
+def main() -> None:
+    target = HERE / "openapi.yaml"
+    dump(build_document(), target)
+    print(f"wrote {target} ({target.stat().st_size // 1024} KiB, {len(OPERATIONS)} operations)")
+
+
+if __name__ == "__main__":
+    main()
