@@ -109,10 +109,13 @@ def param_schema(tp: Any, name: str) -> dict:
         if literals and all(m is str or _literal_values(m) for m in rest):
             # Literal[...] | str: an enum that the client leaves open for new values.
             base: dict = {"type": "string", "enum": [v for v in literals if v != ""]}
-        elif len(rest) == 1:
-            base = param_schema(rest[0], name)
         else:
-            base = {"anyOf": [param_schema(m, name) for m in rest]}
+            schemas = []
+            for member in rest:  # Dict[str, str] | UntypedStripeObject[str] give the same schema
+                schema = param_schema(member, name)
+                if schema not in schemas:
+                    schemas.append(schema)
+            base = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
         if literal_empty:
             if base == METADATA_PARAM:
                 return base

@@ -232,10 +232,6 @@ def _new_container(kind: str, path: str) -> _Obj | _Arr:
     return _Obj(path) if kind == _KEY else _Arr(path, kind)
 
 
-def _child_path(parent: str, kind: str, seg: str | int | None, index: int) -> str:
-    return f"{parent}[{seg}]" if kind != _APPEND else f"{parent}[{index}]"
-
-
 def _insert(root: _Obj, raw: str, value: str) -> None:
     name, segments = _parse_key(raw)
     # Each step: (container, how it is addressed, the address) -> child.
@@ -244,8 +240,6 @@ def _insert(root: _Obj, raw: str, value: str) -> None:
     for depth, (kind, seg) in enumerate(steps):
         if isinstance(node, _Arr) and node.mode != kind:
             raise FormError(f"Cannot mix '[]' and '[<index>]' for array {node.path!r} (in {raw!r})", raw)
-        if isinstance(node, _Obj) and kind != _KEY:
-            raise FormError(f"Conflicting parameter {raw!r}: {node.path!r} is already an object", raw)
         children: dict[Any, _Node] = node.children
         if kind == _APPEND:
             slot: str | int = len(children)
@@ -262,15 +256,14 @@ def _insert(root: _Obj, raw: str, value: str) -> None:
             return
         next_kind = steps[depth + 1][0]
         if existing is None:
-            path = name if node is root else _child_path(node.path, kind, seg, int(slot) if kind != _KEY else 0)
-            existing = _new_container(_KEY if next_kind == _KEY else next_kind, path)
+            existing = _new_container(next_kind, name if node is root else f"{node.path}[{slot}]")
             children[slot] = existing
         elif isinstance(existing, str):
             raise FormError(f"Conflicting parameter {raw!r}: a scalar value was already given", raw)
         elif isinstance(existing, _Obj) and next_kind != _KEY:
-            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is an object, not an array", raw)
+            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is an object, not a list", raw)
         elif isinstance(existing, _Arr) and next_kind == _KEY:
-            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is an array, not an object", raw)
+            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is a list, not an object", raw)
         node = existing
 
 

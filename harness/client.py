@@ -1,0 +1,469 @@
+"""HTTP client for the API under test that records every attempt so failures are reproducible.
+
+Suites assert on ``Response`` objects; each one carries the full list of ``Exchange`` attempts (retries
+included), already redacted, plus a copy-pasteable curl line, so an assertion message or an Allure step is
+enough to replay the request by hand without ever exposing an API key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import random
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
+from types import EllipsisType
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from harness import codec
+from harness.redaction import redact_headers, register_secret, scrub, scrub_obj
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+API_KEY_ENV = "HARNESS_API_KEY"
+RETRY_STATUSES = frozenset({429, 503})
+DESCRIBE_BODY_LIMIT = 4096
+
+# Methods whose parameters travel in the query string (Stripe puts GET/DELETE params there).
+_QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
+# Methods safe to repeat without an Idempotency-Key.
+_IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS", "PUT"})
+# Transport failures where the request may simply not have arrived; anything else is a harness bug.
+_RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+# Headers curl adds by itself or that only describe the transport; replaying them adds noise.
+_CURL_SKIP_HEADERS = frozenset(
+    {"authorization", "user-agent", "accept-encoding", "accept", "connection", "content-length", "host"}
+)
+
+
+def _json_text(value: Any, *, limit: int | None = None) -> str:
+    text = json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}\n... ({len(text) - limit} more characters truncated)"
+    return text
+
+
+@dataclass
+class Exchange:
+    """One HTTP attempt as sent and received, redacted so it can go straight into a report."""
+
+    method: str
+    url: str
+    path: str
+    params: dict[str, Any]
+    request_headers: dict[str, str]
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    duration_ms: float = 0.0
+    attempt: int = 1
+    error: str | None = None
+    idempotency_key: str | None = None
+    retried: bool = False
+    # Exact body text sent (scrubbed); kept so curl() replays the bytes rather than a re-encoding.
+    request_body: str | None = None
+    # True when the caller supplied ``raw_body``: it may be deliberately malformed, so curl sends it verbatim.
+    raw_body: bool = False
+
+    @property
+    def operation(self) -> str:
+        """``POST /v1/invoices`` — the short name used in step titles and messages."""
+        return f"{self.method} {self.path}"
+
+    def curl(self) -> str:
+        """A shell line that replays this request; the key comes from ``$HARNESS_API_KEY``, never inline."""
+        parts: list[str] = ["curl", "-sS"]
+        if any(ch in self.url for ch in "[]{}"):
+            parts.append("-g")  # stop curl's URL globbing from eating Stripe's bracket params
+        has_body = self.request_body is not None and self.request_body != ""
+        if self.method != "GET" and not (self.method == "POST" and has_body):
+            parts += ["-X", self.method]
+        auth = next((v for k, v in self.request_headers.items() if k.lower() == "authorization"), None)
+        if auth is not None:
+            scheme = auth.split(" ", 1)[0].lower()
+            if scheme == "bearer":
+                parts += ["-H", f'"Authorization: Bearer ${API_KEY_ENV}"']
+            elif scheme == "basic":
+                parts += ["-u", f'"${API_KEY_ENV}:"']
+            else:
+                parts += ["-H", shlex.quote(f"Authorization: {auth}")]
+        content_type = next((v for k, v in self.request_headers.items() if k.lower() == "content-type"), None)
+        form_pairs = has_body and not self.raw_body and (content_type or "").startswith(FORM_CONTENT_TYPE)
+        for name, value in self.request_headers.items():
+            lowered = name.lower()
+            if lowered in _CURL_SKIP_HEADERS or (lowered == "content-type" and form_pairs):
+                continue
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if has_body:
+            assert self.request_body is not None
+            if form_pairs:
+                for key, value in parse_qsl(self.request_body, keep_blank_values=True):
+                    # curl url-encodes only the value of name=value; the name must arrive pre-encoded.
+                    parts += ["--data-urlencode", shlex.quote(f"{quote(key, safe='[]')}={value}")]
+            else:
+                parts += ["--data-binary", shlex.quote(self.request_body)]
+        parts.append(shlex.quote(self.url))
+        return " ".join(parts)
+
+    def summary(self) -> str:
+        """One line: operation, outcome, timing and attempt number."""
+        outcome = f"transport error: {self.error}" if self.status is None else str(self.status)
+        suffix = ", retried" if self.retried else ""
+        return f"{self.operation} -> {outcome} ({self.duration_ms:.0f} ms, attempt {self.attempt}{suffix})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for attachments (already redacted; scrubbed again as a belt-and-braces step)."""
+        data = dataclasses.asdict(self)
+        data["curl"] = self.curl()
+        return scrub_obj(data)
+
+
+class ApiError(Exception):
+    """The request never got an HTTP answer (transport failure), even after retries."""
+
+    def __init__(self, exchanges: list[Exchange]) -> None:
+        self.exchanges = list(exchanges)
+        last = self.exchanges[-1]
+        self.method = last.method
+        self.path = last.path
+        self.curl = last.curl()
+        attempts = len(self.exchanges)
+        message = (
+            f"{last.operation} failed after {attempts} attempt{'s' if attempts != 1 else ''}: {last.error}\n"
+            f"curl: {self.curl}"
+        )
+        super().__init__(scrub(message))
+
+
+class NotJsonError(AssertionError):
+    """The API answered with something other than a JSON object where one was required."""
+
+
+@dataclass
+class Response:
+    """The final answer to a logical request, with every attempt that led to it."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+    body: Any
+    exchanges: list[Exchange]
+
+    @property
+    def exchange(self) -> Exchange:
+        """The final attempt (the one this response came from)."""
+        return self.exchanges[-1]
+
+    @property
+    def retries(self) -> int:
+        """How many extra attempts were needed."""
+        return len(self.exchanges) - 1
+
+    @property
+    def request_id(self) -> str | None:
+        """Stripe's ``Request-Id``, the handle support/log searches need."""
+        return self.headers.get("Request-Id")
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; fails with the full exchange description if it is not one."""
+        if not isinstance(self.body, dict):
+            kind = type(self.body).__name__
+            raise NotJsonError(f"expected a JSON object body, got {kind}\n{self.describe()}")
+        return self.body
+
+    def describe(self) -> str:
+        """Human-readable account of the exchange, meant for assertion messages."""
+        last = self.exchange
+        lines = [f"{last.operation} -> {self.status}"]
+        if self.request_id:
+            lines[0] += f" (request-id {self.request_id})"
+        if self.retries:
+            lines.append("attempts:")
+            lines += [f"  {ex.summary()}" for ex in self.exchanges]
+        if last.idempotency_key:
+            lines.append(f"idempotency-key: {last.idempotency_key}")
+        lines.append("request params:")
+        lines.append(_json_text(last.params))
+        lines.append("response body:")
+        body = last.body
+        lines.append(_json_text(body, limit=DESCRIBE_BODY_LIMIT) if not isinstance(body, str) else (
+            body if len(body) <= DESCRIBE_BODY_LIMIT else f"{body[:DESCRIBE_BODY_LIMIT]}... (truncated)"
+        ))
+        lines.append("curl:")
+        lines.append(last.curl())
+        return scrub("\n".join(lines))
+
+    def __repr__(self) -> str:
+        # The dataclass default would dump headers/body; keep reprs (e.g. in pytest output) short.
+        return f"<Response {self.exchange.operation} -> {self.status}, {self.retries} retries>"
+
+
+def _parse_body(resp: requests.Response) -> Any:
+    """JSON when the server says so (or it parses as such), else text; None for an empty body."""
+    text = resp.text
+    if not text:
+        return None
+    content_type = resp.headers.get("Content-Type", "")
+    if "json" in content_type.lower() or text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _decode_for_record(form: str) -> dict[str, Any]:
+    """Nested params via the codec; deliberately malformed input falls back to the flat pairs as sent."""
+    if not form:
+        return {}
+    try:
+        return codec.decode_query(form)
+    except (codec.FormError, UnicodeError):
+        flat: dict[str, Any] = {}
+        for key, value in parse_qsl(form, keep_blank_values=True):
+            if key in flat:
+                previous = flat[key]
+                flat[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            else:
+                flat[key] = value
+        return flat
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Numeric ``Retry-After`` in seconds; HTTP-date forms are ignored (the API does not send them)."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if math.isnan(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+class ApiClient:
+    """Session-pooled client that retries throttling/unavailability and records every attempt."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff: float = 0.25,
+        max_backoff: float = 5.0,
+        on_exchange: Callable[[Exchange], None] | None = None,
+        user_agent: str = "stripe-contract-harness",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.on_exchange = on_exchange
+        self.user_agent = user_agent
+        register_secret(api_key)
+        self._session = requests.Session()
+        # Stripe's API is stateless; cookies would make a replayed curl differ from what the test sent.
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self._random = random.Random()
+        self._random_lock = threading.Lock()
+
+    # -- construction helpers -------------------------------------------------------------------------
+
+    def with_key(self, api_key: str | None) -> ApiClient:
+        """A sibling acting as another account: same settings, hook and connection pool."""
+        sibling = copy.copy(self)
+        sibling.api_key = api_key
+        register_secret(api_key)
+        return sibling
+
+    def close(self) -> None:
+        """Release pooled connections (shared with ``with_key`` siblings)."""
+        self._session.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- requests ---------------------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Response:
+        """GET with params in the query string."""
+        return self.request("GET", path, params, **kwargs)
+
+    def post(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Response:
+        """POST with a form-encoded body and (by default) a fresh Idempotency-Key."""
+        return self.request("POST", path, params, **kwargs)
+
+    def delete(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Response:
+        """DELETE with params in the query string."""
+        return self.request("DELETE", path, params, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | Literal[False] | None = None,
+        headers: Mapping[str, str] | None = None,
+        api_key: str | EllipsisType | None = ...,
+        raw_body: bytes | None = None,
+        content_type: str | None = None,
+        retry: bool = True,
+    ) -> Response:
+        """Send one logical request, retrying 429/503/transport failures when it is safe to repeat.
+
+        ``api_key=...`` uses the client's key, ``None`` sends no Authorization header, a string acts as
+        another account.  ``idempotency_key=None`` generates one per logical POST, ``False`` sends none
+        (so the POST is never retried).  Raises ``ApiError`` if no HTTP answer arrives at all.
+        """
+        method = method.upper()
+        if raw_body is not None and params:
+            raise ValueError("pass either params or raw_body, not both")
+        key = self.api_key if api_key is ... else api_key
+        register_secret(key)
+
+        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"User-Agent": self.user_agent})
+        if key is not None:
+            send_headers["Authorization"] = f"Bearer {key}"
+        if idempotency_key is None and method == "POST":
+            idempotency_key = f"harness-{uuid.uuid4()}"
+        if idempotency_key:
+            send_headers["Idempotency-Key"] = idempotency_key
+        send_headers.update(headers or {})
+        idem = send_headers.get("Idempotency-Key") or None
+
+        url = f"{self.base_url}{path}"
+        body: bytes | None = raw_body
+        if raw_body is None and method in _QUERY_METHODS:
+            query = codec.encode_query(params) if params else ""
+            if query:
+                url = f"{url}{'&' if '?' in url else '?'}{query}"
+        elif raw_body is None:
+            body = codec.encode_body(params or {})
+        if body is not None:
+            send_headers.setdefault("Content-Type", content_type or FORM_CONTENT_TYPE)
+        elif content_type is not None:
+            send_headers["Content-Type"] = content_type
+
+        retryable = retry and (method in _IDEMPOTENT_METHODS or idem is not None)
+        max_attempts = 1 + (max(self.max_retries, 0) if retryable else 0)
+        prepared = self._session.prepare_request(
+            requests.Request(method, url, headers=dict(send_headers), data=body)
+        )
+        settings = self._session.merge_environment_settings(prepared.url, {}, None, None, None)
+        exchanges: list[Exchange] = []
+
+        for attempt in range(1, max_attempts + 1):
+            exchange, resp, error = self._send_once(prepared, settings, attempt, idem, raw_body is not None)
+            exchanges.append(exchange)
+            transient = isinstance(error, _RETRYABLE_ERRORS) or (
+                resp is not None and resp.status_code in RETRY_STATUSES
+            )
+            will_retry = transient and attempt < max_attempts
+            exchange.retried = will_retry
+            if self.on_exchange is not None:
+                self.on_exchange(exchange)
+            if will_retry:
+                time.sleep(self._delay(attempt, resp))
+                continue
+            if resp is None:
+                raise ApiError(exchanges)
+            return Response(
+                status=resp.status_code,
+                headers=CaseInsensitiveDict(resp.headers),
+                body=_parse_body(resp),
+                exchanges=exchanges,
+            )
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _send_once(
+        self,
+        prepared: requests.PreparedRequest,
+        settings: dict[str, Any],
+        attempt: int,
+        idempotency_key: str | None,
+        raw: bool,
+    ) -> tuple[Exchange, requests.Response | None, requests.RequestException | None]:
+        """One attempt; never raises for transport errors, it reports them in the Exchange instead."""
+        started = time.perf_counter()
+        resp: requests.Response | None = None
+        error: requests.RequestException | None = None
+        try:
+            resp = self._session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            resp.content  # noqa: B018 - read the body inside the timed window
+        except requests.RequestException as exc:
+            error = exc
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        return self._record(prepared, resp, error, duration_ms, attempt, idempotency_key, raw), resp, error
+
+    @staticmethod
+    def _record(
+        prepared: requests.PreparedRequest,
+        resp: requests.Response | None,
+        error: requests.RequestException | None,
+        duration_ms: float,
+        attempt: int,
+        idempotency_key: str | None,
+        raw: bool,
+    ) -> Exchange:
+        url = prepared.url or ""
+        split = urlsplit(url)
+        method = (prepared.method or "").upper()
+        body = prepared.body
+        body_text: str | None = None
+        if body is not None:
+            body_text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
+        content_type = prepared.headers.get("Content-Type", "")
+        params: dict[str, Any] = {}
+        if method in _QUERY_METHODS or body is None:
+            params = _decode_for_record(split.query)
+        elif content_type.startswith(FORM_CONTENT_TYPE):
+            params = _decode_for_record(body_text or "")
+        return Exchange(
+            method=method,
+            url=scrub(url),
+            path=split.path,
+            params=scrub_obj(params),
+            request_headers=redact_headers(prepared.headers),
+            status=None if resp is None else resp.status_code,
+            response_headers={} if resp is None else redact_headers(resp.headers),
+            body=None if resp is None else scrub_obj(_parse_body(resp)),
+            duration_ms=duration_ms,
+            attempt=attempt,
+            error=None if error is None else scrub(f"{type(error).__name__}: {error}"),
+            idempotency_key=idempotency_key,
+            request_body=None if body_text is None else scrub(body_text),
+            raw_body=raw,
+        )
+
+    def _delay(self, attempt: int, resp: requests.Response | None) -> float:
+        """Seconds to wait before the next attempt: Retry-After if given, else jittered exponential."""
+        if resp is not None:
+            hinted = _retry_after(resp.headers)
+            if hinted is not None:
+                return min(hinted, self.max_backoff)
+        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        with self._random_lock:
+            # "Equal jitter": never less than half the ceiling, so retries still back off under contention.
+            return ceiling / 2 + self._random.uniform(0, ceiling / 2)
