@@ -22,10 +22,7 @@ def _dump(value: Any) -> str:
 
 def step_title(ex: Exchange) -> str:
     """``POST /v1/invoices → 200 (12 ms)``; retried and failed attempts say so up front."""
-    if ex.status is None:
-        outcome = "transport error"
-    else:
-        outcome = str(ex.status)
+    outcome = "transport error" if ex.status is None else str(ex.status)
     if ex.retried:
         return f"{ex.method} {ex.path} \u2192 {outcome}, retrying (attempt {ex.attempt})"
     return f"{ex.method} {ex.path} \u2192 {outcome} ({ex.duration_ms:.0f} ms)"

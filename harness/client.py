@@ -46,11 +46,15 @@ _CURL_SKIP_HEADERS = frozenset(
 )
 
 
-def _json_text(value: Any, *, limit: int | None = None) -> str:
-    text = json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False, default=str)
-    if limit is not None and len(text) > limit:
-        text = f"{text[:limit]}\n... ({len(text) - limit} more characters truncated)"
-    return text
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _truncate(text: str, limit: int) -> str:
+    """Keep assertion messages readable when a list endpoint returns a huge page."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n... ({len(text) - limit} more characters truncated)"
 
 
 @dataclass
@@ -196,16 +200,15 @@ class Response:
         lines.append(_json_text(last.params))
         lines.append("response body:")
         body = last.body
-        lines.append(_json_text(body, limit=DESCRIBE_BODY_LIMIT) if not isinstance(body, str) else (
-            body if len(body) <= DESCRIBE_BODY_LIMIT else f"{body[:DESCRIBE_BODY_LIMIT]}... (truncated)"
-        ))
+        text = body if isinstance(body, str) else _json_text(body)
+        lines.append(_truncate(text, DESCRIBE_BODY_LIMIT))
         lines.append("curl:")
         lines.append(last.curl())
         return scrub("\n".join(lines))
 
     def __repr__(self) -> str:
         # The dataclass default would dump headers/body; keep reprs (e.g. in pytest output) short.
-        return f"<Response {self.exchange.operation} -> {self.status}, {self.retries} retries>"
+        return f"<Response {self.exchange.operation} -> {self.status}, retries={self.retries}>"
 
 
 def _parse_body(resp: requests.Response) -> Any:

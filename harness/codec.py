@@ -50,6 +50,7 @@ ScalarArrays = Literal["indexed", "brackets"]
 
 _INDEX_RE = re.compile(r"-?[0-9]+", re.ASCII)
 _CANONICAL_INDEX_RE = re.compile(r"0|[1-9][0-9]*", re.ASCII)
+_BAD_ESCAPE_RE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 class FormError(ValueError):
@@ -164,6 +165,11 @@ def encode_body(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "ind
 _KEY, _INDEX, _APPEND = "key", "index", "append"
 
 
+def _show(raw: str) -> str:
+    """Quote a key for a message without echoing megabytes of hostile input back."""
+    return repr(raw) if len(raw) <= 100 else repr(raw[:100]) + "..."
+
+
 def _parse_key(raw: str) -> tuple[str, list[tuple[str, str | int | None]]]:
     """Split ``a[b][0][]`` into ``("a", [(KEY,"b"), (INDEX,0), (APPEND,None)])`` or raise."""
     if not raw:
@@ -171,27 +177,31 @@ def _parse_key(raw: str) -> tuple[str, list[tuple[str, str | int | None]]]:
     open_at = raw.find("[")
     name = raw if open_at < 0 else raw[:open_at]
     if not name:
-        raise FormError(f"Invalid parameter name: {raw!r} (must not start with '[')", raw)
+        raise FormError(f"Invalid parameter name: {_show(raw)} (must not start with '[')", raw)
     if "]" in name:
-        raise FormError(f"Invalid parameter name: {raw!r} (unexpected ']')", raw)
+        raise FormError(f"Invalid parameter name: {_show(raw)} (unexpected ']')", raw)
     segments: list[tuple[str, str | int | None]] = []
     pos = len(name)
     while pos < len(raw):
         if raw[pos] != "[":
-            raise FormError(f"Invalid parameter name: {raw!r} (text after ']' must start a new '[')", raw)
+            raise FormError(
+                f"Invalid parameter name: {_show(raw)} (text after ']' must start a new '[')", raw
+            )
         close = raw.find("]", pos + 1)
         if close < 0:
-            raise FormError(f"Invalid parameter name: {raw!r} (unclosed '[')", raw)
+            raise FormError(f"Invalid parameter name: {_show(raw)} (unclosed '[')", raw)
         seg = raw[pos + 1 : close]
         if "[" in seg:
-            raise FormError(f"Invalid parameter name: {raw!r} (nested '[')", raw)
+            raise FormError(f"Invalid parameter name: {_show(raw)} (nested '[')", raw)
         segments.append(_classify(seg, raw))
         if len(segments) > MAX_DEPTH:
-            raise FormError(f"Invalid parameter name: {raw!r} (nested deeper than {MAX_DEPTH} levels)", raw)
+            raise FormError(
+                f"Invalid parameter name: {_show(raw)} (nested deeper than {MAX_DEPTH} levels)", raw
+            )
         pos = close + 1
     for kind, _ in segments[:-1]:
         if kind == _APPEND:
-            raise FormError(f"Invalid parameter name: {raw!r} ('[]' is only allowed at the end)", raw)
+            raise FormError(f"Invalid parameter name: {_show(raw)} ('[]' is only allowed at the end)", raw)
     return name, segments
 
 
@@ -200,10 +210,14 @@ def _classify(seg: str, raw: str) -> tuple[str, str | int | None]:
         return _APPEND, None
     if _INDEX_RE.fullmatch(seg):
         if not _CANONICAL_INDEX_RE.fullmatch(seg):
-            raise FormError(f"Invalid array index {seg!r} in {raw!r}: must be a non-negative decimal", raw)
+            raise FormError(
+                f"Invalid array index {seg!r} in {_show(raw)}: must be a non-negative decimal", raw
+            )
         index = int(seg)
         if index > MAX_ARRAY_INDEX:
-            raise FormError(f"Invalid array index {seg!r} in {raw!r}: must be at most {MAX_ARRAY_INDEX}", raw)
+            raise FormError(
+                f"Invalid array index {seg!r} in {_show(raw)}: must be at most {MAX_ARRAY_INDEX}", raw
+            )
         return _INDEX, index
     return _KEY, seg
 
@@ -239,7 +253,7 @@ def _insert(root: _Obj, raw: str, value: str) -> None:
     node: _Obj | _Arr = root
     for depth, (kind, seg) in enumerate(steps):
         if isinstance(node, _Arr) and node.mode != kind:
-            raise FormError(f"Cannot mix '[]' and '[<index>]' for array {node.path!r} (in {raw!r})", raw)
+            raise FormError(f"Cannot mix '[]' and '[<index>]' for array {node.path!r} (in {_show(raw)})", raw)
         children: dict[Any, _Node] = node.children
         if kind == _APPEND:
             slot: str | int = len(children)
@@ -251,7 +265,7 @@ def _insert(root: _Obj, raw: str, value: str) -> None:
         if is_leaf:
             if existing is not None:
                 what = "duplicate value" if isinstance(existing, str) else "value conflicts with nested keys"
-                raise FormError(f"Conflicting parameter {raw!r}: {what}", raw)
+                raise FormError(f"Conflicting parameter {_show(raw)}: {what}", raw)
             children[slot] = value
             return
         next_kind = steps[depth + 1][0]
@@ -259,11 +273,15 @@ def _insert(root: _Obj, raw: str, value: str) -> None:
             existing = _new_container(next_kind, name if node is root else f"{node.path}[{slot}]")
             children[slot] = existing
         elif isinstance(existing, str):
-            raise FormError(f"Conflicting parameter {raw!r}: a scalar value was already given", raw)
+            raise FormError(f"Conflicting parameter {_show(raw)}: a scalar value was already given", raw)
         elif isinstance(existing, _Obj) and next_kind != _KEY:
-            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is an object, not a list", raw)
+            raise FormError(
+                f"Conflicting parameter {_show(raw)}: {existing.path!r} is an object, not a list", raw
+            )
         elif isinstance(existing, _Arr) and next_kind == _KEY:
-            raise FormError(f"Conflicting parameter {raw!r}: {existing.path!r} is a list, not an object", raw)
+            raise FormError(
+                f"Conflicting parameter {_show(raw)}: {existing.path!r} is a list, not an object", raw
+            )
         node = existing
 
 
@@ -304,6 +322,9 @@ def _split_form(raw: bytes) -> Iterator[tuple[str, str]]:
 
 
 def _unescape(part: bytes) -> str:
+    # Rack (Stripe's front end) rejects a stray '%' too; silently keeping it would hide client bugs.
+    if _BAD_ESCAPE_RE.search(part):
+        raise FormError(f"Invalid %-encoding in form data: {part[:60]!r}")
     try:
         return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -311,7 +332,12 @@ def _unescape(part: bytes) -> str:
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:
-    """Parse an ``application/x-www-form-urlencoded`` body into nested params."""
+    """Parse an ``application/x-www-form-urlencoded`` body into nested params.
+
+    ``+`` is a space and ``%XX`` a byte; a stray ``%``, invalid UTF-8 or a
+    malformed structure raises ``FormError``. Empty ``&&`` segments are ignored
+    and a pair without ``=`` has the value ``""``.
+    """
     return decode(_split_form(bytes(raw)))
 
 

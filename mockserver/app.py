@@ -1,0 +1,297 @@
+"""The ASGI app: one generic request path for every operation, driven by the contract.
+
+route -> authenticate -> decode (codec) -> validate and coerce (contract schema) -> idempotency -> handler
+-> expand -> serialise. Handlers (mockserver/handlers/) hold only behaviour; errors are shaped here, once.
+Every client mistake becomes a Stripe-style 4xx; a 500 means a bug in the mock, and says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from contracts.loader import Contract, Operation, load_contract
+from contracts.validation import ParamError, validate
+from harness.codec import FormError, decode_body, decode_query
+from mockserver.errors import ApiError
+from mockserver.expand import expand
+from mockserver.handlers import HANDLERS
+from mockserver.store import Account, Store
+
+log = logging.getLogger("mockserver")
+
+MAX_BODY = 1024 * 1024
+MAX_QUERY = 64 * 1024
+IDEMPOTENCY_KEYS_PER_ACCOUNT = 10_000
+KEY_PATTERN = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]{1,200}$")
+LIVE_PATTERN = re.compile(r"^(sk|rk)_live_")
+FORM = "application/x-www-form-urlencoded"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+@dataclass
+class Request:
+    """What the pipeline knows about one request; hooks (faults, chaos) may read and change it."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: dict[str, str]
+    body: bytes
+    request_id: str = field(default_factory=lambda: f"req_{secrets.token_hex(7)}")
+    operation: Operation | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    account: Account | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a handler sees: the validated request, the caller's account and the contract."""
+
+    op: Operation
+    params: dict
+    path: dict[str, str]
+    account: Account
+    contract: Contract
+    store: Store
+    request_path: str
+
+    @property
+    def livemode(self) -> bool:
+        return self.account.livemode
+
+
+class Hooks:
+    """Extension points used by the fault catalogue and chaos mode (both default to doing nothing)."""
+
+    async def before(self, req: Request) -> Response | None:
+        """Called first for every request; a Response returned here is sent as is."""
+        return None
+
+    def after_validation(self, req: Request) -> None:
+        """May change `req.params` (after they were validated) or raise ApiError."""
+
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        """May change the handler's result (a deep copy, safe to edit)."""
+        return body
+
+    def before_send(self, req: Request, resp: Response) -> Response:
+        return resp
+
+
+class MockApp:
+    def __init__(self, contract: Contract | None = None, hooks: Hooks | None = None, store: Store | None = None):
+        self.contract = contract or load_contract()
+        self.store = store or Store()
+        self.hooks = hooks or Hooks()
+
+    # -- ASGI ------------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = {}
+        for raw_name, raw_value in scope.get("headers", []):
+            headers[raw_name.decode("latin-1").lower()] = raw_value.decode("latin-1")
+        body, too_large = await self._read_body(receive, headers)
+        req = Request(scope["method"].upper(), scope.get("path", "/"), scope.get("query_string", b""), headers, body)
+        if too_large:
+            resp = self._error(ApiError(413, f"Request bodies are limited to {MAX_BODY} bytes.",
+                                        code="request_too_large"))
+        else:
+            resp = await self.handle(req)
+        await self._send(send, req, resp)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> tuple[bytes, bool]:
+        declared = headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > MAX_BODY
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                too_large = True
+            elif not too_large:
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks), too_large
+
+    async def _send(self, send: Send, req: Request, resp: Response) -> None:
+        resp = self.hooks.before_send(req, resp)
+        payload = orjson.dumps(resp.body)
+        headers = [(b"content-type", b"application/json"), (b"request-id", req.request_id.encode()),
+                   (b"content-length", str(len(payload)).encode())]
+        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- the pipeline ----------------------------------------------------------------------------------------
+
+    async def handle(self, req: Request) -> Response:
+        try:
+            early = await self.hooks.before(req)
+            if early is not None:
+                return early
+            return self._pipeline(req)
+        except ApiError as exc:
+            return self._error(exc)
+        except Exception:  # a bug in the mock: say so, and keep serving
+            log.exception("mock bug while serving %s %s", req.method, req.path)
+            return self._error(ApiError(500, "The mock server hit an internal error (a bug in the mock).",
+                                        type="api_error"))
+
+    def _pipeline(self, req: Request) -> Response:
+        matched = self.contract.match(req.method, req.path)
+        if matched is None:
+            raise ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
+        req.operation, req.path_params = matched
+        req.account = self.store.account(self._api_key(req.headers))
+        req.params = self._params(req)
+        self.hooks.after_validation(req)
+        op = req.operation
+        idem_key = req.headers.get("idempotency-key") if req.method == "POST" else None
+        fingerprint = ""
+        if idem_key:
+            fingerprint = self._fingerprint(req)
+            replay = self._replay(req.account, idem_key, fingerprint)
+            if replay is not None:
+                return replay
+        ctx = Context(op, req.params, req.path_params, req.account, self.contract, self.store, req.path)
+        handler = HANDLERS.get(op.operation_id)
+        if handler is None:
+            raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
+        try:
+            result = handler(ctx)
+            body = copy.deepcopy(result)
+            if req.params.get("expand"):
+                body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
+            body = self.hooks.after_handler(req, ctx, body)
+            resp = Response(200, body)
+        except ApiError as exc:
+            resp = self._error(exc)
+        if idem_key and resp.status < 500 and resp.status != 429:
+            self._remember(req.account, idem_key, fingerprint, resp)
+        return resp
+
+    def _api_key(self, headers: dict[str, str]) -> str:
+        auth = headers.get("authorization", "").strip()
+        scheme, _, credential = auth.partition(" ")
+        key = ""
+        if scheme.lower() == "bearer":
+            key = credential.strip()
+        elif scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(credential.strip(), validate=True).decode("utf-8").partition(":")[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
+        if not auth:
+            raise ApiError(401, "You did not provide an API key. Provide it in the Authorization header, "
+                                "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+                           type="invalid_request_error", headers={"www-authenticate": 'Bearer realm="Stripe"'})
+        if LIVE_PATTERN.match(key):
+            raise ApiError(401, "This mock accepts test-mode keys only (sk_test_... or rk_test_...).",
+                           headers={"www-authenticate": 'Bearer realm="Stripe"'})
+        if not KEY_PATTERN.match(key):
+            raise ApiError(401, "Invalid API Key provided: the key must look like sk_test_...",
+                           headers={"www-authenticate": 'Bearer realm="Stripe"'})
+        return key
+
+    def _params(self, req: Request) -> dict:
+        op = req.operation
+        assert op is not None
+        if len(req.query) > MAX_QUERY:
+            raise ApiError(414, "The query string is too long.", code="request_too_large")
+        try:
+            params = decode_query(req.query)
+            if req.method == "POST" and req.body:
+                ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
+                if ctype != FORM:
+                    raise ApiError(400, f"Invalid request: bodies must be sent as {FORM} (got "
+                                        f"'{ctype or 'no content type'}').", code="invalid_content_type")
+                body = decode_body(req.body)
+                clash = set(params) & set(body)
+                if clash:
+                    name = sorted(clash)[0]
+                    raise ApiError(400, f"Received '{name}' both in the query string and in the body.",
+                                   code="parameter_duplicated", param=name)
+                params.update(body)
+            elif req.method != "POST" and req.body:
+                raise ApiError(400, f"{req.method} requests take their parameters in the query string, "
+                                    "not in a body.", code="invalid_request_body")
+        except FormError as exc:
+            raise ApiError(400, f"Invalid request: {exc.message}", code="parameter_malformed",
+                           param=exc.param) from exc
+        try:
+            return validate(params, op.request_schema)
+        except ParamError as exc:
+            raise ApiError(400, exc.message, code=exc.code, param=exc.param) from exc
+
+    # -- idempotency -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _fingerprint(req: Request) -> str:
+        canonical = orjson.dumps([req.method, req.path, req.params], option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()
+
+    def _replay(self, account: Account, key: str, fingerprint: str) -> Response | None:
+        stored = account.idempotency.get(key)
+        if stored is None:
+            return None
+        old_fingerprint, status, payload, headers = stored
+        if old_fingerprint != fingerprint:
+            raise ApiError(400, "Keys for idempotent requests can only be used with the same parameters they "
+                                f"were first used with. Try using a key other than '{key}' if you meant to "
+                                "execute a different request.", type="idempotency_error",
+                           code="idempotency_key_in_use")
+        return Response(status, orjson.loads(payload), {**headers, "idempotent-replayed": "true"})
+
+    def _remember(self, account: Account, key: str, fingerprint: str, resp: Response) -> None:
+        if len(account.idempotency) >= IDEMPOTENCY_KEYS_PER_ACCOUNT:
+            account.idempotency.pop(next(iter(account.idempotency)))
+        account.idempotency[key] = (fingerprint, resp.status, orjson.dumps(resp.body), dict(resp.headers))
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _error(exc: ApiError) -> Response:
+        return Response(exc.status, exc.body(), dict(exc.headers))
+
+
+def create_app(hooks: Hooks | None = None) -> MockApp:
+    return MockApp(hooks=hooks)

@@ -1,0 +1,103 @@
+"""Behaviour shared by many resources: create/retrieve/list, metadata updates, references between objects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mockserver.errors import ApiError
+from mockserver.listing import Predicate, page
+from mockserver.objects import blank
+from mockserver.store import new_id, now
+
+if TYPE_CHECKING:
+    from mockserver.app import Context
+
+# component schema name -> (ID prefix, label used in "No such <label>" messages)
+KINDS: dict[str, tuple[str, str]] = {
+    "invoice": ("in", "invoice"),
+    "invoiceitem": ("ii", "invoiceitem"),
+    "line_item": ("il", "line item"),
+    "invoice_payment": ("inpay", "invoice payment"),
+    "invoice_rendering_template": ("inrtem", "invoice rendering template"),
+    "financial_connections.account": ("fca", "financial connections account"),
+    "financial_connections.session": ("fcsess", "financial connections session"),
+    "financial_connections.transaction": ("fctxn", "financial connections transaction"),
+    "forwarding.request": ("fwdreq", "forwarding request"),
+    "identity.verification_report": ("vr", "verification report"),
+    "identity.verification_session": ("vs", "verification session"),
+    "issuing.authorization": ("iauth", "issuing authorization"),
+    "customer": ("cus", "customer"),
+    "product": ("prod", "product"),
+    "payment_method": ("pm", "payment method"),
+    "payment_intent": ("pi", "payment intent"),
+}
+
+METADATA_MAX_KEYS = 50
+
+
+def new_object(ctx: Context, kind: str, **fields: Any) -> dict:
+    """A complete new object of `kind` (not stored yet): ID, created, livemode set."""
+    prefix = KINDS[kind][0]
+    obj = blank(kind, id=new_id(prefix), livemode=ctx.livemode)
+    if "created" in obj:
+        obj["created"] = now()
+    obj.update(fields)
+    return obj
+
+
+def store(ctx: Context, kind: str, obj: dict) -> dict:
+    return ctx.account.collection(kind).add(obj)
+
+
+def create(ctx: Context, kind: str, **fields: Any) -> dict:
+    return store(ctx, kind, new_object(ctx, kind, **fields))
+
+
+def fetch(ctx: Context, kind: str, object_id: Any = None, param: str | None = None) -> dict:
+    """The caller's object of `kind`; by default the one named by the operation's single path parameter."""
+    if object_id is None:
+        object_id = next(iter(ctx.path.values()))
+    return ctx.account.require(kind, object_id, KINDS[kind][1], param)
+
+
+def reference(ctx: Context, kind: str, param: str) -> dict | None:
+    """The object a request parameter names, or a 400 naming the parameter; None when the param is absent."""
+    object_id = ctx.params.get(param)
+    if object_id in (None, ""):
+        return None
+    obj = ctx.account.collection(kind).get(object_id)
+    if obj is None:
+        raise ApiError(400, f"No such {KINDS[kind][1]}: '{object_id}'", code="resource_missing", param=param)
+    return obj
+
+
+def list_objects(ctx: Context, kind: str, extra: list[Predicate] | None = None) -> dict:
+    return page(ctx.account.collection(kind), ctx.op, ctx.params, ctx.request_path, KINDS[kind][1], extra)
+
+
+def merge_metadata(current: dict | None, update: Any, param: str = "metadata") -> dict:
+    """Stripe's metadata update: "" clears all, `k=""` removes k, other keys are set; at most 50 keys after."""
+    if update == "":
+        return {}
+    merged = dict(current or {})
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    if len(merged) > METADATA_MAX_KEYS:
+        raise ApiError(400, f"You can have at most {METADATA_MAX_KEYS} metadata keys (this update would leave "
+                            f"{len(merged)}).", code="parameter_invalid", param=param)
+    return merged
+
+
+def apply_updates(obj: dict, params: dict, fields: tuple[str, ...]) -> None:
+    """Copy the given updatable fields from params onto obj ("" unsets to null; metadata merges)."""
+    for name in fields:
+        if name not in params:
+            continue
+        value = params[name]
+        if name.endswith("metadata"):
+            obj[name] = merge_metadata(obj.get(name), value, name)
+        else:
+            obj[name] = None if value == "" else value

@@ -1,0 +1,155 @@
+"""List pagination and filters, written once for every list endpoint (DESIGN §4).
+
+Filters are derived from the operation's query parameters: a parameter whose schema is "integer or range object"
+filters the same-named timestamp field by range; any other scalar parameter filters by equality on the
+same-named field. `FIELD_OVERRIDES` covers the few parameters whose field lives elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from contracts.loader import Operation
+from mockserver.errors import ApiError
+from mockserver.store import Collection
+
+PAGINATION = {"limit", "starting_after", "ending_before", "expand", "page"}
+
+Predicate = Callable[[dict], bool]
+
+
+def _dig(obj: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _id_of(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+# (operationId, parameter) -> how to test an object against the parameter's value
+FIELD_OVERRIDES: dict[tuple[str, str], Callable[[dict, Any], bool]] = {
+    ("ListInvoiceItems", "pending"): lambda obj, v: (obj.get("invoice") is None) == v,
+    ("ListInvoiceItems", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
+    ("ListInvoiceItems", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
+    ("ListInvoices", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
+    ("ListInvoicePayments", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
+    ("ListInvoicePayments", "payment"): lambda obj, v: all(_dig(obj, "payment", k) == val for k, val in v.items()),
+    ("ListFinancialConnectionsTransactions", "account"): lambda obj, v: obj.get("account") == v,
+    ("ListFinancialConnectionsTransactions", "transaction_refresh"):
+        lambda obj, v: _dig(obj, "transaction_refresh") is not None
+        and _after_refresh(obj["transaction_refresh"], v.get("after")),
+    ("ListIdentityVerificationReports", "verification_session"):
+        lambda obj, v: obj.get("verification_session") == v,
+    ("ListIdentityVerificationSessions", "related_customer"): lambda obj, v: obj.get("related_customer") == v,
+    ("ListIssuingAuthorizations", "card"): lambda obj, v: _id_of(obj.get("card")) == v,
+    ("ListIssuingAuthorizations", "cardholder"): lambda obj, v: _id_of(obj.get("cardholder")) == v,
+}
+
+
+def _after_refresh(refresh_id: Any, after: Any) -> bool:
+    # Transaction refresh IDs carry a sequence number so "after" has an order: fctxnref_<seq>_...
+    def seq(value: Any) -> int:
+        try:
+            return int(str(value).split("_")[1])
+        except (IndexError, ValueError):
+            return -1
+
+    return after is None or seq(refresh_id) > seq(after)
+
+
+def in_range(value: Any, bounds: Any) -> bool:
+    """`created=5` or `created[gte]=1&created[lt]=9` against a timestamp."""
+    if not isinstance(value, int):
+        return False
+    if isinstance(bounds, int):
+        return value == bounds
+    checks = {"gt": value.__gt__, "gte": value.__ge__, "lt": value.__lt__, "lte": value.__le__}
+    return all(checks[k](v) for k, v in bounds.items())
+
+
+def _is_range(schema: dict) -> bool:
+    kinds = {b.get("type") for b in schema.get("anyOf", [])}
+    return kinds == {"integer", "object"}
+
+
+def filters_for(op: Operation, params: dict) -> list[Predicate]:
+    """Predicates for every filter parameter present in the request."""
+    preds: list[Predicate] = []
+    for param in op.query_params:
+        name = param.name
+        if name in PAGINATION or name not in params or param.location != "query":
+            continue
+        value = params[name]
+        override = FIELD_OVERRIDES.get((op.operation_id, name))
+        if override is not None:
+            preds.append(lambda obj, f=override, v=value: f(obj, v))
+        elif _is_range(param.schema):
+            preds.append(lambda obj, n=name, v=value: in_range(obj.get(n), v))
+        else:
+            preds.append(lambda obj, n=name, v=value: obj.get(n) == v)
+    return preds
+
+
+def _matching(objects: Iterator[dict], preds: list[Predicate]) -> Iterator[dict]:
+    for obj in objects:
+        if all(p(obj) for p in preds):
+            yield obj
+
+
+def _cursor(coll: Collection, params: dict, name: str, label: str) -> int | None:
+    object_id = params.get(name)
+    if object_id is None:
+        return None
+    if object_id not in coll:
+        raise ApiError(400, f"No such {label}: '{object_id}'", code="resource_missing", param=name)
+    return coll.position[object_id]
+
+
+def page(coll: Collection, op: Operation, params: dict, url: str, label: str,
+         extra: list[Predicate] | None = None) -> dict:
+    """One page of a list endpoint: newest first, `limit` items, cursors in either direction."""
+    if "starting_after" in params and "ending_before" in params:
+        raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.",
+                       code="parameters_exclusive", param="ending_before")
+    limit = params.get("limit", 10)
+    preds = filters_for(op, params) + (extra or [])
+    after = _cursor(coll, params, "starting_after", label)
+    before = _cursor(coll, params, "ending_before", label)
+    if before is not None:
+        found = []
+        for obj in _matching(coll.oldest_first(before), preds):
+            found.append(obj)
+            if len(found) > limit:
+                break
+        has_more = len(found) > limit
+        data = list(reversed(found[:limit]))
+    else:
+        found = []
+        for obj in _matching(coll.newest_first(after), preds):
+            found.append(obj)
+            if len(found) > limit:
+                break
+        has_more = len(found) > limit
+        data = found[:limit]
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def page_of(items: list[dict], params: dict, url: str, label: str) -> dict:
+    """Pagination over a small in-object list (an invoice's lines), same rules as `page`."""
+    coll = Collection(label)
+    for item in reversed(items):  # lines are shown in insertion order: present them "newest first" = as given
+        coll.add(item)
+    return page(coll, _NO_FILTERS, params, url, label)
+
+
+class _NoFilters:
+    query_params: list = []
+    operation_id = ""
+
+
+_NO_FILTERS: Any = _NoFilters()

@@ -1,0 +1,67 @@
+"""Complete response objects from the contract: every field present, null where nullable, typed defaults otherwise.
+
+Handlers start from `blank(name)` and set only what has meaning, so every object the mock returns has the
+full shape of its contract schema without per-resource boilerplate.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from contracts.loader import load_contract
+
+_SCALAR_DEFAULTS = {"string": "", "integer": 0, "number": 0, "boolean": False}
+
+
+def _value(schema: dict, stack: tuple[str, ...]) -> Any:
+    if "$ref" in schema:
+        name = schema["$ref"].split("/")[-1]
+        if name in stack:
+            return None
+        return _template(name, (*stack, name))
+    if "anyOf" in schema:
+        branches = schema["anyOf"]
+        if any(b.get("enum") == [None] for b in branches):
+            return None
+        return _value(branches[0], stack)
+    if schema.get("nullable"):
+        return None
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        if set(props) >= {"object", "data", "has_more", "url"}:
+            return {"object": props["object"]["enum"][0], "data": [], "has_more": False, "url": ""}
+        return {name: _value(sub, stack) for name, sub in props.items()}
+    if kind == "array":
+        return []
+    return _SCALAR_DEFAULTS.get(kind)
+
+
+def _template(name: str, stack: tuple[str, ...]) -> dict:
+    schema = load_contract().components[name]
+    return {prop: _value(sub, stack) for prop, sub in schema.get("properties", {}).items()}
+
+
+@functools.cache
+def _cached_template(name: str) -> dict:
+    return _template(name, (name,))
+
+
+def blank(name: str, **fields: Any) -> dict:
+    """A fresh, complete object of component schema `name`, with `fields` set on top."""
+    obj = copy.deepcopy(_cached_template(name))
+    obj.update(fields)
+    return obj
+
+
+def nested_blank(name: str, *path: str) -> Any:
+    """The default value of a nested property, e.g. nested_blank("invoice", "status_transitions")."""
+    schema = load_contract().components[name]
+    for part in path:
+        schema = load_contract().resolve(schema)
+        schema = schema["properties"][part]
+    return copy.deepcopy(_value(schema, (name,)))

@@ -1,0 +1,81 @@
+"""Drive the ASGI app in-process, without a socket: for the project's tests and for quick experiments."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from harness.codec import encode_body, encode_query
+from mockserver.app import MockApp
+
+TEST_KEY = "sk_test_inprocess0000000001"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def error(self) -> dict:
+        return self.body.get("error", {}) if isinstance(self.body, dict) else {}
+
+
+def call_raw(app: MockApp, method: str, path: str, *, query: bytes = b"", body: bytes = b"",
+             headers: dict[str, str] | None = None) -> Answer:
+    """One request with raw bytes: what a fuzzer sends."""
+    scope = {
+        "type": "http", "method": method, "path": path, "query_string": query,
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()],
+    }
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    resp_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
+    try:
+        parsed = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        parsed = payload.decode("utf-8", "replace")
+    return Answer(start["status"], resp_headers, parsed)
+
+
+class InProcessClient:
+    """A tiny client for the app: encodes params like the real client and parses the JSON answer."""
+
+    def __init__(self, app: MockApp | None = None, api_key: str | None = TEST_KEY):
+        self.app = app or MockApp()
+        self.api_key = api_key
+
+    def request(self, method: str, path: str, params: dict | None = None, *, api_key: Any = ...,
+                headers: dict[str, str] | None = None) -> Answer:
+        key = self.api_key if api_key is ... else api_key
+        all_headers = dict(headers or {})
+        if key is not None:
+            all_headers.setdefault("authorization", f"Bearer {key}")
+        if method.upper() == "POST":
+            all_headers.setdefault("content-type", "application/x-www-form-urlencoded")
+            return call_raw(self.app, "POST", path, body=encode_body(params or {}), headers=all_headers)
+        return call_raw(self.app, method.upper(), path, query=encode_query(params or {}).encode(),
+                        headers=all_headers)
+
+    def get(self, path: str, params: dict | None = None, **kw: Any) -> Answer:
+        return self.request("GET", path, params, **kw)
+
+    def post(self, path: str, params: dict | None = None, **kw: Any) -> Answer:
+        return self.request("POST", path, params, **kw)
+
+    def delete(self, path: str, params: dict | None = None, **kw: Any) -> Answer:
+        return self.request("DELETE", path, params, **kw)
