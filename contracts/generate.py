@@ -296,12 +296,13 @@ class ResponseSchemas:
             members = [a for a in _args(tp) if a is not type(None)]
             if len(members) == 1:
                 return self.field_schema(members[0], chain)
+            literals = [v for m in members for v in (_literal_values(m) or [])]
+            if literals and all(m is str or _literal_values(m) for m in members):
+                # Literal[...] | str: the client stays open to new values; the API documents an enum.
+                return {"type": "string", "enum": literals}
             if str in members and len(members) == 2:  # ExpandableField[T]
                 other = next(m for m in members if m is not str)
                 return {"anyOf": [{"type": "string", "maxLength": 5000}, self.field_schema(other, chain)]}
-            literals = [v for m in members for v in (_literal_values(m) or [])]
-            if literals and len(literals) == sum(len(_args(m)) for m in members):
-                return {"type": "string", "enum": literals}
             return {"anyOf": [self.field_schema(m, chain) for m in members]}
         literals = _literal_values(tp)
         if literals is not None:

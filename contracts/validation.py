@@ -359,7 +359,10 @@ def _validate_string(value: Any, schema: Mapping[str, Any], path: str) -> str:
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         choices = [str(choice) for choice in enum]
-        listed = choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + f", or {choices[-1]}"
+        if len(choices) <= 2:
+            listed = " or ".join(choices)
+        else:
+            listed = ", ".join(choices[:-1]) + f", or {choices[-1]}"
         raise ParamError(PARAMETER_INVALID, path, f"Invalid {path}: must be one of {listed}")
     return value
 

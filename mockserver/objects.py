@@ -43,7 +43,9 @@ def _value(schema: dict, stack: tuple[str, ...]) -> Any:
 
 def _template(name: str, stack: tuple[str, ...]) -> dict:
     schema = load_contract().components[name]
-    return {prop: _value(sub, stack) for prop, sub in schema.get("properties", {}).items()}
+    # `deleted` only appears on deleted objects
+    return {prop: _value(sub, stack) for prop, sub in schema.get("properties", {}).items()
+            if prop != "deleted" or name.startswith("deleted_")}
 
 
 @functools.cache

@@ -85,6 +85,22 @@ def test_decode_query_only_raises_form_error(qs: str) -> None:
     assert isinstance(result, dict)
 
 
+key_pieces = st.lists(
+    st.sampled_from(["a", "b", "[0]", "[1]", "[2]", "[]", "[a]", "[b]", "[", "]"]), max_size=5
+)
+
+
+@FAST
+@given(pairs=st.lists(st.tuples(key_pieces.map("".join), st.sampled_from(["", "v"])), max_size=8))
+def test_decode_structured_pairs_only_raises_form_error(pairs: list[tuple[str, str]]) -> None:
+    """Bracket-heavy keys reach the conflict/mixing/sparse paths far more often than random bytes."""
+    try:
+        result = decode(pairs)
+    except FormError:
+        return
+    assert decode(encode(result)) == result
+
+
 # --------------------------------------------------------------------------- encoding examples
 
 
