@@ -271,7 +271,7 @@ class ResponseSchemas:
 
     def object_schema(self, cls: type, chain: list[type], object_name: str | None = None) -> dict:
         module = sys.modules[cls.__module__]
-        own = cls.__dict__.get("__annotations__", {})
+        own = inspect.get_annotations(cls)
         names = _Names(chain, module)
         hints = {key: _evaluate(value, vars(module), names) for key, value in own.items()}
         props, required = {}, []

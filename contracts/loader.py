@@ -239,7 +239,7 @@ class Contract:
         return hashlib.sha256(CONTRACT_PATH.read_bytes()).hexdigest()[:12]
 
 
-def expandable_target(schema: dict) -> str | None | bool:
+def expandable_target(schema: dict) -> str | bool | None:
     """For an `anyOf [id string, object]` field: the object's schema name (None if foreign); False otherwise."""
     branches = [b for b in schema.get("anyOf", []) if b.get("enum") != [None]]
     if len(branches) != 2 or branches[0].get("type") != "string":

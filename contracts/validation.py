@@ -134,7 +134,9 @@ def _as_sent(value: Any) -> Any:
     """What a nested value becomes on the wire: ``None`` is dropped, ``{}``/``[]`` become ``""``."""
     if value is None:
         return _ABSENT
-    if (isinstance(value, dict | list)) and not value:
+    if isinstance(value, tuple):
+        value = list(value)  # the codec sends tuples exactly like lists
+    if isinstance(value, (dict, list)) and not value:
         return ""
     return value
 
@@ -359,10 +361,7 @@ def _validate_string(value: Any, schema: Mapping[str, Any], path: str) -> str:
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         choices = [str(choice) for choice in enum]
-        if len(choices) <= 2:
-            listed = " or ".join(choices)
-        else:
-            listed = ", ".join(choices[:-1]) + f", or {choices[-1]}"
+        listed = " or ".join(choices) if len(choices) <= 2 else ", ".join(choices[:-1]) + f", or {choices[-1]}"
         raise ParamError(PARAMETER_INVALID, path, f"Invalid {path}: must be one of {listed}")
     return value
 

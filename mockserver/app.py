@@ -8,7 +8,6 @@ Every client mistake becomes a Stripe-style 4xx; a 500 means a bug in the mock, 
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import logging
 import re
@@ -25,6 +24,7 @@ from harness.codec import FormError, decode_body, decode_query
 from mockserver.errors import ApiError
 from mockserver.expand import expand
 from mockserver.handlers import HANDLERS
+from mockserver.objects import public_copy
 from mockserver.store import Account, Store
 
 log = logging.getLogger("mockserver")
@@ -198,7 +198,7 @@ class MockApp:
             raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
         try:
             result = handler(ctx)
-            body = copy.deepcopy(result)
+            body = public_copy(result)
             if req.params.get("expand"):
                 body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
             body = self.hooks.after_handler(req, ctx, body)

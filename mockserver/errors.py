@@ -10,7 +10,7 @@ DOC_URL = "https://docs.stripe.com/error-codes"
 class ApiError(Exception):
     """An error answer: HTTP status plus Stripe's `{"error": {...}}` fields."""
 
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",  # noqa: A002
+    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
                  code: str | None = None, param: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status

@@ -10,6 +10,7 @@ from typing import Any
 
 from contracts.loader import Contract, expandable_target
 from mockserver.errors import ApiError
+from mockserver.objects import public_copy
 from mockserver.store import Account
 
 MAX_DEPTH = 4
@@ -69,7 +70,7 @@ def _expand_one(contract: Contract, account: Account, value: Any, target: str | 
         found = account.find(value)
         if found is None:
             return value
-        value = dict(found)
+        value = public_copy(found)
     if rest and isinstance(value, dict):
         schema = contract.components.get(target, {}) if target else {}
         return _walk(contract, account, value, schema, rest, path, index)

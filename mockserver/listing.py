@@ -111,8 +111,9 @@ def _cursor(coll: Collection, params: dict, name: str, label: str) -> int | None
 
 
 def page(coll: Collection, op: Operation, params: dict, url: str, label: str,
-         extra: list[Predicate] | None = None) -> dict:
-    """One page of a list endpoint: newest first, `limit` items, cursors in either direction."""
+         extra: list[Predicate] | None = None, *, oldest_first: bool = False) -> dict:
+    """One page of a list endpoint: newest first (or in insertion order, for an invoice's lines), `limit`
+    items, cursors in either direction."""
     if "starting_after" in params and "ending_before" in params:
         raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.",
                        code="parameters_exclusive", param="ending_before")
@@ -120,36 +121,22 @@ def page(coll: Collection, op: Operation, params: dict, url: str, label: str,
     preds = filters_for(op, params) + (extra or [])
     after = _cursor(coll, params, "starting_after", label)
     before = _cursor(coll, params, "ending_before", label)
+    forward, backward = (coll.oldest_first, coll.newest_first) if oldest_first else \
+        (lambda pos: coll.newest_first(pos), lambda pos: coll.oldest_first(pos))
     if before is not None:
-        found = []
-        for obj in _matching(coll.oldest_first(before), preds):
-            found.append(obj)
-            if len(found) > limit:
-                break
-        has_more = len(found) > limit
+        found = _take(_matching(backward(before), preds), limit + 1)
         data = list(reversed(found[:limit]))
     else:
-        found = []
-        for obj in _matching(coll.newest_first(after), preds):
-            found.append(obj)
-            if len(found) > limit:
-                break
-        has_more = len(found) > limit
+        start = after if after is not None else (-1 if oldest_first else None)
+        found = _take(_matching(forward(start), preds), limit + 1)
         data = found[:limit]
-    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+    return {"object": "list", "data": data, "has_more": len(found) > limit, "url": url}
 
 
-def page_of(items: list[dict], params: dict, url: str, label: str) -> dict:
-    """Pagination over a small in-object list (an invoice's lines), same rules as `page`."""
-    coll = Collection(label)
-    for item in reversed(items):  # lines are shown in insertion order: present them "newest first" = as given
-        coll.add(item)
-    return page(coll, _NO_FILTERS, params, url, label)
-
-
-class _NoFilters:
-    query_params: list = []
-    operation_id = ""
-
-
-_NO_FILTERS: Any = _NoFilters()
+def _take(objects: Iterator[dict], n: int) -> list[dict]:
+    out = []
+    for obj in objects:
+        out.append(obj)
+        if len(out) >= n:
+            break
+    return out

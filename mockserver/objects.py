@@ -67,3 +67,15 @@ def nested_blank(name: str, *path: str) -> Any:
         schema = load_contract().resolve(schema)
         schema = schema["properties"][part]
     return copy.deepcopy(_value(schema, (name,)))
+
+
+def public_copy(value: Any) -> Any:
+    """A deep copy of what a handler returns, without private bookkeeping keys (`_name`).
+
+    The store may keep such keys on objects; nothing that leaves the mock carries them.
+    """
+    if isinstance(value, dict):
+        return {k: public_copy(v) for k, v in value.items() if k[:1] != "_"}
+    if isinstance(value, list):
+        return [public_copy(v) for v in value]
+    return value

@@ -4,6 +4,7 @@ from mockserver.handlers import (  # noqa: F401  (imported for their registratio
     financial_connections,
     forwarding,
     identity,
+    invoice_items,
     invoices,
     issuing,
     rendering_templates,
