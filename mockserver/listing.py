@@ -48,6 +48,8 @@ FIELD_OVERRIDES: dict[tuple[str, str], Callable[[dict, Any], bool]] = {
     ("ListIdentityVerificationSessions", "related_customer"): lambda obj, v: obj.get("related_customer") == v,
     ("ListIssuingAuthorizations", "card"): lambda obj, v: _id_of(obj.get("card")) == v,
     ("ListIssuingAuthorizations", "cardholder"): lambda obj, v: _id_of(obj.get("cardholder")) == v,
+    # The contract types this `created` as a range object only, so the generic range detection misses it.
+    ("ListForwardingRequests", "created"): lambda obj, v: in_range(obj.get("created"), v),
 }
 
 

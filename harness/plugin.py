@@ -1,0 +1,220 @@
+"""The pytest side of the harness: options (DESIGN §3), profiles, the target and client fixtures, coverage.
+
+Loaded from the top-level conftest.py. Every option also reads an environment variable, so CI can configure a run
+without editing commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from contracts.loader import load_contract
+from harness.allure_http import record_exchange
+from harness.client import ApiClient, Exchange
+from harness.coverage import CoverageRecorder, load_parts, matrix
+from harness.profiles import PROFILES, Profile, register_hypothesis_profiles
+from harness.redaction import register_secret
+from harness.target import Target, TargetError, looks_live, start_embedded_mock
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "reports"
+
+OPTIONS = [
+    # (flag, env var, help, default)
+    ("--base-url", "HARNESS_BASE_URL", "target base URL; absent: start the embedded mock", None),
+    ("--api-key", "HARNESS_API_KEY", "API key sent as Authorization: Bearer KEY", None),
+    ("--second-api-key", "HARNESS_SECOND_API_KEY", "a key of another account, for isolation checks", None),
+    ("--profile", "HARNESS_PROFILE", "quick | ci | deep: example counts and state machine lengths", "ci"),
+    ("--harness-config", "HARNESS_CONFIG", "JSON file naming pre-existing object IDs on the target", None),
+    ("--fault", "HARNESS_FAULT", "embedded mock only: enable planted bug(s), comma-separated", None),
+    ("--chaos", "HARNESS_CHAOS", "embedded mock only: chaos settings, e.g. rate_limit=0.1,extra_fields", None),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "contract-testing harness")
+    for flag, env, help_text, default in OPTIONS:
+        group.addoption(flag, default=os.environ.get(env, default), help=f"{help_text} [{env}]")
+    group.addoption("--allow-live", action="store_true", default=os.environ.get("HARNESS_ALLOW_LIVE") == "1",
+                    help="allow keys that look live (sk_live_/rk_live_) [HARNESS_ALLOW_LIVE=1]")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_hypothesis_profiles()
+    name = config.getoption("--profile")
+    if name not in PROFILES:
+        raise pytest.UsageError(f"--profile must be one of {', '.join(PROFILES)} (got {name!r})")
+    settings.load_profile(name)
+    for opt in ("--api-key", "--second-api-key"):
+        key = config.getoption(opt)
+        register_secret(key)
+        if looks_live(key) and not config.getoption("--allow-live"):
+            raise pytest.UsageError(f"{opt} looks like a live-mode key; the harness creates, pays and voids "
+                                    "objects. Use a test-mode key, or pass --allow-live if you really mean it.")
+    if config.getoption("--base-url") and (config.getoption("--fault") or config.getoption("--chaos")):
+        raise pytest.UsageError("--fault and --chaos configure the embedded mock; they can't be used with "
+                                "--base-url")
+    if not hasattr(config, "workerinput"):
+        _write_allure_environment(config)
+
+
+# -- target and clients ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> Profile:
+    return PROFILES[request.config.getoption("--profile")]
+
+
+@pytest.fixture(scope="session")
+def contract():
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    config = request.config
+    base_url = config.getoption("--base-url")
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    if base_url:
+        key = config.getoption("--api-key")
+        if not key:
+            raise pytest.UsageError("--base-url needs --api-key (or HARNESS_API_KEY)")
+        yield Target(base_url.rstrip("/"), key, config.getoption("--second-api-key") or "", embedded=False)
+        return
+    faults = tuple(f for f in (config.getoption("--fault") or "").split(",") if f)
+    chaos = tuple(c for c in (config.getoption("--chaos") or "").split(",") if c)
+    try:
+        tgt = start_embedded_mock(faults, chaos, label=worker)
+    except TargetError as exc:
+        raise pytest.UsageError(f"could not start the embedded mock: {exc}") from exc
+    if config.getoption("--api-key"):
+        tgt.api_key = config.getoption("--api-key")
+    register_secret(tgt.api_key)
+    register_secret(tgt.second_api_key)
+    try:
+        yield tgt
+    finally:
+        tgt.stop()
+
+
+_recorder: CoverageRecorder | None = None
+
+
+def _on_exchange(ex: Exchange) -> None:
+    record_exchange(ex)
+    if _recorder is not None:
+        _recorder.record(ex.method, ex.path, ex.params, ex.status)
+
+
+@pytest.fixture(scope="session")
+def api(target: Target, contract) -> Iterator[ApiClient]:
+    """The client every suite uses: retries, redaction, Allure steps and coverage recording."""
+    global _recorder
+    _recorder = _recorder or CoverageRecorder(contract)
+    client = ApiClient(target.base_url, target.api_key, on_exchange=_on_exchange, backoff=0.05, max_backoff=2.0,
+                       max_retries=6)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def other_api(target: Target, api: ApiClient) -> ApiClient:
+    """The same target with the second account's key (isolation checks)."""
+    if not target.second_api_key:
+        pytest.skip("isolation needs --second-api-key (HARNESS_SECOND_API_KEY): a key of another account")
+    return api.with_key(target.second_api_key)
+
+
+@pytest.fixture(scope="session")
+def harness_config(request: pytest.FixtureRequest) -> dict:
+    path = request.config.getoption("--harness-config")
+    if not path:
+        return {}
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--harness-config {path}: {exc}") from exc
+
+
+# -- coverage and environment ---------------------------------------------------------------------------------
+
+
+def _coverage_dir(config: pytest.Config) -> Path:
+    return REPORTS / "coverage-parts"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        folder = _coverage_dir(session.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.json"):
+            old.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _recorder is not None:
+        worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        _recorder.save(_coverage_dir(session.config) / f"{worker}.json")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    parts = load_parts(_coverage_dir(config))
+    if not parts:
+        return
+    table = matrix(load_contract(), parts)
+    terminalreporter.section("API coverage")
+    terminalreporter.write_line(table.text())
+    (REPORTS / "coverage.md").write_text(table.markdown())
+    terminalreporter.write_line(f"(also written to {REPORTS / 'coverage.md'})")
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _write_allure_environment(config: pytest.Config) -> None:
+    """environment.properties, written once by the controlling process (Allure reads it from the results)."""
+    alluredir = config.getoption("--alluredir", default=None)
+    if not alluredir:
+        return
+    folder = Path(alluredir)
+    folder.mkdir(parents=True, exist_ok=True)
+    versions = {}
+    for pkg in ("hypothesis", "schemathesis", "pytest", "pytest-xdist", "requests", "allure-pytest"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    workers = getattr(config.option, "numprocesses", None) or 1
+    seed = config.getoption("--hypothesis-seed", default=None)
+    props = {
+        "target": config.getoption("--base-url") or "embedded mock (python -m mockserver, one per worker)",
+        "embedded_mock": str(not config.getoption("--base-url")).lower(),
+        "faults": config.getoption("--fault") or "none",
+        "chaos": config.getoption("--chaos") or "none",
+        "contract_version": load_contract().version,
+        "profile": config.getoption("--profile"),
+        "hypothesis_seed": str(seed) if seed is not None else "random",
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "xdist_workers": str(workers),
+        **{f"package.{k}": v for k, v in versions.items()},
+    }
+    text = "".join(f"{k}={str(v).replace(chr(10), ' ')}\n" for k, v in props.items())
+    (folder / "environment.properties").write_text(text)

@@ -1,0 +1,34 @@
+"""Run profiles: how hard each suite tries. `quick` is a smoke run, `ci` the default, `deep` for nightly runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, Phase, settings
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    examples: int  # Hypothesis examples per property test
+    steps: int  # state machine steps per run
+    machines: int  # state machine runs (examples) per machine
+    page_objects: int  # objects created to walk pagination
+    schemathesis_examples: int
+
+
+PROFILES = {
+    "quick": Profile("quick", examples=4, steps=8, machines=2, page_objects=7, schemathesis_examples=3),
+    "ci": Profile("ci", examples=15, steps=20, machines=6, page_objects=12, schemathesis_examples=10),
+    "deep": Profile("deep", examples=100, steps=50, machines=40, page_objects=40, schemathesis_examples=60),
+}
+
+
+def register_hypothesis_profiles() -> None:
+    common = {"deadline": None, "print_blob": True, "derandomize": False,
+              "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                        HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]}
+    for profile in PROFILES.values():
+        settings.register_profile(profile.name, max_examples=profile.examples,
+                                  stateful_step_count=profile.steps, **common,
+                                  phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])

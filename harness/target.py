@@ -1,0 +1,89 @@
+"""The system under test: a base URL and keys, or the embedded mock started for this process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+LIVE_PREFIXES = ("sk_live_", "rk_live_")
+
+
+class TargetError(RuntimeError):
+    """The target could not be reached or started; the message says what to do."""
+
+
+def looks_live(key: str | None) -> bool:
+    return bool(key) and key.startswith(LIVE_PREFIXES)
+
+
+def fresh_test_key(label: str = "") -> str:
+    """A new test-mode key: with the embedded mock each key is a separate, empty account."""
+    tag = "".join(ch for ch in label if ch.isalnum())[:12]
+    return f"sk_test_{tag}{secrets.token_hex(12)}"
+
+
+@dataclass
+class Target:
+    base_url: str
+    api_key: str
+    second_api_key: str
+    embedded: bool
+    faults: tuple[str, ...] = ()
+    chaos: tuple[str, ...] = ()
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        kind = "embedded mock" if self.embedded else "external target"
+        extra = f", faults={','.join(self.faults)}" if self.faults else ""
+        extra += f", chaos={','.join(self.chaos)}" if self.chaos else ""
+        return f"{self.base_url} ({kind}{extra})"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (), label: str = "",
+                        timeout: float = 30.0) -> Target:
+    """Start `python -m mockserver` on a free loopback port and wait until it answers."""
+    workdir = Path(tempfile.mkdtemp(prefix="harness-mock-"))
+    port_file = workdir / "port"
+    log_path = workdir / "mock.log"
+    cmd = [sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file)]
+    for name in faults:
+        cmd += ["--fault", name]
+    for setting in chaos:
+        cmd += ["--chaos", setting]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise TargetError(f"the embedded mock exited with code {proc.returncode}:\n{log_path.read_text()[-2000:]}")
+        if port_file.exists():
+            base_url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            try:
+                requests.get(base_url + "/v1/__health__", timeout=2)
+            except requests.ConnectionError:
+                time.sleep(0.05)
+                continue
+            return Target(base_url, fresh_test_key(label), fresh_test_key(label + "other"), True,
+                          tuple(faults), tuple(chaos), proc)
+        time.sleep(0.05)
+    proc.kill()
+    raise TargetError(f"the embedded mock did not start within {timeout:.0f} s; log: {log_path}")

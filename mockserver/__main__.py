@@ -1,0 +1,72 @@
+"""Run the mock alone: `python -m mockserver --host 127.0.0.1 --port 12111`.
+
+Served by uvicorn (httptools parser, uvloop event loop): one process, one event loop, so the in-memory state needs
+no locks and every request is applied atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from mockserver.app import MockApp
+from mockserver.hooks import build_hooks
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mockserver", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=12111, help="port (0 picks a free one; see --port-file)")
+    parser.add_argument("--port-file", type=Path, help="write the bound port to this file once listening")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="enable a planted bug from the fault catalogue (repeatable); --fault list shows them")
+    parser.add_argument("--chaos", action="append", default=[], metavar="SETTING",
+                        help="chaos setting, e.g. latency=0.05, rate_limit=0.1, unavailable=0.1, extra_fields, "
+                             "extra_headers (repeatable)")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if "list" in args.fault:
+        from mockserver.faults import describe_catalogue
+
+        print(describe_catalogue())
+        return 0
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        hooks = build_hooks(args.fault, args.chaos)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = MockApp(hooks=hooks)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"error: cannot bind {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
+                            loop="uvloop", http="httptools", server_header=False, date_header=False,
+                            timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+    if args.port_file:
+        tmp = args.port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        os.replace(tmp, args.port_file)
+    print(f"mock server listening on http://{args.host}:{port}", flush=True)
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
