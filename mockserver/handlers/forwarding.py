@@ -65,9 +65,16 @@ def _stored_headers(headers: list[dict]) -> list[dict]:
     return out
 
 
+def _is_https(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "https" and bool((parts.hostname or "").strip())
+    except ValueError:  # e.g. an unterminated IPv6 literal
+        return False
+
+
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
+    if not _is_https(url):
         raise ApiError(400, f"Invalid URL: '{url[:200]}'. The destination must be an https:// URL with a host.",
                        code="url_invalid", param="url")
 
