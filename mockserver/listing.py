@@ -33,6 +33,7 @@ def _id_of(value: Any) -> Any:
 
 # (operationId, parameter) -> how to test an object against the parameter's value
 FIELD_OVERRIDES: dict[tuple[str, str], Callable[[dict, Any], bool]] = {
+    ("ListInvoiceItems", "created"): lambda obj, v: in_range(obj.get("date"), v),
     ("ListInvoiceItems", "pending"): lambda obj, v: (obj.get("invoice") is None) == v,
     ("ListInvoiceItems", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
     ("ListInvoiceItems", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,

@@ -1,0 +1,295 @@
+"""Pagination and filters of every list endpoint and of search (DESIGN §4 Lists, Search).
+
+Each case creates its own objects and narrows the list to them (a fresh customer, a tag, an account), so other
+tests' objects never interfere; where a list has no narrowing filter, the checks only speak about our objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from harness.client import ApiClient
+from harness.world import World
+from suites.checks import CONTRACT, INVARIANT, fail, is_stripe_error, label_test, succeeds
+from suites.conftest import call
+
+pytestmark = pytest.mark.pagination
+
+
+@dataclass
+class Listing:
+    path_params: dict[str, str]
+    params: dict  # the narrowing filter
+    created: list[str]  # IDs of the objects this case created, oldest first
+    exclusive: bool  # the filter matches exactly our objects
+    order_key: str | None  # field that lists are sorted on (newest first); None: insertion order
+    created_field: str = "created"  # the field a `created` filter applies to (invoice items call it `date`)
+
+
+def _make(world: World, n: int, make: Callable[[str, int], dict]) -> list[str]:
+    tag = world.tag()
+    return [make(tag, i)["id"] for i in range(n)]
+
+
+def _invoices(world: World, n: int) -> Listing:
+    api, customer = world.api, world.fresh("customer")["id"]
+    ids = [api.post("/v1/invoices", {"customer": customer, "metadata": {"i": str(i)}}).json["id"] for i in range(n)]
+    for invoice_id in ids[::3]:  # a mix of statuses for the status filter
+        api.post(f"/v1/invoices/{invoice_id}/finalize")
+    return Listing({}, {"customer": customer}, ids, True, "created")
+
+
+def _items(world: World, n: int) -> Listing:
+    api, customer = world.api, world.fresh("customer")["id"]
+    ids = [api.post("/v1/invoiceitems", {"customer": customer, "amount": 100 + i, "currency": "usd"}).json["id"]
+           for i in range(n)]
+    return Listing({}, {"customer": customer}, ids, True, "date", created_field="date")
+
+
+def _lines(world: World, n: int) -> Listing:
+    inv = world.fresh("invoice:draft")
+    resp = world.api.post(f"/v1/invoices/{inv['id']}/add_lines",
+                          {"lines": [{"amount": 10 + i, "description": f"l{i}"} for i in range(n)]})
+    lines = world.api.get(f"/v1/invoices/{inv['id']}/lines", {"limit": 100}).json["data"]
+    assert resp.status == 200, resp.describe()
+    return Listing({"invoice": inv["id"]}, {}, [line["id"] for line in lines], True, None)
+
+
+def _payments(world: World, n: int) -> Listing:
+    ids = [world.fresh("invoice_payment")["id"] for _ in range(n)]
+    return Listing({}, {}, ids, False, "created")
+
+
+def _templates(world: World, n: int) -> Listing:
+    kinds = ["template:active", "template:archived"]
+    return Listing({}, {}, [world.fresh(kinds[i % 2])["id"] for i in range(n)], False, "created")
+
+
+def _sessions(world: World, n: int) -> Listing:
+    tag = world.tag() + "sess"
+    ids = [world.api.post("/v1/identity/verification_sessions", {"type": "document", "client_reference_id": tag})
+           .json["id"] for _ in range(n)]
+    for session_id in ids[::3]:
+        world.api.post(f"/v1/identity/verification_sessions/{session_id}/cancel")
+    return Listing({}, {"client_reference_id": tag}, ids, True, "created")
+
+
+def _reports(world: World, n: int) -> Listing:
+    tag = world.tag() + "rep"
+    ids = []
+    for _ in range(n):
+        session = world.api.post("/v1/identity/verification_sessions",
+                                 {"type": "document", "client_reference_id": tag}).json
+        verified = world.api.post(f"/v1/test_helpers/identity/verification_sessions/{session['id']}/verify")
+        if verified.status == 404:
+            pytest.skip("the target has no identity verification test helper to create reports")
+        report = verified.json["last_verification_report"]
+        ids.append(report["id"] if isinstance(report, dict) else report)
+    return Listing({}, {"client_reference_id": tag}, ids, True, "created")
+
+
+def _transactions(world: World, n: int) -> Listing:
+    customer = world.shared("customer")["id"]
+    resp = world.api.post("/v1/test_helpers/financial_connections/accounts", {"customer": customer, "transactions": n})
+    if resp.status == 404:
+        pytest.skip("the target has no test helper to create Financial Connections accounts with transactions")
+    account = resp.json["id"]
+    data = world.api.get("/v1/financial_connections/transactions", {"account": account, "limit": 100}).json["data"]
+    return Listing({}, {"account": account}, [t["id"] for t in reversed(data)], True, "transacted_at")
+
+
+def _forwarding(world: World, n: int) -> Listing:
+    return Listing({}, {}, [world.fresh("forwarding_request")["id"] for _ in range(n)], False, "created")
+
+
+def _authorizations(world: World, n: int) -> Listing:
+    card = f"ic_{world.tag()}harness"
+    ids = []
+    for i in range(n):
+        resp = world.api.post("/v1/test_helpers/issuing/authorizations",
+                              {"amount": 500, "card": card, "status": "closed" if i % 3 == 0 else "pending"})
+        if resp.status == 404:
+            pytest.skip("the target has no test helper to create Issuing authorizations")
+        ids.append(resp.json["id"])
+    return Listing({}, {"card": card}, ids, True, "created")
+
+
+def _search(world: World, n: int) -> Listing:
+    customer, tag = world.fresh("customer")["id"], world.tag()
+    ids = [world.api.post("/v1/invoices", {"customer": customer, "metadata": {"run": tag}}).json["id"] for _ in range(n)]
+    return Listing({}, {"query": f'metadata["run"]:"{tag}"'}, ids, True, "created")
+
+
+CASES: dict[str, Callable[[World, int], Listing]] = {
+    "ListInvoices": _invoices, "ListInvoiceItems": _items, "ListInvoiceLines": _lines,
+    "ListInvoicePayments": _payments, "ListInvoiceRenderingTemplates": _templates,
+    "ListIdentityVerificationSessions": _sessions, "ListIdentityVerificationReports": _reports,
+    "ListFinancialConnectionsTransactions": _transactions, "ListForwardingRequests": _forwarding,
+    "ListIssuingAuthorizations": _authorizations, "SearchInvoices": _search,
+}
+
+
+def walk_forward(api: ApiClient, op, listing: Listing, limit: int) -> list[dict]:
+    """Every page from the first, following starting_after (or next_page for search)."""
+    seen, params, pages = [], {**listing.params, "limit": limit}, 0
+    while True:
+        body = succeeds(op, call(api, op, listing.path_params, params), "a list page is served")
+        _check_page(op, body, limit)
+        seen += body["data"]
+        pages += 1
+        if not body["has_more"]:
+            return seen
+        if pages > 500:
+            fail(INVARIANT, op, "walking pages ends", "more than 500 pages: has_more never becomes false")
+        if op.response_kind == "search_result":
+            params = {**listing.params, "limit": limit, "page": body["next_page"]}
+        else:
+            params = {**listing.params, "limit": limit, "starting_after": body["data"][-1]["id"]}
+
+
+def _check_page(op, body: dict, limit: int) -> None:
+    if len(body["data"]) > limit:
+        fail(CONTRACT, op, "limit is honoured", f"asked for {limit}, got {len(body['data'])}")
+    if body["has_more"] and len(body["data"]) < limit:
+        fail(CONTRACT, op, "has_more is true only when the page is full",
+             f"has_more=true but the page holds {len(body['data'])} < limit {limit}")
+    if op.response_kind == "search_result" and body["has_more"] and not body.get("next_page"):
+        fail(CONTRACT, op, "search pages give next_page while has_more", "has_more=true, next_page missing")
+
+
+def _check_complete(op, listing: Listing, seen: list[dict], how: str) -> None:
+    ids = [obj["id"] for obj in seen]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        fail(INVARIANT, op, f"walking {how} visits every object exactly once", f"seen more than once: {dupes[:5]}")
+    missing = [i for i in listing.created if i not in ids]
+    if missing:
+        fail(INVARIANT, op, f"walking {how} visits every object exactly once",
+             f"{len(missing)} of our {len(listing.created)} objects never appeared: {missing[:5]}")
+    if listing.exclusive and len(ids) != len(listing.created):
+        fail(INVARIANT, op, "filters return exactly the matching objects",
+             f"the filter {listing.params} should match our {len(listing.created)} objects, the walk saw {len(ids)}")
+    ours = [i for i in ids if i in set(listing.created)]
+    expected = list(reversed(listing.created)) if listing.order_key else listing.created
+    if listing.order_key:
+        keys = [obj.get(listing.order_key) for obj in seen]
+        if any(a is not None and b is not None and a < b for a, b in zip(keys, keys[1:], strict=False)):
+            fail(INVARIANT, op, f"lists are sorted newest first (by {listing.order_key})", f"order seen: {keys[:20]}")
+        if listing.order_key in ("created", "date") and ours != expected and sorted(ours) != sorted(expected):
+            fail(INVARIANT, op, "lists are sorted newest first", f"expected {expected[:10]}, got {ours[:10]}")
+    elif ours != expected:
+        fail(INVARIANT, op, "lines are listed in the order they were added", f"expected {expected}, got {ours}")
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request, contract, world, profile):
+    op = contract[request.param]
+    listing = CASES[request.param](world, profile.page_objects)
+    return op, listing
+
+
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_walking_forward_visits_every_object_once_newest_first(case, limit, api):
+    op, listing = case
+    label_test(op, "pagination completeness", title=f"{op.label}: forward walk with limit={limit}")
+    _check_complete(op, listing, walk_forward(api, op, listing, limit), "forward")
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_walking_backward_with_ending_before_visits_every_object_once(case, limit, api):
+    op, listing = case
+    if op.response_kind == "search_result":
+        pytest.skip("search pages forward only (next_page); it has no ending_before")
+    label_test(op, "pagination completeness", title=f"{op.label}: backward walk with ending_before, limit={limit}")
+    full = walk_forward(api, op, listing, 100)
+    cursor, pages = full[-1], []
+    while True:
+        body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit,
+                                                                 "ending_before": cursor["id"]}))
+        _check_page(op, body, limit)
+        pages.append(body["data"])
+        if not body["has_more"] or not body["data"]:
+            break
+        cursor = body["data"][0]
+        if len(pages) > 500:
+            fail(INVARIANT, op, "walking pages ends", "more than 500 pages backward")
+    backward = [obj for page in reversed(pages) for obj in page]
+    if [o["id"] for o in backward] != [o["id"] for o in full[:-1]]:
+        fail(INVARIANT, op, "ending_before pages, read in reverse, equal the forward walk (still newest first)",
+             f"forward (without the last): {[o['id'] for o in full[:-1]][:12]}\n"
+             f"backward: {[o['id'] for o in backward][:12]}")
+
+
+def test_has_more_is_true_exactly_when_more_remain(case, api):
+    op, listing = case
+    label_test(op, "pagination has_more", title=f"{op.label}: has_more at every page size")
+    total = len(walk_forward(api, op, listing, 100))
+    for limit in sorted({1, max(total - 1, 1), total, total + 1}):
+        body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit}))
+        if len(body["data"]) != min(limit, total):
+            fail(CONTRACT, op, "limit is honoured", f"limit={limit} with {total} objects gave {len(body['data'])}")
+        if body["has_more"] != (total > limit):
+            fail(CONTRACT, op, "has_more is true exactly when more objects remain",
+                 f"limit={limit}, {total} objects, has_more={body['has_more']}")
+
+
+def test_unknown_cursor_is_an_error_not_a_first_page(case, api):
+    op, listing = case
+    label_test(op, "pagination cursors", title=f"{op.label}: an unknown cursor is refused")
+    cursor = "page" if op.response_kind == "search_result" else "starting_after"
+    resp = call(api, op, listing.path_params, {**listing.params, cursor: "obj_harness_does_not_exist"})
+    is_stripe_error(op, resp, status=(400, 404), what="a cursor naming no object is an error, not a first page")
+
+
+def test_created_filters_return_exactly_the_matching_objects(case, api):
+    op, listing = case
+    if not any(p.name == "created" for p in op.query_params):
+        pytest.skip(f"{op.label} has no created filter")
+    label_test(op, "list filters", title=f"{op.label}: created[gte/lte/gt/lt] filters")
+    full = walk_forward(api, op, listing, 100)
+    field = listing.created_field
+    pivot = full[len(full) // 2][field]
+    checks = {"gte": lambda c: c >= pivot, "lte": lambda c: c <= pivot, "gt": lambda c: c > pivot,
+              "lt": lambda c: c < pivot}
+    for bound, keep in checks.items():
+        expected = [o["id"] for o in full if keep(o[field])]
+        got = [o["id"] for o in walk_forward(api, op, Listing(listing.path_params,
+                                                                {**listing.params, "created": {bound: pivot}},
+                                                                [], False, None), 100)]
+        got_ours = [i for i in got if i in {o["id"] for o in full}] if not listing.exclusive else got
+        if got_ours != expected:
+            fail(INVARIANT, op, f"created[{bound}] returns exactly the matching objects",
+                 f"created[{bound}]={pivot}: expected {expected[:8]} ({len(expected)}), got {got_ours[:8]} "
+                 f"({len(got_ours)})")
+
+
+# list -> (filter parameter, values to try, how to read the filtered field from an object)
+VALUE_FILTERS: dict[str, tuple[str, list, Callable[[dict], object]]] = {
+    "ListInvoices": ("status", ["draft", "paid", "open"], lambda o: o["status"]),
+    "ListInvoiceItems": ("pending", [True, False], lambda o: o["invoice"] is None),
+    "ListInvoiceRenderingTemplates": ("status", ["active", "archived"], lambda o: o["status"]),
+    "ListIdentityVerificationSessions": ("status", ["requires_input", "canceled"], lambda o: o["status"]),
+    "ListIssuingAuthorizations": ("status", ["pending", "closed"], lambda o: o["status"]),
+    "ListInvoicePayments": ("status", ["paid", "open"], lambda o: o["status"]),
+    "ListIdentityVerificationReports": ("type", ["document", "id_number"], lambda o: o["type"]),
+}
+
+
+@pytest.mark.parametrize("operation_id", sorted(VALUE_FILTERS))
+def test_value_filters_return_exactly_the_matching_objects(operation_id, contract, api, world, profile):
+    op = contract[operation_id]
+    name, values, read = VALUE_FILTERS[operation_id]
+    label_test(op, "list filters", title=f"{op.label}: {name} filter returns exactly the matching objects")
+    listing = CASES[operation_id](world, profile.page_objects)
+    full = walk_forward(api, op, listing, 100)
+    ours = {o["id"] for o in full} if listing.exclusive else set(listing.created)
+    for value in values:
+        filtered = Listing(listing.path_params, {**listing.params, name: value}, [], False, None)
+        got = [o["id"] for o in walk_forward(api, op, filtered, 100) if o["id"] in ours]
+        expected = [o["id"] for o in full if o["id"] in ours and read(o) == value]
+        if got != expected:
+            fail(INVARIANT, op, f"{name}={value!r} returns exactly the matching objects",
+                 f"expected {len(expected)}: {expected[:6]}\ngot {len(got)}: {got[:6]}")
