@@ -496,7 +496,7 @@ def operation_doc(row: OperationRow, responses: ResponseSchemas) -> dict:
         "default": {"description": "Error response.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}},
     }
-    for status, text in ERROR_STATUSES.items():
+    for status, text in {**ERROR_STATUSES, **EXTRA_ERROR_STATUSES.get(row.operation_id, {})}.items():
         if status == "404" and not path_params(row.path):
             continue
         op["responses"][status] = {"description": text, "content": {"application/json": {
@@ -508,6 +508,11 @@ ERROR_STATUSES = {
     "400": "Invalid request: a parameter is missing, unknown or invalid, or the action is not allowed now.",
     "401": "No valid API key provided.",
     "404": "No such object for this account.",
+}
+
+
+EXTRA_ERROR_STATUSES = {
+    "PayInvoice": {"402": "The payment was declined; the invoice stays open."},
 }
 
 

@@ -233,10 +233,9 @@ def pay_invoice(ctx: Context) -> dict:
     inv["attempted"] = True
     inv["attempt_count"] += 1
     due = inv["amount_remaining"]
-    if pm is not None and support.payment_method_declines(ctx, pm["id"]):
-        inv["last_finalization_error"] = None
-        raise ApiError(402, "Your card was declined.", type="card_error", code="card_declined",
-                       param="payment_method")
+    declined = support.decline_code(ctx, pm["id"]) if pm is not None else None
+    if declined:  # the invoice stays open (DESIGN §5: a failed payment leaves it open)
+        raise support.card_declined(declined)
     if pm is None:
         payment = {"type": "payment_record", "payment_record": f"pr_{secrets.token_hex(12)}",
                    "payment_intent": None, "charge": None}

@@ -1,0 +1,138 @@
+"""Rendering templates (active <-> archived) and Financial Connections accounts (subscriptions, refreshes) as
+state machines with models (DESIGN §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
+
+from suites.checks import label_test
+from suites.machines import ApiMachine, expect
+
+pytestmark = pytest.mark.lifecycle
+
+FEATURES = ("balance", "ownership", "transactions")
+REFRESH_FIELD = {"balance": "balance_refresh", "ownership": "ownership_refresh", "transactions": "transaction_refresh"}
+
+
+class TemplateLifecycle(ApiMachine):
+    templates = Bundle("templates")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: dict[str, str] = {}  # id -> status
+
+    @rule(target=templates)
+    def create(self) -> str:
+        template = self.world.fresh("template:active")
+        self.model[template["id"]] = "active"
+        return template["id"]
+
+    @rule(template=templates)
+    def archive(self, template: str) -> None:
+        read = ("RetrieveInvoiceRenderingTemplate", {"template": template})
+        if self.model[template] == "archived":
+            self.refused("ArchiveInvoiceRenderingTemplate", {"template": template}, read=read,
+                         what="archiving an archived template is refused")
+            return
+        self.ok("ArchiveInvoiceRenderingTemplate", {"template": template})
+        self.model[template] = "archived"
+
+    @rule(template=templates)
+    def unarchive(self, template: str) -> None:
+        read = ("RetrieveInvoiceRenderingTemplate", {"template": template})
+        if self.model[template] == "active":
+            self.refused("UnarchiveInvoiceRenderingTemplate", {"template": template}, read=read,
+                         what="unarchiving an active template is refused")
+            return
+        self.ok("UnarchiveInvoiceRenderingTemplate", {"template": template})
+        self.model[template] = "active"
+
+    @invariant()
+    def server_matches_model(self) -> None:
+        for template, status in self.model.items():
+            body = self.ok("RetrieveInvoiceRenderingTemplate", {"template": template})
+            expect(body["status"] == status, f"template {template}", "archive/unarchive set the status",
+                   f"server {body['status']!r}, model {status!r}")
+        for status in ("active", "archived"):
+            listed = {t["id"] for t in self.ok("ListInvoiceRenderingTemplates",
+                                               params={"status": status, "limit": 100})["data"]}
+            expected = {t for t, s in self.model.items() if s == status}
+            expect(expected <= listed and not ({t for t in self.model if self.model[t] != status} & listed),
+                   "GET /v1/invoice_rendering_templates", f"status={status} lists exactly the {status} templates",
+                   f"model {sorted(expected)}, listed (ours) {sorted(listed & set(self.model))}")
+
+
+@dataclass
+class AccountModel:
+    id: str
+    subscriptions: set[str] = field(default_factory=set)
+    refreshed: set[str] = field(default_factory=set)
+
+
+class AccountLifecycle(ApiMachine):
+    accounts = Bundle("accounts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: dict[str, AccountModel] = {}
+        self.last: dict[str, dict] = {}
+
+    @rule(target=accounts)
+    def link_account(self) -> AccountModel:
+        account = self.world.fresh("fc_account")
+        model = AccountModel(account["id"], set(account.get("subscriptions") or []))
+        self.model[model.id] = model
+        self.last[model.id] = account
+        return model
+
+    @rule(account=accounts)
+    def subscribe(self, account: AccountModel) -> None:
+        self.last[account.id] = self.ok("SubscribeFinancialConnectionsAccount", {"account": account.id},
+                                        {"features": ["transactions"]})
+        account.subscriptions.add("transactions")
+
+    @rule(account=accounts)
+    def unsubscribe(self, account: AccountModel) -> None:
+        self.last[account.id] = self.ok("UnsubscribeFinancialConnectionsAccount", {"account": account.id},
+                                        {"features": ["transactions"]})
+        account.subscriptions.discard("transactions")
+
+    @rule(account=accounts, features=st.sets(st.sampled_from(FEATURES), min_size=1))
+    def refresh(self, account: AccountModel, features: set[str]) -> None:
+        self.last[account.id] = self.ok("RefreshFinancialConnectionsAccount", {"account": account.id},
+                                        {"features": sorted(features)})
+        account.refreshed |= features
+
+    @invariant()
+    def answers_match_model(self) -> None:
+        # No operation of the 50 reads an account, so the last action's answer is the server's view.
+        for account_id, body in self.last.items():
+            model = self.model[account_id]
+            label = f"financial connections account {account_id}"
+            expect(set(body.get("subscriptions") or []) == model.subscriptions, label,
+                   "subscribe/unsubscribe add and remove transactions in subscriptions",
+                   f"server {body.get('subscriptions')}, model {sorted(model.subscriptions)}")
+            for feature in model.refreshed:
+                refresh = body.get(REFRESH_FIELD[feature]) or {}
+                expect(refresh.get("status") in ("pending", "succeeded"), label,
+                       f"refresh with {feature} sets {REFRESH_FIELD[feature]}.status",
+                       f"{REFRESH_FIELD[feature]}={refresh}")
+
+
+def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile):
+    label_test(contract["ArchiveInvoiceRenderingTemplate"], "lifecycle",
+               title="Rendering templates: archive/unarchive keep the server equal to the model")
+    run_state_machine_as_test(TemplateLifecycle.bind(api, contract, world),
+                              settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))
+
+
+def test_financial_connections_account_lifecycle_matches_the_model(api, contract, world, profile):
+    label_test(contract["SubscribeFinancialConnectionsAccount"], "lifecycle",
+               title="Financial Connections: subscriptions and refreshes follow the model")
+    run_state_machine_as_test(AccountLifecycle.bind(api, contract, world),
+                              settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))
