@@ -266,6 +266,10 @@ def _validate_object(value: Any, schema: Mapping[str, Any], path: str) -> dict[s
     value = _wire(value)
     if value == "":
         raise _empty_error(path)
+    if isinstance(value, list) and schema.get("additionalProperties") not in (None, False) \
+            and not schema.get("properties"):
+        # A hash with keys "0", "1", ... (e.g. metadata[0]=x) reaches us as a list from the codec.
+        value = {str(n): item for n, item in enumerate(value)}
     if not isinstance(value, dict):
         raise ParamError(PARAMETER_INVALID, path, f"Invalid object: {path or 'params'} must be a hash")
     value = {key: sub for key, sub in ((k, _as_sent(v)) for k, v in value.items()) if sub is not _ABSENT}

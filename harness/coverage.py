@@ -117,9 +117,9 @@ class Matrix:
                  f"{self.param_percent:.1f}% of declared parameters sent"]
         width = max(len(op.label) for op, *_ in self.rows)
         for op, cov, declared, never in self.rows:
-            statuses = " ".join(f"{s}×{n}" for s, n in sorted(cov.statuses.items())) or "never called"
-            sent = len(declared) - len(never)
-            lines.append(f"  {op.label:<{width}}  {cov.calls:>5} calls  params {sent:>3}/{len(declared):<3}  {statuses}")
+            statuses = " ".join(f"{s}x{n}" for s, n in sorted(cov.statuses.items())) or "never called"
+            sent = f"{len(declared) - len(never):>3}/{len(declared):<3}"
+            lines.append(f"  {op.label:<{width}}  {cov.calls:>5} calls  params {sent}  {statuses}")
         never_all = [f"{op.operation_id}: {p}" for op, _, _, never in self.rows for p in sorted(never)]
         if never_all:
             lines.append(f"Parameters never sent ({len(never_all)}; first {min(verbose_never, len(never_all))}):")

@@ -62,6 +62,17 @@ def check_period(period: dict | None, param_prefix: str = "") -> dict:
     return {"start": period["start"], "end": period["end"]}
 
 
+def line_id(item: dict) -> str:
+    """The ID of the line that shows an item: derived from the item's ID, so no mapping is stored."""
+    return "il_" + item["id"].split("_", 1)[1]
+
+
+def _unit_amount(item: dict) -> Decimal | None:
+    pricing = item.get("pricing") or {}
+    unit = pricing.get("unit_amount_decimal")
+    return Decimal(unit) if unit not in (None, "") else None
+
+
 def apply_pricing(item: dict, params: dict, param_prefix: str = "") -> None:
     """Set amount, quantity and pricing on an item from request params (create or update)."""
     touches_price = any(k in params for k in ("amount", "price_data", "pricing", "quantity", "unit_amount_decimal"))
@@ -69,18 +80,21 @@ def apply_pricing(item: dict, params: dict, param_prefix: str = "") -> None:
         return
     merged = dict(params)
     if not any(k in params for k in ("amount", "price_data", "pricing")):
-        if item.get("_unit") is None:  # quantity alone on an amount-only item: amount stays
+        unit = _unit_amount(item)
+        if unit is None:  # quantity alone on an amount-only item: the amount stays
             item["quantity"] = params["quantity"]
             return
-        merged["price_data"] = {"unit_amount": item["_unit"], "currency": item["currency"]}
+        merged["price_data"] = {"unit_amount_decimal": str(unit), "currency": item["currency"],
+                                "product": item["pricing"]["price_details"]["product"]}
     amount, quantity, unit = amount_from(merged, param_prefix)
     item["amount"] = amount
     item["quantity"] = 1 if quantity is None else quantity
-    item["_unit"] = None if unit is None else int(Decimal(unit)) if Decimal(unit) == int(Decimal(unit)) else None
     if merged.get("price_data"):
         product = merged["price_data"].get("product")
         item["pricing"] = {"type": "price_details", "price_details": {"price": "price_inline", "product":
                            product or "prod_inline"}, "unit_amount_decimal": unit}
+    else:
+        item["pricing"] = None
 
 
 def new_item(ctx: Context, params: dict, customer: str, currency: str, invoice_id: str | None,
@@ -92,7 +106,6 @@ def new_item(ctx: Context, params: dict, customer: str, currency: str, invoice_i
                       period=check_period(params.get("period"), param_prefix),
                       quantity_decimal=None)
     item["metadata"] = {k: v for k, v in item["metadata"].items() if v != ""}
-    item["_unit"] = None
     apply_pricing(item, params, param_prefix)
     if "amount" not in params and not params.get("price_data") and not params.get("pricing"):
         amount_from(params, param_prefix)  # raises the "provide one of" error
@@ -102,9 +115,7 @@ def new_item(ctx: Context, params: dict, customer: str, currency: str, invoice_i
 
 def line_for(ctx: Context, item: dict, invoice: dict) -> dict:
     """The line item that shows `item` on `invoice`."""
-    line = new_object(ctx, "line_item")
-    line["id"] = item["_line"] if item.get("_line") else line["id"]
-    item["_line"] = line["id"]
+    line = new_object(ctx, "line_item", id=line_id(item))
     sync_line(line, item, invoice)
     return line
 
@@ -135,10 +146,9 @@ def attach(ctx: Context, item: dict, invoice: dict) -> dict:
 
 def detach(ctx: Context, item: dict) -> None:
     """Take an item's line off its invoice (the item becomes pending)."""
-    if item.get("invoice") and item.get("_line"):
-        lines_of(ctx, item["invoice"]).remove(item["_line"])
+    if item.get("invoice"):
+        lines_of(ctx, item["invoice"]).remove(line_id(item))
     item["invoice"] = None
-    item["_line"] = None
 
 
 def item_of_line(ctx: Context, line: dict) -> dict:

@@ -10,6 +10,8 @@ import copy
 import functools
 from typing import Any
 
+import orjson
+
 from contracts.loader import load_contract
 
 _SCALAR_DEFAULTS = {"string": "", "integer": 0, "number": 0, "boolean": False}
@@ -70,12 +72,5 @@ def nested_blank(name: str, *path: str) -> Any:
 
 
 def public_copy(value: Any) -> Any:
-    """A deep copy of what a handler returns, without private bookkeeping keys (`_name`).
-
-    The store may keep such keys on objects; nothing that leaves the mock carries them.
-    """
-    if isinstance(value, dict):
-        return {k: public_copy(v) for k, v in value.items() if k[:1] != "_"}
-    if isinstance(value, list):
-        return [public_copy(v) for v in value]
-    return value
+    """A deep copy of what a handler returns (stored objects must not change while the answer is built)."""
+    return orjson.loads(orjson.dumps(value))

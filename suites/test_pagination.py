@@ -6,6 +6,7 @@ tests' objects never interfere; where a list has no narrowing filter, the checks
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,7 +120,8 @@ def _authorizations(world: World, n: int) -> Listing:
 
 def _search(world: World, n: int) -> Listing:
     customer, tag = world.fresh("customer")["id"], world.tag()
-    ids = [world.api.post("/v1/invoices", {"customer": customer, "metadata": {"run": tag}}).json["id"] for _ in range(n)]
+    ids = [world.api.post("/v1/invoices", {"customer": customer, "metadata": {"run": tag}}).json["id"]
+           for _ in range(n)]
     return Listing({}, {"query": f'metadata["run"]:"{tag}"'}, ids, True, "created")
 
 
@@ -176,7 +178,7 @@ def _check_complete(op, listing: Listing, seen: list[dict], how: str) -> None:
     expected = list(reversed(listing.created)) if listing.order_key else listing.created
     if listing.order_key:
         keys = [obj.get(listing.order_key) for obj in seen]
-        if any(a is not None and b is not None and a < b for a, b in zip(keys, keys[1:], strict=False)):
+        if any(a is not None and b is not None and a < b for a, b in itertools.pairwise(keys)):
             fail(INVARIANT, op, f"lists are sorted newest first (by {listing.order_key})", f"order seen: {keys[:20]}")
         if listing.order_key in ("created", "date") and ours != expected and sorted(ours) != sorted(expected):
             fail(INVARIANT, op, "lists are sorted newest first", f"expected {expected[:10]}, got {ours[:10]}")

@@ -42,7 +42,7 @@ def _update_item(ctx: Context, item: dict, params: dict, prefix: str = "") -> No
 def _refresh(ctx: Context, item: dict, inv: dict | None) -> None:
     if inv is None:
         return
-    line = billing.lines_of(ctx, inv["id"]).get(item["_line"])
+    line = billing.lines_of(ctx, inv["id"]).get(billing.line_id(item))
     if line is not None:
         billing.sync_line(line, item, inv)
     billing.recompute(ctx, inv)
@@ -175,7 +175,7 @@ def update_lines(ctx: Context) -> dict:
         staged.append(item)
     _invoice_metadata(inv, ctx.params)
     for item in staged:
-        billing.item_of_line(ctx, billing.lines_of(ctx, inv["id"]).get(item["_line"])).update(item)
+        ctx.account.collection("invoiceitem").objects[item["id"]].update(item)
         _refresh(ctx, item, inv)
     return billing.recompute(ctx, inv)
 

@@ -350,7 +350,6 @@ def create_preview(ctx: Context) -> dict:
         else:
             item = billing.new_item(ctx, spec, (customer or {}).get("id", ""), spec.get("currency") or currency,
                                     None, prefix)
-        item["_line"] = None
         lines.append(billing.line_for(ctx, item, inv))
     for line in lines:
         line["invoice"] = None

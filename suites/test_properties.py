@@ -1,0 +1,318 @@
+"""Cross-request properties: read-after-write, deletion, idempotency, expansion and search (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.loader import load_contract
+from harness.search_query import parse
+from strategies.search import malformed_queries, search_queries
+from suites.checks import CONTRACT, INVARIANT, fail, is_stripe_error, label_test, succeeds
+from suites.conftest import SEED_OPERATIONS, call
+from suites.preconditions import PRECONDITIONS
+
+pytestmark = pytest.mark.properties
+
+# Keys made only of digits read as array indices in the bracket encoding (metadata[5]=x); see README, Limits.
+keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=40).filter(
+    lambda k: not k.isdigit())
+values = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60)
+metadata_updates = st.dictionaries(keys, st.one_of(values, st.just("")), min_size=1, max_size=5)
+
+
+def merged(current: dict, update: dict) -> dict:
+    out = dict(current)
+    for k, v in update.items():
+        if v == "":
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+# -- read-after-write -----------------------------------------------------------------------------------------
+
+# update operation -> (retrieve operation, the path parameter both use, world kind)
+UPDATES = {
+    "UpdateInvoice": ("RetrieveInvoice", "invoice", "invoice:draft"),
+    "UpdateInvoiceItem": ("RetrieveInvoiceItem", "invoiceitem", "invoiceitem:pending"),
+    "UpdateIdentityVerificationSession": ("RetrieveIdentityVerificationSession", "session",
+                                          "verification_session:requires_input"),
+    "UpdateIssuingAuthorization": ("RetrieveIssuingAuthorization", "authorization", "issuing_authorization"),
+}
+
+
+@pytest.mark.parametrize("operation_id", sorted(UPDATES))
+def test_metadata_updates_are_read_back(operation_id, contract, api, world, profile):
+    """Update then retrieve: the object shows exactly the merged metadata (`k=""` removes k)."""
+    op = contract[operation_id]
+    retrieve_id, param, kind = UPDATES[operation_id]
+    label_test(op, "read-after-write", title=f"{op.label}: metadata updates are read back")
+    obj = world.fresh(kind)
+
+    @given(update=metadata_updates)
+    def check(update: dict) -> None:
+        before = succeeds(contract[retrieve_id], call(api, contract[retrieve_id], {param: obj["id"]}))
+        expected = merged(before["metadata"] or {}, update)
+        answer = succeeds(op, call(api, op, {param: obj["id"]}, {"metadata": update}))
+        if answer["metadata"] != expected:
+            fail(INVARIANT, op, "the update's answer shows the merged metadata",
+                 f"sent {update}\nexpected {expected}\ngot {answer['metadata']}")
+        after = succeeds(contract[retrieve_id], call(api, contract[retrieve_id], {param: obj["id"]}))
+        if after["metadata"] != expected:
+            fail(INVARIANT, op, "a retrieve after the update shows it (read-after-write)",
+                 f"sent {update}\nexpected {expected}\nread back {after['metadata']}")
+
+    check()
+
+
+def test_clearing_all_metadata_with_an_empty_value(contract, api, world):
+    op = contract["UpdateInvoice"]
+    label_test(op, "read-after-write", title="metadata= (empty) removes every key")
+    inv = world.fresh("invoice:draft")
+    succeeds(op, call(api, op, {"invoice": inv["id"]}, {"metadata": {"a": "1", "b": "2"}}))
+    succeeds(op, call(api, op, {"invoice": inv["id"]}, {"metadata": ""}))
+    after = succeeds(contract["RetrieveInvoice"], call(api, contract["RetrieveInvoice"], {"invoice": inv["id"]}))
+    if after["metadata"]:
+        fail(INVARIANT, op, "metadata= removes every key", f"metadata after clearing: {after['metadata']}")
+
+
+def test_line_updates_are_read_back(contract, api, world):
+    op = contract["UpdateInvoiceLine"]
+    label_test(op, "read-after-write", title=f"{op.label}: an updated line is read back, and the invoice follows")
+    path_params, _ = PRECONDITIONS["UpdateInvoiceLine"].setup(world)
+    line = succeeds(op, call(api, op, path_params, {"amount": 4321, "description": "read back"}))
+    lines = succeeds(contract["ListInvoiceLines"], call(api, contract["ListInvoiceLines"],
+                                                        {"invoice": path_params["invoice"]}, {"limit": 100}))
+    stored = next((x for x in lines["data"] if x["id"] == line["id"]), None)
+    if stored is None or stored["amount"] != 4321 or stored["description"] != "read back":
+        fail(INVARIANT, op, "the line list shows the update", f"line as listed: {stored}")
+    inv = succeeds(contract["RetrieveInvoice"], call(api, contract["RetrieveInvoice"],
+                                                     {"invoice": path_params["invoice"]}))
+    if inv["subtotal"] != sum(x["amount"] for x in lines["data"]):
+        fail(INVARIANT, op, "the invoice subtotal follows its lines", f"subtotal {inv['subtotal']}")
+
+
+# -- deletion -----------------------------------------------------------------------------------------------
+
+DELETES = {
+    "DeleteInvoice": ("RetrieveInvoice", "ListInvoices", "invoice", "invoice:draft"),
+    "DeleteInvoiceItem": ("RetrieveInvoiceItem", "ListInvoiceItems", "invoiceitem", "invoiceitem:pending"),
+}
+
+
+@pytest.mark.parametrize("operation_id", sorted(DELETES))
+def test_deleted_objects_are_gone_everywhere(operation_id, contract, api, world):
+    op = contract[operation_id]
+    retrieve_id, list_id, param, kind = DELETES[operation_id]
+    label_test(op, "deletion", title=f"{op.label}: afterwards 404 and absent from lists")
+    obj = world.fresh(kind)
+    body = succeeds(op, call(api, op, {param: obj["id"]}))
+    if body.get("deleted") is not True or body.get("id") != obj["id"]:
+        fail(CONTRACT, op, "deletion answers {id, object, deleted: true}", str(body))
+    retrieve = contract[retrieve_id]
+    is_stripe_error(retrieve, call(api, retrieve, {param: obj["id"]}), status=404,
+                    what="a deleted object is gone (404)")
+    listing = succeeds(contract[list_id], call(api, contract[list_id], {}, {"customer": obj["customer"],
+                                                                          "limit": 100}))
+    if obj["id"] in {o["id"] for o in listing["data"]}:
+        fail(INVARIANT, op, "a deleted object is no longer listed", f"{obj['id']} still in {list_id}")
+    is_stripe_error(op, call(api, op, {param: obj["id"]}), status=404, what="deleting twice is a 404")
+
+
+# -- idempotency ---------------------------------------------------------------------------------------------
+
+CREATES = ["CreateInvoice", "CreateInvoiceItem", "CreateIdentityVerificationSession",
+           "CreateFinancialConnectionsSession", "CreateForwardingRequest", "FinalizeInvoice", "PayInvoice"]
+
+
+@pytest.mark.parametrize("operation_id", CREATES)
+def test_same_idempotency_key_and_params_replays_the_first_answer(operation_id, contract, api, world):
+    op = contract[operation_id]
+    label_test(op, "idempotency", title=f"{op.label}: same key and params replay the first answer")
+    path_params, params = PRECONDITIONS[operation_id].setup(world)
+    key = f"harness-{uuid.uuid4()}"
+    first = succeeds(op, call(api, op, path_params, params, idempotency_key=key))
+    again = call(api, op, path_params, params, idempotency_key=key)
+    second = succeeds(op, again, "a replayed request succeeds")
+    if again.headers.get("idempotent-replayed", "").lower() != "true":
+        fail(CONTRACT, op, "a replay says so with Idempotent-Replayed: true",
+             f"headers: {dict(again.headers)}", again)
+    if first.get("id") != second.get("id"):
+        fail(INVARIANT, op, "a replay returns the first answer (no second object)",
+             f"first id {first.get('id')}, replay id {second.get('id')}", again)
+
+
+@pytest.mark.parametrize("operation_id", ["CreateInvoice", "CreateInvoiceItem", "CreateIdentityVerificationSession"])
+def test_same_idempotency_key_with_other_params_is_an_idempotency_error(operation_id, contract, api, world):
+    op = contract[operation_id]
+    label_test(op, "idempotency", title=f"{op.label}: same key, other params → idempotency_error")
+    path_params, params = PRECONDITIONS[operation_id].setup(world)
+    key = f"harness-{uuid.uuid4()}"
+    succeeds(op, call(api, op, path_params, params, idempotency_key=key))
+    other = {**params, "metadata": {"different": "yes"}}
+    is_stripe_error(op, call(api, op, path_params, other, idempotency_key=key), status=400,
+                    error_type="idempotency_error", what="reusing a key with other parameters is refused")
+
+
+def test_idempotency_keys_are_scoped_per_account(contract, api, other_api, world):
+    op = contract["CreateIdentityVerificationSession"]
+    label_test(op, "idempotency", severity="critical", title="the same key in two accounts makes two objects")
+    key = f"harness-{uuid.uuid4()}"
+    mine = succeeds(op, call(api, op, {}, {"type": "document"}, idempotency_key=key))
+    theirs = call(other_api, op, {}, {"type": "document"}, idempotency_key=key)
+    body = succeeds(op, theirs)
+    if body["id"] == mine["id"] or theirs.headers.get("idempotent-replayed"):
+        fail(CONTRACT, op, "idempotency keys are scoped per account",
+             "the second account got the first account's replay", theirs)
+
+
+# -- expand ----------------------------------------------------------------------------------------------------
+
+
+# Expandable fields that the world's objects actually fill with IDs the target serves; the contract marks more
+# fields expandable (test_clock, application, ...) but they hold objects outside this API slice.
+EXPANDED_IN_PRACTICE = {"customer", "invoice", "last_verification_report"}
+
+
+def _expandable_cases(contract):
+    cases = []
+    for op in SEED_OPERATIONS:
+        if op.method != "GET" or op.resource is None or "expand" not in {p.name for p in op.query_params}:
+            continue
+        for field_name, target in contract.expandable_fields(op.resource).items():
+            if field_name not in EXPANDED_IN_PRACTICE:
+                continue
+            cases.append(pytest.param(op.operation_id, field_name, target, id=f"{op.operation_id}-{field_name}"))
+    return cases
+
+
+def _verified_first(world) -> tuple[dict, dict]:
+    world.fresh("verification_session:verified")  # newest first: it leads the list
+    return {}, {}
+
+
+# Where the preconditions' objects leave the expandable field empty, start from objects that fill it.
+EXPAND_SETUPS = {
+    "RetrieveIdentityVerificationSession": lambda w: ({"session": w.fresh("verification_session:verified")["id"]}, {}),
+    "ListIdentityVerificationSessions": _verified_first,
+    "ListInvoiceItems": lambda w: ({}, {"invoice": w.fresh("invoice:draft_with_lines")["id"]}),
+}
+
+
+def _object_name(contract, target: str | None) -> str | None:
+    if target is None:
+        return None
+    enum = contract.components[target].get("properties", {}).get("object", {}).get("enum")
+    return enum[0] if enum else None
+
+
+@pytest.mark.parametrize(("operation_id", "field_name", "expanded_schema"), _expandable_cases(load_contract()))
+def test_expanding_a_field_replaces_the_id_with_the_object(operation_id, field_name, expanded_schema, contract, api,
+                                                           world):
+    op = contract[operation_id]
+    label_test(op, "expand", title=f"{op.label}: expand[]={'data.' if op.is_list else ''}{field_name}")
+    setup = EXPAND_SETUPS.get(operation_id, PRECONDITIONS[operation_id].setup)
+    path_params, params = setup(world)
+    plain = succeeds(op, call(api, op, path_params, params))
+    prefix = "data." if op.is_list else ""
+    expanded = succeeds(op, call(api, op, path_params, {**params, "expand": [f"{prefix}{field_name}"]}))
+    before = plain["data"] if op.is_list else [plain]
+    after = {o["id"]: o for o in (expanded["data"] if op.is_list else [expanded])}
+    checked = 0
+    for obj in before:
+        value = obj.get(field_name)
+        if not isinstance(value, str) or obj["id"] not in after:
+            continue
+        got = after[obj["id"]].get(field_name)
+        if not isinstance(got, dict) or got.get("id") != value:
+            if value.startswith(("cus_", "in_", "vr_", "pm_", "pi_")):  # objects the target holds
+                fail(CONTRACT, op, f"expand[]={prefix}{field_name} replaces the ID with the object",
+                     f"before: {value!r}; after: {str(got)[:200]}")
+            continue
+        expected_name = _object_name(contract, expanded_schema)
+        if expected_name and got.get("object") != expected_name:
+            fail(CONTRACT, op, "an expanded object has the right type",
+                 f"{field_name}.object is {got.get('object')!r}, expected {expected_name!r}")
+        checked += 1
+    if checked == 0:
+        pytest.skip(f"no {field_name} holding an ID of an object this target serves in the sample")
+
+
+NON_EXPANDABLE = ["RetrieveInvoice", "ListInvoices", "RetrieveIdentityVerificationSession", "RetrieveInvoiceItem"]
+
+
+@pytest.mark.parametrize("operation_id", NON_EXPANDABLE)
+def test_expanding_a_plain_field_is_refused(operation_id, contract, api, world):
+    op = contract[operation_id]
+    label_test(op, "expand", title=f"{op.label}: expanding a non-expandable field is a 400")
+    path_params, params = PRECONDITIONS[operation_id].setup(world)
+    field_name = "data.livemode" if op.is_list else "livemode"
+    is_stripe_error(op, call(api, op, path_params, {**params, "expand": [field_name]}), status=400,
+                    what="expanding a field that is not expandable is refused")
+
+
+# -- search ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def search_corpus(api, world):
+    """Invoices with varied status, amount and metadata, for one customer of our own."""
+    customer = world.fresh("customer")["id"]
+    ids = []
+    for n in range(8):
+        inv = api.post("/v1/invoices", {"customer": customer, "metadata": {"order_id": f"o{n % 3}", "n": str(n)}})
+        inv_id = inv.json["id"]
+        if n % 2:
+            api.post(f"/v1/invoices/{inv_id}/add_lines", {"lines": [{"amount": 100 * n}]})
+        if n % 3 == 1:
+            api.post(f"/v1/invoices/{inv_id}/finalize")
+        ids.append(inv_id)
+    return [api.get(f"/v1/invoices/{i}").json for i in ids]
+
+
+def _search_all(api, op, query: str) -> list[dict]:
+    params, found = {"query": query, "limit": 100}, []
+    for _ in range(50):
+        body = succeeds(op, call(api, op, {}, params), "a valid query is answered")
+        found += body["data"]
+        if not body["has_more"]:
+            return found
+        params = {"query": query, "limit": 100, "page": body["next_page"]}
+    fail(INVARIANT, op, "search pages end", "more than 50 pages")
+
+
+def test_search_results_equal_the_models_filter(contract, api, search_corpus, profile):
+    op = contract["SearchInvoices"]
+    label_test(op, "search", title="queries generated from the grammar return what the model predicts")
+    corpus = {inv["id"]: inv for inv in search_corpus}
+    values = {
+        "status": sorted({i["status"] for i in search_corpus}), "customer": [search_corpus[0]["customer"]],
+        "currency": ["usd"], "total": sorted({i["total"] for i in search_corpus}),
+        "created": sorted({i["created"] for i in search_corpus}),
+        "number": [i["number"] for i in search_corpus if i["number"]],
+        "metadata": sorted({(k, v) for i in search_corpus for k, v in i["metadata"].items()}),
+    }
+
+    @given(query=search_queries(values))
+    def check(query: str) -> None:
+        model = parse(query)
+        expected = {i for i, inv in corpus.items() if model.matches(inv)}
+        got = {inv["id"] for inv in _search_all(api, op, query)} & set(corpus)
+        if got != expected:
+            fail(INVARIANT, op, "search returns exactly the objects the query matches",
+                 f"query: {query}\nmissing: {sorted(expected - got)}\nunexpected: {sorted(got - expected)}")
+
+    check()
+
+
+@given(query=malformed_queries())
+def test_malformed_queries_are_refused(query, contract, api):
+    op = contract["SearchInvoices"]
+    label_test(op, "search", title="a malformed query is a 400")
+    is_stripe_error(op, call(api, op, {}, {"query": query}), status=400, param="query",
+                    what=f"a malformed query is refused: {query!r}")
