@@ -201,6 +201,8 @@ EXPAND_SETUPS = {
     "RetrieveIdentityVerificationSession": lambda w: ({"session": w.fresh("verification_session:verified")["id"]}, {}),
     "ListIdentityVerificationSessions": _verified_first,
     "ListInvoiceItems": lambda w: ({}, {"invoice": w.fresh("invoice:draft_with_lines")["id"]}),
+    "RetrieveInvoiceItem": lambda w: ({"invoiceitem": w.api.post("/v1/invoiceitems", {
+        "invoice": w.fresh("invoice:draft")["id"], "amount": 300}).json["id"]}, {}),
 }
 
 
