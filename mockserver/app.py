@@ -82,17 +82,29 @@ class Context:
 
 
 class Hooks:
-    """Extension points used by the fault catalogue and chaos mode (both default to doing nothing)."""
+    """Extension points used by the fault catalogue and chaos mode; every default is the correct behaviour."""
 
     async def before(self, req: Request) -> Response | None:
         """Called first for every request; a Response returned here is sent as is."""
         return None
 
+    def on_auth_error(self, req: Request, error: ApiError) -> str:
+        """The API key to use when authentication failed (the default refuses: re-raise)."""
+        raise error
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        """The params to go on with when validation failed (the default refuses: re-raise)."""
+        raise error
+
     def after_validation(self, req: Request) -> None:
         """May change `req.params` (after they were validated) or raise ApiError."""
 
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        """Runs the operation's behaviour (faults may wrap it)."""
+        return handler(ctx)
+
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
-        """May change the handler's result (a deep copy, safe to edit)."""
+        """May change the handler's result (a copy, safe to edit)."""
         return body
 
     def before_send(self, req: Request, resp: Response) -> Response:
@@ -154,10 +166,12 @@ class MockApp:
 
     async def _send(self, send: Send, req: Request, resp: Response) -> None:
         resp = self.hooks.before_send(req, resp)
-        payload = orjson.dumps(resp.body)
-        headers = [(b"content-type", b"application/json"), (b"request-id", req.request_id.encode()),
-                   (b"content-length", str(len(payload)).encode())]
-        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
+        payload = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
+        extra = {k.lower(): v for k, v in resp.headers.items()}
+        base = {"content-type": "application/json", "request-id": req.request_id}
+        base.update(extra)  # a hook may override the defaults; an empty value drops the header
+        base["content-length"] = str(len(payload))
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in base.items() if v != ""]
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -181,14 +195,18 @@ class MockApp:
         if matched is None:
             raise ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
         req.operation, req.path_params = matched
-        req.account = self.store.account(self._api_key(req.headers))
+        try:
+            key = self._api_key(req.headers)
+        except ApiError as exc:
+            key = self.hooks.on_auth_error(req, exc)
+        req.account = self.store.account(key)
         req.params = self._params(req)
         self.hooks.after_validation(req)
         op = req.operation
         idem_key = req.headers.get("idempotency-key") if req.method == "POST" else None
         fingerprint = ""
         if idem_key:
-            fingerprint = self._fingerprint(req)
+            fingerprint = self.fingerprint(req)
             replay = self._replay(req.account, idem_key, fingerprint)
             if replay is not None:
                 return replay
@@ -197,7 +215,7 @@ class MockApp:
         if handler is None:
             raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
         try:
-            result = handler(ctx)
+            result = self.hooks.call_handler(req, ctx, handler)
             body = public_copy(result)
             if req.params.get("expand"):
                 body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
@@ -260,12 +278,16 @@ class MockApp:
         try:
             return validate(params, op.request_schema)
         except ParamError as exc:
-            raise ApiError(400, exc.message, code=exc.code, param=exc.param) from exc
+            try:
+                return self.hooks.on_param_error(req, exc, params)
+            except ParamError as final:
+                raise ApiError(400, final.message, code=final.code, param=final.param) from final
 
     # -- idempotency -----------------------------------------------------------------------------------------
 
     @staticmethod
-    def _fingerprint(req: Request) -> str:
+    def fingerprint(req: Request) -> str:
+        """What makes two requests "the same" for an Idempotency-Key."""
         canonical = orjson.dumps([req.method, req.path, req.params], option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).hexdigest()
 

@@ -20,9 +20,31 @@ class HookChain(Hooks):
                 return resp
         return None
 
+    def on_auth_error(self, req: Request, error: Any) -> str:
+        for hook in self.hooks:
+            try:
+                return hook.on_auth_error(req, error)
+            except type(error):
+                continue
+        raise error
+
+    def on_param_error(self, req: Request, error: Any, raw: dict) -> dict:
+        for hook in self.hooks:
+            try:
+                return hook.on_param_error(req, error, raw)
+            except type(error):
+                continue
+        raise error
+
     def after_validation(self, req: Request) -> None:
         for hook in self.hooks:
             hook.after_validation(req)
+
+    def call_handler(self, req: Request, ctx: Any, handler: Any) -> Any:
+        call = handler
+        for hook in reversed(self.hooks):
+            call = (lambda h, inner: lambda c: h.call_handler(req, c, inner))(hook, call)
+        return call(ctx)
 
     def after_handler(self, req: Request, ctx: Any, body: Any) -> Any:
         for hook in self.hooks:

@@ -6,6 +6,7 @@ the property, and carries the exchange: request (redacted), response, and a curl
 
 from __future__ import annotations
 
+import time
 from typing import Any, NoReturn
 
 import allure
@@ -86,6 +87,20 @@ def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+EPOCH_FLOOR = 1_262_304_000  # 2010-01-01: no Stripe object is older
+TIMESTAMP_FIELDS = ("created", "date", "transacted_at", "finalized_at", "paid_at", "voided_at")
+
+
+def timestamps_are_unix_seconds(op: Operation, resp: Response) -> None:
+    """`created` and other times are Unix seconds: not milliseconds, not in the far future."""
+    ceiling = int(time.time()) + 86_400
+    for path, value in _walk(resp.body):
+        if path.rsplit(".", 1)[-1] in TIMESTAMP_FIELDS and isinstance(value, int) and value != 0 \
+                and not EPOCH_FLOOR <= value <= ceiling:
+            fail(CONTRACT, op, "times are Unix seconds", f"{path} = {value} is not a plausible Unix time in seconds",
+                 resp)
+
+
 def well_formed(op: Operation, resp: Response) -> None:
     """Everything every answer must satisfy, whatever its status."""
     no_server_error(op, resp)
@@ -97,7 +112,11 @@ def succeeds(op: Operation, resp: Response, what: str = "a valid request succeed
     well_formed(op, resp)
     if not 200 <= resp.status < 300:
         fail(CONTRACT, op, what, f"expected 2xx, got {resp.status}", resp)
+    if str(resp.status) not in op.responses:
+        fail(CONTRACT, op, "the success status is the documented one",
+             f"got {resp.status}; the contract documents {sorted(s for s in op.responses if s.startswith('2'))}", resp)
     livemode_is_false(op, resp)
+    timestamps_are_unix_seconds(op, resp)
     return resp.body
 
 

@@ -17,17 +17,11 @@ from harness.world import World
 from suites.checks import INVARIANT, fail, is_stripe_error, succeeds
 
 
-class ApiMachine(RuleBasedStateMachine):
-    """Holds the client and the contract; subclasses add a model and rules."""
+class ApiCalls:
+    """Calls with the checks every lifecycle step makes: `ok` for legal actions, `refused` for illegal ones."""
 
-    api: ClassVar[ApiClient]
-    contract: ClassVar[Contract]
-    world: ClassVar[World]
-
-    @classmethod
-    def bind(cls, api: ApiClient, contract: Contract, world: World) -> type[ApiMachine]:
-        cls.api, cls.contract, cls.world = api, contract, world
-        return cls
+    def __init__(self, api: ApiClient, contract: Contract):
+        self.api, self.contract = api, contract
 
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
@@ -54,6 +48,22 @@ class ApiMachine(RuleBasedStateMachine):
             fail(INVARIANT, op, f"{what}, and changes nothing", f"fields changed by the refused request: {changed}",
                  resp)
         return error
+
+
+class ApiMachine(RuleBasedStateMachine, ApiCalls):
+    """A state machine whose rules call the API; subclasses add a model and rules."""
+
+    api: ClassVar[ApiClient]
+    contract: ClassVar[Contract]
+    world: ClassVar[World]
+
+    def __init__(self) -> None:
+        RuleBasedStateMachine.__init__(self)
+
+    @classmethod
+    def bind(cls, api: ApiClient, contract: Contract, world: World) -> type[ApiMachine]:
+        cls.api, cls.contract, cls.world = api, contract, world
+        return cls
 
 
 def _comparable(obj: dict) -> dict:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
 from suites.checks import label_test
-from suites.machines import ApiMachine, expect
+from suites.machines import ApiCalls, ApiMachine, expect
 
 pytestmark = pytest.mark.lifecycle
 
@@ -282,3 +282,59 @@ def test_invoice_lifecycle_matches_the_model(api, contract, world, profile):
     machine = InvoiceLifecycle.bind(api, contract, world)
     run_state_machine_as_test(machine, settings=settings(max_examples=profile.machines,
                                                          stateful_step_count=profile.steps))
+
+
+# -- the transition table, exhaustively: every action from every state --------------------------------------------
+
+STATE_KINDS = {"draft": "invoice:draft_with_lines", "open": "invoice:open", "paid": "invoice:paid",
+               "void": "invoice:void", "uncollectible": "invoice:uncollectible"}
+ACTION_PARAMS = {"finalize": {}, "pay": {"paid_out_of_band": True}, "send": {}, "void": {}, "mark_uncollectible": {},
+                 "delete": {}, "add_lines": {"lines": [{"amount": 500, "description": "late"}]}}
+# (state, action) -> resulting status; absent: illegal (a 400 that changes nothing)
+LEGAL = {
+    ("draft", "finalize"): "open", ("draft", "pay"): "paid", ("draft", "send"): "open", ("draft", "delete"): None,
+    ("draft", "add_lines"): "draft",
+    ("open", "pay"): "paid", ("open", "send"): "open", ("open", "void"): "void",
+    ("open", "mark_uncollectible"): "uncollectible",
+    ("uncollectible", "pay"): "paid", ("uncollectible", "void"): "void",
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_PARAMS))
+@pytest.mark.parametrize("state", sorted(STATE_KINDS))
+def test_every_transition_follows_the_table(state, action, api, contract, world):
+    """Legal transitions land in the documented state with consistent amounts; the others are a 400 that
+    changes nothing."""
+    op_id = _OPS[action]
+    op = contract[op_id]
+    legal = (state, action) in LEGAL
+    label_test(op, "lifecycle", severity="critical",
+               title=f"{action} on a {state} invoice is {'allowed' if legal else 'refused'}")
+    calls = ApiCalls(api, contract)
+    inv = world.fresh(STATE_KINDS[state])
+    params = ACTION_PARAMS[action]
+    if not legal:
+        calls.refused(op_id, {"invoice": inv["id"]}, params, read=("RetrieveInvoice", {"invoice": inv["id"]}),
+                      what=f"{action} on a {state} invoice is refused")
+        return
+    body = calls.ok(op_id, {"invoice": inv["id"]}, params, what=f"{action} on a {state} invoice is allowed")
+    expected = LEGAL[(state, action)]
+    if expected is None:  # deleted
+        resp = api.get(f"/v1/invoices/{inv['id']}")
+        expect(resp.status == 404, op.label, "a deleted invoice is gone", f"GET gave {resp.status}", resp)
+        return
+    after = api.get(f"/v1/invoices/{inv['id']}").json
+    for view, where in ((body, "the answer"), (after, "a later read")):
+        expect(view["status"] == expected, op.label, f"{action} on a {state} invoice gives {expected} ({where})",
+               f"status {view['status']!r}")
+        expect(view["amount_remaining"] == view["amount_due"] - view["amount_paid"], op.label,
+               f"amount_remaining = amount_due - amount_paid ({where})",
+               f"{view['amount_remaining']} != {view['amount_due']} - {view['amount_paid']}")
+        expect(bool(view["number"]) == (expected != "draft"), op.label,
+               f"finalized invoices have a number, drafts none ({where})", f"number {view['number']!r}")
+    if expected == "paid":
+        expect(after["amount_paid"] == after["amount_due"] and after["amount_remaining"] == 0, op.label,
+               "a paid invoice has amount_paid = amount_due", f"paid {after['amount_paid']}, due {after['amount_due']}")
+        payments = api.get("/v1/invoice_payments", {"invoice": inv["id"]}).json["data"]
+        expect(after["amount_due"] == 0 or any(p["status"] == "paid" for p in payments), op.label,
+               "paying records an invoice payment with status paid", f"payments: {payments}")

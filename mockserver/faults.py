@@ -1,0 +1,596 @@
+"""The planted-fault catalogue: realistic bugs of API implementations, one small hook each.
+
+`python -m mockserver --fault NAME` (or `pytest --fault NAME` / HARNESS_FAULT for the embedded mock) turns one on.
+Each entry says what it breaks and which suite should catch it; `python -m harness.faultmatrix` checks that every
+one is caught. Faults only use the app's extension points (mockserver.app.Hooks): no handler knows about them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.validation import ParamError
+from harness.search_query import QuerySyntaxError, parse
+from mockserver.app import Context, Hooks, MockApp, Request, Response
+from mockserver.errors import ApiError
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    family: str
+    breaks: str
+    caught_by: str  # the suite (pytest marker) that should catch it
+    hooks: type[Hooks]
+
+
+CATALOGUE: dict[str, Fault] = {}
+
+
+def fault(name: str, family: str, breaks: str, caught_by: str) -> Callable[[type[Hooks]], type[Hooks]]:
+    def register(cls: type[Hooks]) -> type[Hooks]:
+        CATALOGUE[name] = Fault(name, family, breaks, caught_by, cls)
+        return cls
+
+    return register
+
+
+def _op(req: Request) -> str:
+    return req.operation.operation_id if req.operation else ""
+
+
+def _is_list(req: Request) -> bool:
+    return bool(req.operation and req.operation.is_list)
+
+
+def _objects(body: Any, kind: str) -> list[dict]:
+    """Every object of `kind` in an answer (the object itself, or a list's items)."""
+    if isinstance(body, dict) and body.get("object") in ("list", "search_result"):
+        return [o for o in body.get("data", []) if isinstance(o, dict) and o.get("object") == kind]
+    return [body] if isinstance(body, dict) and body.get("object") == kind else []
+
+
+# -- pagination ------------------------------------------------------------------------------------------------
+
+
+@fault("limit_ignored", "pagination", "lists ignore `limit` and return up to 100 objects", "pagination")
+class LimitIgnored(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if _is_list(req) and "limit" in req.params:
+            req.params["limit"] = 100
+
+
+@fault("has_more_always_false", "pagination", "`has_more` is always false", "pagination")
+class HasMoreAlwaysFalse(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _is_list(req):
+            body["has_more"] = False
+            if body.get("object") == "search_result":
+                body["next_page"] = None
+        return body
+
+
+@fault("has_more_always_true", "pagination", "`has_more` is true even on the last page", "pagination")
+class HasMoreAlwaysTrue(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _is_list(req) and body.get("object") == "list" and body["data"]:
+            body["has_more"] = True
+        return body
+
+
+@fault("list_oldest_first", "pagination", "lists come oldest first", "pagination")
+class ListOldestFirst(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _is_list(req):
+            body["data"] = list(reversed(body["data"]))
+        return body
+
+
+@fault("cursor_off_by_one", "pagination", "`starting_after` repeats the cursor object on the next page",
+       "pagination")
+class CursorOffByOne(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        cursor = req.params.get("starting_after")
+        if _is_list(req) and cursor and body["data"]:
+            found = ctx.account.find(cursor)
+            if found is not None:
+                body["data"] = [copy.deepcopy(found), *body["data"][:-1]]
+        return body
+
+
+@fault("ending_before_ignored", "pagination", "`ending_before` is ignored (the first page comes back)", "pagination")
+class EndingBeforeIgnored(Hooks):
+    def after_validation(self, req: Request) -> None:
+        req.params.pop("ending_before", None)
+
+
+@fault("unknown_cursor_first_page", "pagination", "an unknown cursor silently gives the first page", "pagination")
+class UnknownCursorFirstPage(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        try:
+            return handler(ctx)
+        except ApiError as exc:
+            if exc.param in ("starting_after", "ending_before", "page"):
+                ctx.params.pop(exc.param, None)
+                return handler(ctx)
+            raise
+
+
+@fault("status_filter_ignored", "filters", "list filter `status` is ignored", "pagination")
+class StatusFilterIgnored(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if _is_list(req):
+            req.params.pop("status", None)
+
+
+@fault("created_gt_is_gte", "filters", "`created[gt]`/`[lt]` include the bound (treated as gte/lte)", "pagination")
+class CreatedGtIsGte(Hooks):
+    def after_validation(self, req: Request) -> None:
+        bounds = req.params.get("created")
+        if _is_list(req) and isinstance(bounds, dict):
+            req.params["created"] = {{"gt": "gte", "lt": "lte"}.get(k, k): v for k, v in bounds.items()}
+
+
+# -- schema ------------------------------------------------------------------------------------------------------
+
+
+@fault("invoice_currency_missing", "schema", "invoices lack the required `currency` field", "conformance")
+class InvoiceCurrencyMissing(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoice"):
+            obj.pop("currency", None)
+        return body
+
+
+@fault("amount_as_string", "schema", "`amount_due` is serialised as a string", "conformance")
+class AmountAsString(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoice"):
+            obj["amount_due"] = str(obj["amount_due"])
+        return body
+
+
+@fault("wrong_object_name", "schema", "invoice items say `object: invoice_item`", "conformance")
+class WrongObjectName(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoiceitem"):
+            obj["object"] = "invoice_item"
+        return body
+
+
+@fault("null_livemode", "schema", "`livemode` is null (not nullable) on verification sessions", "conformance")
+class NullLivemode(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "identity.verification_session"):
+            obj["livemode"] = None
+        return body
+
+
+@fault("created_in_milliseconds", "schema", "`created` is in milliseconds, not seconds", "conformance")
+class CreatedInMilliseconds(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoice_rendering_template"):
+            obj["created"] = obj["created"] * 1000
+        return body
+
+
+# -- status codes, content types, error shapes -------------------------------------------------------------------
+
+
+@fault("create_returns_201", "status codes", "creates answer 201 instead of the documented 200", "conformance")
+class CreateReturns201(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if resp.status == 200 and _op(req).startswith("Create"):
+            resp.status = 201
+        return resp
+
+
+@fault("html_content_type", "content types", "successful answers are labelled text/html", "conformance")
+class HtmlContentType(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if resp.status == 200 and _op(req).startswith("Retrieve"):
+            resp.headers["content-type"] = "text/html; charset=utf-8"
+        return resp
+
+
+@fault("plain_text_not_found", "content types", "a missing object is a text/plain 404, not a JSON error",
+       "negative")
+class PlainTextNotFound(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if resp.status == 404:
+            resp.body, resp.headers["content-type"] = b"Not Found", "text/plain"
+        return resp
+
+
+@fault("no_request_id", "headers", "list answers have no Request-Id header", "conformance")
+class NoRequestId(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if _is_list(req):
+            resp.headers["request-id"] = ""
+        return resp
+
+
+@fault("error_without_param", "error shape", "400 errors do not name the offending `param`", "negative")
+class ErrorWithoutParam(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if resp.status == 400 and isinstance(resp.body, dict):
+            resp.body.get("error", {}).pop("param", None)
+        return resp
+
+
+@fault("error_without_type", "error shape", "error bodies lack `type`", "negative")
+class ErrorWithoutType(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if 400 <= resp.status < 500 and isinstance(resp.body, dict):
+            resp.body.get("error", {}).pop("type", None)
+        return resp
+
+
+@fault("server_error_on_limit_100", "5xx", "`limit=100` (a boundary) causes a 500", "conformance")
+class ServerErrorOnLimit100(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if req.params.get("limit") == 100:
+            raise ApiError(500, "Internal server error", type="api_error")
+
+
+# -- validation leniency -----------------------------------------------------------------------------------------
+
+
+class _Lenient(Hooks):
+    """Accept a request the contract says is invalid: drop the offending part and go on."""
+
+    codes: tuple[str, ...] = ()
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        if error.code not in self.codes:
+            raise error
+        from contracts.validation import validate
+
+        assert req.operation is not None
+        for _ in range(20):  # drop each offending top-level parameter in turn
+            raw.pop(error.param.split("[")[0], None)
+            try:
+                return validate(raw, req.operation.request_schema)
+            except ParamError as again:
+                if again.code not in self.codes:
+                    raise
+                error = again
+        raise error
+
+
+@fault("missing_required_accepted", "validation", "missing required parameters are not detected", "negative")
+class MissingRequiredAccepted(Hooks):
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        if error.code != "parameter_missing":
+            raise error
+        from contracts.validation import validate
+
+        assert req.operation is not None
+        return validate(raw, _without_required(req.operation.request_schema))
+
+
+def _without_required(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_required(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [_without_required(v) for v in schema]
+    return schema
+
+
+@fault("unknown_parameter_accepted", "validation", "unknown parameters are silently ignored", "negative")
+class UnknownParameterAccepted(_Lenient):
+    codes = ("parameter_unknown",)
+
+
+@fault("limit_out_of_range_accepted", "validation", "`limit` outside 1..100 is accepted", "negative")
+class LimitOutOfRangeAccepted(Hooks):
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        if error.param != "limit":
+            raise error
+        from contracts.validation import validate
+
+        raw["limit"] = "10"
+        assert req.operation is not None
+        return validate(raw, req.operation.request_schema)
+
+
+@fault("metadata_limits_not_enforced", "validation", "metadata over 50 keys / 40-char keys / 500-char values is "
+       "accepted", "negative")
+class MetadataLimitsNotEnforced(_Lenient):
+    codes = ("parameter_invalid", "parameter_invalid_string_too_long")
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        if "metadata" not in error.param:
+            raise error
+        return super().on_param_error(req, error, raw)
+
+
+@fault("bad_enum_accepted", "validation", "values outside an enum are accepted", "negative")
+class BadEnumAccepted(_Lenient):
+    codes = ("parameter_invalid",)
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        if "must be one of" not in error.message:
+            raise error
+        return super().on_param_error(req, error, raw)
+
+
+# -- lifecycles ----------------------------------------------------------------------------------------------------
+
+
+def _invoice(ctx: Context) -> dict | None:
+    return ctx.account.collection("invoice").get(ctx.path.get("invoice", ""))
+
+
+@fault("void_accepts_draft", "lifecycle", "voiding a draft invoice is accepted", "lifecycle")
+class VoidAcceptsDraft(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) == "VoidInvoice" and inv is not None and inv["status"] == "draft":
+            inv["status"] = "void"
+            return inv
+        return handler(ctx)
+
+
+@fault("delete_open_invoice", "lifecycle", "deleting an open invoice is accepted", "lifecycle")
+class DeleteOpenInvoice(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) == "DeleteInvoice" and inv is not None and inv["status"] == "open":
+            ctx.account.collection("invoice").remove(inv["id"])
+            return {"id": inv["id"], "object": "invoice", "deleted": True}
+        return handler(ctx)
+
+
+@fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle")
+class AddLinesAfterFinalize(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) == "AddInvoiceLines" and inv is not None and inv["status"] != "draft":
+            status = inv["status"]
+            inv["status"] = "draft"
+            try:
+                return handler(ctx)
+            finally:
+                inv["status"] = status
+        return handler(ctx)
+
+
+@fault("finalize_does_not_stick", "lifecycle", "finalize answers `open` but the invoice stays a draft", "lifecycle")
+class FinalizeDoesNotStick(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) != "FinalizeInvoice" or inv is None:
+            return handler(ctx)
+        before = copy.deepcopy(inv)
+        answer = copy.deepcopy(handler(ctx))
+        inv.clear()
+        inv.update(before)
+        return answer
+
+
+@fault("number_not_set", "lifecycle", "finalized invoices have no `number`", "lifecycle")
+class NumberNotSet(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoice"):
+            obj["number"] = None
+        return body
+
+
+@fault("amount_remaining_stale_after_pay", "amounts", "after pay, `amount_remaining` keeps the old value",
+       "lifecycle")
+class AmountRemainingStale(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        remaining = inv["amount_remaining"] if inv is not None else None
+        result = handler(ctx)
+        if _op(req) == "PayInvoice" and inv is not None and remaining:
+            inv["amount_remaining"] = remaining
+        return result
+
+
+@fault("payment_not_recorded", "lifecycle", "paying an invoice creates no invoice payment", "lifecycle")
+class PaymentNotRecorded(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        result = handler(ctx)
+        if _op(req) == "PayInvoice":
+            payments = ctx.account.collection("invoice_payment")
+            for payment in list(payments.newest_first()):
+                if payment["invoice"] == ctx.path["invoice"]:
+                    payments.remove(payment["id"])
+        return result
+
+
+@fault("cancel_canceled_session", "lifecycle", "a canceled verification session can be canceled again", "lifecycle")
+class CancelCanceledSession(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) == "CancelIdentityVerificationSession":
+            session = ctx.account.collection("identity.verification_session").get(ctx.path["session"])
+            if session is not None and session["status"] == "canceled":
+                return session
+        return handler(ctx)
+
+
+@fault("archive_archived_template", "lifecycle", "archiving an archived template is accepted", "lifecycle")
+class ArchiveArchivedTemplate(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) == "ArchiveInvoiceRenderingTemplate":
+            template = ctx.account.collection("invoice_rendering_template").get(ctx.path["template"])
+            if template is not None and template["status"] == "archived":
+                return template
+        return handler(ctx)
+
+
+# -- read-after-write and deletion -----------------------------------------------------------------------------
+
+
+@fault("update_dropped", "read-after-write", "updates answer with the change but do not store it",
+       "properties")
+class UpdateDropped(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if not _op(req).startswith("Update") or not ctx.path:
+            return handler(ctx)
+        stored = ctx.account.find(next(iter(ctx.path.values())))
+        before = copy.deepcopy(stored)
+        answer = copy.deepcopy(handler(ctx))
+        if stored is not None and before is not None:
+            stored.clear()
+            stored.update(before)
+        return answer
+
+
+@fault("stale_read", "read-after-write", "retrieve serves the first version it ever served", "properties")
+class StaleRead(Hooks):
+    def __init__(self) -> None:
+        self.cache: dict[str, Any] = {}
+
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _op(req).startswith("Retrieve") and isinstance(body, dict) and "id" in body:
+            return copy.deepcopy(self.cache.setdefault(body["id"], body))
+        return body
+
+
+@fault("deleted_still_retrievable", "deletion", "a deleted invoice can still be retrieved", "properties")
+class DeletedStillRetrievable(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) not in ("DeleteInvoice", "DeleteInvoiceItem"):
+            return handler(ctx)
+        kind = "invoice" if _op(req) == "DeleteInvoice" else "invoiceitem"
+        obj = ctx.account.collection(kind).get(next(iter(ctx.path.values())))
+        result = handler(ctx)
+        if obj is not None:
+            ctx.account.collection(kind).add(obj)
+        return result
+
+
+@fault("deleted_still_listed", "deletion", "deleted invoice items still appear in lists", "properties")
+class DeletedStillListed(Hooks):
+    def __init__(self) -> None:
+        self.deleted: dict[str, dict] = {}
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) == "DeleteInvoiceItem":
+            obj = ctx.account.collection("invoiceitem").get(ctx.path["invoiceitem"])
+            result = handler(ctx)
+            if obj is not None:
+                self.deleted[obj["id"]] = copy.deepcopy(obj)
+            return result
+        return handler(ctx)
+
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _op(req) == "ListInvoiceItems":
+            customer = req.params.get("customer")
+            ghosts = [o for o in self.deleted.values() if customer in (None, o["customer"])]
+            body["data"] = (ghosts + body["data"])[: req.params.get("limit", 10)]
+        return body
+
+
+# -- idempotency, expand, search ---------------------------------------------------------------------------------
+
+
+@fault("idempotency_ignored", "idempotency", "Idempotency-Key is ignored: a replay creates a second object",
+       "properties")
+class IdempotencyIgnored(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        req.headers.pop("idempotency-key", None)
+        return None
+
+
+@fault("idempotency_mismatch_not_detected", "idempotency", "a key reused with other parameters is not refused",
+       "properties")
+class IdempotencyMismatchNotDetected(Hooks):
+    def after_validation(self, req: Request) -> None:
+        key = req.headers.get("idempotency-key")
+        stored = req.account.idempotency.get(key) if key and req.account is not None else None
+        if stored is not None and stored[0] != MockApp.fingerprint(req):
+            req.headers.pop("idempotency-key", None)  # a different request: served as new, key forgotten
+
+
+@fault("expand_ignored", "expand", "`expand[]` is ignored", "properties")
+class ExpandIgnored(Hooks):
+    def after_validation(self, req: Request) -> None:
+        req.params.pop("expand", None)
+
+
+@fault("search_ignores_second_clause", "search", "search only applies the first clause of a query", "properties")
+class SearchIgnoresSecondClause(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if _op(req) == "SearchInvoices":
+            try:
+                query = parse(req.params["query"])
+            except QuerySyntaxError:
+                return
+            if len(query.clauses) > 1:
+                req.params["query"] = str(type(query)(query.clauses[:1], query.conjunction))
+
+
+# -- isolation and auth --------------------------------------------------------------------------------------------
+
+
+@fault("cross_account_read", "isolation", "another account's objects can be retrieved by ID", "security")
+class CrossAccountRead(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        try:
+            return handler(ctx)
+        except ApiError as exc:
+            if exc.status != 404 or not _op(req).startswith("Retrieve"):
+                raise
+            for account in list(ctx.store.accounts.values()):
+                found = account.find(next(iter(ctx.path.values()), ""))
+                if found is not None:
+                    return found
+            raise
+
+
+@fault("cross_account_list", "isolation", "lists also show another account's newest invoice", "security")
+class CrossAccountList(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        if _op(req) == "ListInvoices":
+            for account in list(ctx.store.accounts.values()):
+                if account is not ctx.account:
+                    newest = next(account.collection("invoice").newest_first(), None)
+                    if newest is not None:
+                        body["data"] = [copy.deepcopy(newest), *body["data"]][: req.params.get("limit", 10)]
+                        break
+        return body
+
+
+@fault("auth_not_required", "auth", "requests without an API key are served (as a default account)", "security")
+class AuthNotRequired(Hooks):
+    def on_auth_error(self, req: Request, error: ApiError) -> str:
+        if "authorization" not in req.headers:
+            return "sk_test_default_account"
+        raise error
+
+
+@fault("malformed_key_accepted", "auth", "any Bearer value is accepted as a key", "security")
+class MalformedKeyAccepted(Hooks):
+    def on_auth_error(self, req: Request, error: ApiError) -> str:
+        value = req.headers.get("authorization", "")
+        if value:
+            return "sk_test_" + "".join(ch for ch in value if ch.isalnum())[:40]
+        raise error
+
+
+def fault_hooks(names: list[str]) -> list[Hooks]:
+    hooks = []
+    for name in names:
+        for part in name.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part not in CATALOGUE:
+                raise ValueError(f"unknown fault {part!r}; `python -m mockserver --fault list` shows the catalogue")
+            hooks.append(CATALOGUE[part].hooks())
+    return hooks
+
+
+def describe_catalogue() -> str:
+    width = max(len(name) for name in CATALOGUE)
+    lines = [f"{len(CATALOGUE)} planted faults (name, family, caught by, what it breaks):"]
+    for f in CATALOGUE.values():
+        lines.append(f"  {f.name:<{width}}  {f.family:<16} {f.caught_by:<12} {f.breaks}")
+    return "\n".join(lines)
