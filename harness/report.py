@@ -51,6 +51,14 @@ PATH_VALUED_OPTIONS = frozenset({
 })
 
 
+def shown(path: Path) -> str:
+    """A path as a person would type it from the project root."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def say(message: str) -> None:
     """Report progress on stderr so stdout stays pytest's."""
     print(f"report: {message}", file=sys.stderr, flush=True)
@@ -195,7 +203,7 @@ def allure_missing() -> str | None:
     if shutil.which("node") is None:
         return "Node.js is not installed (Allure 3 needs Node.js 20+)"
     if not ALLURE_BIN.exists():
-        return f"Allure 3 is not installed ({ALLURE_BIN.relative_to(ROOT)} is missing): run `npm ci` in {ROOT}"
+        return f"Allure 3 is not installed ({shown(ALLURE_BIN)} is missing): run `npm ci` in {ROOT}"
     return None
 
 
@@ -223,11 +231,11 @@ def generate(reports: Path, results_dirs: Sequence[Path], *, single_file: bool) 
     if done.returncode != 0 or not index.exists():
         say(f"Allure failed to render the report (exit {done.returncode}); results are in {', '.join(inputs)}")
         return done.returncode or 1
-    say(f"HTML report: {index}")
+    say(f"HTML report: {shown(index)}")
     if single_file:
         say("  a single self-contained file: open it directly in a browser")
     else:
-        say(f"  serve it (browsers block file:// data loads): {ALLURE_BIN.relative_to(ROOT)} open {reports / HTML}")
+        say(f"  serve it (browsers block file:// data loads): {shown(ALLURE_BIN)} open {shown(reports / HTML)}")
         say("  or run with --single-file (HARNESS_SINGLE_FILE=1) for one file that opens from disk")
     return 0
 

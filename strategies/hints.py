@@ -13,7 +13,7 @@ Later tables and more specific patterns win for value hints; object rules accumu
 Two kinds of hint:
 
 * schema-level hints (`Omit`, `Use`, `FromSchema`, `Unavailable`, `Range`, `Items`, `NoEmpty` and the object
-  rules `Exclusive`, `Require`, `Ordered`, `OnlyWith`), which `strategies.schema` applies directly;
+  rules `Exclusive`, `Require`, `Ordered`, `OnlyWith`, `Subset`), which `strategies.schema` applies directly;
 * reference hints (`Ref`, `Match`, `Attr`, `Bound`, `Owner`, `Pick`, `Expand`, `SearchQuery`), which
   `strategies.requests` resolves against the pools of existing objects (`Refs`) before building strategies.
 """
@@ -55,6 +55,7 @@ __all__ = [
     "Require",
     "Scenario",
     "SearchQuery",
+    "Subset",
     "Unavailable",
     "Use",
     "at_most_one_of",
@@ -149,6 +150,14 @@ class OnlyWith:
     value: Any
 
 
+@dataclass(frozen=True)
+class Subset:
+    """Object rule: the items of array `name` are kept only if also in array `of` (prefetch needs permission)."""
+
+    name: str
+    of: str
+
+
 def exactly_one_of(*groups: str | tuple[str, ...]) -> Exclusive:
     return Exclusive(tuple((g,) if isinstance(g, str) else tuple(g) for g in groups), required=True)
 
@@ -226,7 +235,7 @@ class SearchQuery:
 
 Hint: TypeAlias = (
     Omit | Use | FromSchema | Unavailable | Range | Items | NoEmpty | Exclusive | Require | Ordered | OnlyWith
-    | Ref | Match | Attr | Bound | Expand | SearchQuery
+    | Subset | Ref | Match | Attr | Bound | Expand | SearchQuery
 )
 BindHint: TypeAlias = Ref | Match | Attr | Owner | Pick
 HintSpec: TypeAlias = Hint | tuple[Hint, ...]
@@ -330,6 +339,7 @@ AMOUNT = Range(-99_999_999, 99_999_999)  # Stripe amounts have at most 8 digits
 UNIT_AMOUNT = Range(0, 999_999)  # x quantity (<= 100) stays within 8 digits
 TIMESTAMP = Range(_NOW - 365 * _DAY, _NOW + 365 * _DAY)
 FUTURE = Range(_NOW + _DAY, _NOW + 365 * _DAY)
+PAST = Range(_NOW - 5 * 365 * _DAY, _NOW + _DAY)
 
 _HOST = st.from_regex(r"[a-z][a-z0-9]{2,12}\.(example|test)\.com", fullmatch=True)
 _URL_PATH = st.from_regex(r"(/[a-z0-9_-]{1,12}){0,3}", fullmatch=True)
@@ -378,6 +388,12 @@ GLOBAL_HINTS: dict[str, HintSpec] = {
     "**[due_date]": FUTURE,
     "**[automatically_finalizes_at]": FUTURE,
     "**[effective_at]": TIMESTAMP,
+    "**[created]": PAST,  # list filters: a timestamp or a range of them
+    "**[created][*]": PAST,
+    "**[transacted_at]": PAST,
+    "**[transacted_at][*]": PAST,
+    "**[due_date][*]": TIMESTAMP,
+    "**[tax_amounts][*][amount]": Range(0, 99_999_999),
     "**[period]": Ordered("start", "end"),
     "**[period][start]": TIMESTAMP,
     "**[period][end]": TIMESTAMP,
@@ -489,6 +505,8 @@ OPERATION_HINTS: dict[str, OperationHints] = {
         "account_holder[type]": Use(st.just("customer")),
         "account_holder[customer]": Ref("customer"),
         "account_holder[account]": OMIT_OBJECTS,
+        "": Subset("prefetch", "permissions"),
+        "filters": at_most_one_of("country", "countries"),
     }),
     "RetrieveFinancialConnectionsSession": OperationHints(bind={"session": Ref("fc_session")}),
     "ListFinancialConnectionsTransactions": OperationHints(

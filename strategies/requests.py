@@ -301,6 +301,15 @@ def _request(op: Operation, variant: _Variant, params: Mapping[str, Any], kind: 
                       expected, label, raw_pairs)
 
 
+def _pick(built: list[tuple[_Variant, SearchStrategy[Any]]]) -> SearchStrategy[int]:
+    """A variant's index: first a scenario (uniformly, however many bindings each has), then one of its bindings."""
+    by_scenario: dict[str, list[int]] = {}
+    for index, (variant, _) in enumerate(built):
+        by_scenario.setdefault(variant.scenario, []).append(index)
+    groups = list(by_scenario.values())
+    return st.sampled_from(groups).flatmap(st.sampled_from)
+
+
 def _requests(op: Operation, refs: Refs, mode: Mode, kind: RequestKind, *, full_arrays: bool = False
               ) -> SearchStrategy[ApiRequest]:
     built = _built(op, refs, mode, full_arrays=full_arrays)
@@ -310,7 +319,7 @@ def _requests(op: Operation, refs: Refs, mode: Mode, kind: RequestKind, *, full_
         label = f"{kind} {op.operation_id}" + (f" ({variant.scenario})" if variant.scenario != "default" else "")
         return strategy.map(lambda params: _request(op, variant, params, kind, label))
 
-    return st.sampled_from(range(len(built))).flatmap(make)
+    return _pick(built).flatmap(make)
 
 
 # --------------------------------------------------------------------------- public strategies
@@ -341,8 +350,7 @@ def invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
                 op, variant, params, "invalid", label, expected=Expected(), raw_pairs=pairs))
         return st.sampled_from(sorted(families)).flatmap(lambda family: st.sampled_from(families[family]))
 
-    return st.sampled_from(range(len(built))).flatmap(
-        lambda index: built[index][1].flatmap(lambda params: plant(index, params)))
+    return _pick(built).flatmap(lambda index: built[index][1].flatmap(lambda params: plant(index, params)))
 
 
 def _invalid(op: Operation, variant: _Variant, params: Mapping[str, Any], defect: Defect) -> ApiRequest:

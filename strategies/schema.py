@@ -52,6 +52,7 @@ from strategies.hints import (
     Ref,
     Require,
     SearchQuery,
+    Subset,
     Unavailable,
     Use,
     split_path,
@@ -236,6 +237,7 @@ class _ObjectSpec:
     exclusive: list[tuple[tuple[tuple[str, ...], ...], bool, frozenset[str]]]
     ordered: list[Ordered]
     only_with: list[OnlyWith]
+    subsets: list[Subset]
     optional_odds: int  # an optional property is sent with probability 1/odds (0: never)
     nonempty: bool
     fallback: list[str] = field(default_factory=list)
@@ -263,6 +265,14 @@ def _object(draw: st.DrawFn, spec: _ObjectSpec) -> dict[str, Any]:
             for name in rule.names:
                 if name not in spec.always:
                     out.pop(name, None)
+    for rule in spec.subsets:
+        items, allowed = out.get(rule.name), out.get(rule.of)
+        if isinstance(items, list):
+            kept = [item for item in items if isinstance(allowed, list) and item in allowed]
+            if kept:
+                out[rule.name] = kept
+            elif rule.name not in spec.always:
+                del out[rule.name]
     for rule in spec.ordered:
         low, high = out.get(rule.low), out.get(rule.high)
         if isinstance(low, int) and isinstance(high, int) and low > high:
@@ -381,6 +391,7 @@ class _Builder:
             exclusive.append((tuple(groups), rule.required, members & set(strategies)))
         grouped = {n for _, _, members in exclusive for n in members}
         dependent = {n for rule in _rules(found, OnlyWith) for n in rule.names}
+        dependent |= {rule.name for rule in _rules(found, Subset)}
         order = [n for n in props if n in strategies]
         fallback = [n for n in order if n not in always and n not in grouped and n not in dependent]
         nonempty = bool(segs)
@@ -390,7 +401,7 @@ class _Builder:
             fallback = [n for n in order if n in grouped]
         odds = {"valid": 3, "boundary": 2, "minimal": 0}[mode]
         spec = _ObjectSpec(order, strategies, always, exclusive, _rules(found, Ordered), _rules(found, OnlyWith),
-                           odds, nonempty, fallback)
+                           _rules(found, Subset), odds, nonempty, fallback)
         return _object(spec)
 
     def mapping(self, schema: Mapping[str, Any], segs: list[str], mode: Mode) -> SearchStrategy[Any]:
