@@ -496,6 +496,9 @@ def operation_doc(row: OperationRow, responses: ResponseSchemas) -> dict:
         "default": {"description": "Error response.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}},
     }
+    links = links_for(row)
+    if links:
+        op["responses"]["200"]["links"] = links
     for status, text in {**ERROR_STATUSES, **EXTRA_ERROR_STATUSES.get(row.operation_id, {})}.items():
         if status == "404" and not path_params(row.path):
             continue
@@ -526,6 +529,45 @@ def deleted_schema(object_name: str) -> dict:
     return {"type": "object", "required": ["deleted", "id", "object"], "properties": {
         "id": {"type": "string"}, "object": {"type": "string", "enum": [object_name]},
         "deleted": {"type": "boolean", "enum": [True]}}}
+
+
+def _resource_prefixes() -> dict[str, str]:
+    """Path prefix that names one object (`/v1/invoices/{invoice}`) -> the schema of that object."""
+    prefixes: dict[str, str] = {}
+    for row in sorted(OPERATIONS, key=lambda r: r.method != "get"):  # a retrieve (GET) decides first
+        params = path_params(row.path)
+        kind, _, target = row.returns.partition(":")
+        if not params or kind != "object":
+            continue
+        if len(params) == 1:
+            prefix = row.path[: row.path.index("{" + params[0] + "}") + len(params[0]) + 2]
+            prefixes.setdefault(prefix, target)
+    return prefixes
+
+
+def links_for(row: OperationRow) -> dict[str, dict]:
+    """OpenAPI links from this operation's 200 answer to the operations that act on what it returns, so
+    stateful tools (Schemathesis) can chain create -> retrieve/update/delete/actions and list -> retrieve."""
+    kind, _, target = row.returns.partition(":")
+    if kind not in ("object", "list", "search"):
+        return {}
+    id_pointer = "$response.body#/id" if kind == "object" else "$response.body#/data/0/id"
+    prefixes = _resource_prefixes()
+    links = {}
+    for other in OPERATIONS:
+        params = path_params(other.path)
+        if not params or other is row:
+            continue
+        prefix = other.path[: other.path.index("{" + params[0] + "}") + len(params[0]) + 2]
+        if prefixes.get(prefix) != target:
+            continue
+        values = {params[0]: id_pointer}
+        if len(params) == 2:
+            if kind != "object" or params[1] != "line_item_id":
+                continue
+            values[params[1]] = "$response.body#/lines/data/0/id"
+        links[other.operation_id] = {"operationId": other.operation_id, "parameters": values}
+    return links
 
 
 def build_document() -> dict:

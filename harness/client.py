@@ -161,6 +161,7 @@ class Response:
     headers: CaseInsensitiveDict[str]
     body: Any
     exchanges: list[Exchange]
+    raw: requests.Response | None = field(default=None, repr=False)  # for tools that validate raw responses
 
     @property
     def exchange(self) -> Exchange:
@@ -395,6 +396,7 @@ class ApiClient:
                 headers=CaseInsensitiveDict(resp.headers),
                 body=_parse_body(resp),
                 exchanges=exchanges,
+                raw=resp,
             )
         raise AssertionError("unreachable: the last attempt always returns or raises")
 

@@ -35,7 +35,6 @@ ALLURE_BIN = ROOT / "node_modules" / ".bin" / "allure"
 RESULTS = "allure-results"
 HTML = "html"
 JUNIT = "junit.xml"
-HISTORY = "history.jsonl"  # matches historyPath in reports/allurerc.mjs; kept across runs
 COVERAGE_PARTS = "coverage-parts"  # per-worker coverage recorded by harness/plugin.py
 COVERAGE_NAME = "API coverage matrix"
 

@@ -1,7 +1,7 @@
 """Run the mock alone: `python -m mockserver --host 127.0.0.1 --port 12111`.
 
-Served by uvicorn (httptools parser, uvloop event loop): one process, one event loop, so the in-memory state needs
-no locks and every request is applied atomically.
+Served by uvicorn (httptools parser, uvloop event loop; see mockserver/server.py): one process, one event loop, so
+the in-memory state needs no locks and every request is applied atomically.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import socket
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from mockserver.app import MockApp
 from mockserver.hooks import build_hooks
+from mockserver.server import serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,16 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot bind {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
-                            loop="uvloop", http="httptools", server_header=False, date_header=False,
-                            timeout_keep_alive=30)
-    server = uvicorn.Server(config)
     if args.port_file:
         tmp = args.port_file.with_suffix(".tmp")
         tmp.write_text(str(port))
         os.replace(tmp, args.port_file)
     print(f"mock server listening on http://{args.host}:{port}", flush=True)
-    server.run(sockets=[sock])
+    serve(app, sock, args.log_level)
     return 0
 
 

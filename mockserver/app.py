@@ -148,7 +148,9 @@ class MockApp:
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> tuple[bytes, bool]:
         declared = headers.get("content-length", "")
-        too_large = declared.isdigit() and int(declared) > MAX_BODY
+        # ASCII digits only ("²".isdigit() is True), and no int() of thousands of digits (ValueError in 3.11)
+        digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
+        too_large = len(digits) > len(str(MAX_BODY)) or (digits != "" and int(digits) > MAX_BODY)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -167,11 +169,15 @@ class MockApp:
     async def _send(self, send: Send, req: Request, resp: Response) -> None:
         resp = self.hooks.before_send(req, resp)
         payload = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
-        extra = {k.lower(): v for k, v in resp.headers.items()}
-        base = {"content-type": "application/json", "request-id": req.request_id}
-        base.update(extra)  # a hook may override the defaults; an empty value drops the header
-        base["content-length"] = str(len(payload))
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in base.items() if v != ""]
+        if resp.headers:
+            extra = {k.lower(): v for k, v in resp.headers.items()}
+            base = {"content-type": "application/json", "request-id": req.request_id}
+            base.update(extra)  # a hook may override the defaults; an empty value drops the header
+            base["content-length"] = str(len(payload))
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in base.items() if v != ""]
+        else:  # the common case, built directly (same headers, same order)
+            headers = [(b"content-type", b"application/json"), (b"request-id", req.request_id.encode("latin-1")),
+                       (b"content-length", str(len(payload)).encode("latin-1"))]
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -216,16 +222,26 @@ class MockApp:
             raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
         try:
             result = self.hooks.call_handler(req, ctx, handler)
-            body = public_copy(result)
-            if req.params.get("expand"):
-                body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
-            body = self.hooks.after_handler(req, ctx, body)
-            resp = Response(200, body)
+            if not req.params.get("expand") and self._answers_unedited():
+                # Nothing changes this answer before it is sent: serialise it once, now (the bytes are the
+                # snapshot that public_copy's round trip made, and exactly what _send would have produced).
+                resp = Response(200, orjson.dumps(result))
+            else:
+                body = public_copy(result)
+                if req.params.get("expand"):
+                    body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
+                body = self.hooks.after_handler(req, ctx, body)
+                resp = Response(200, body)
         except ApiError as exc:
             resp = self._error(exc)
         if idem_key and resp.status < 500 and resp.status != 429:
             self._remember(req.account, idem_key, fingerprint, resp)
         return resp
+
+    def _answers_unedited(self) -> bool:
+        """True when no hook may edit a 200 body (the default after_handler and before_send)."""
+        hooks = type(self.hooks)
+        return hooks.after_handler is Hooks.after_handler and hooks.before_send is Hooks.before_send
 
     def _api_key(self, headers: dict[str, str]) -> str:
         auth = headers.get("authorization", "").strip()
@@ -273,8 +289,9 @@ class MockApp:
                 raise ApiError(400, f"{req.method} requests take their parameters in the query string, "
                                     "not in a body.", code="invalid_request_body")
         except FormError as exc:
-            raise ApiError(400, f"Invalid request: {exc.message}", code="parameter_malformed",
-                           param=exc.param) from exc
+            raise ApiError(400, f"Invalid request: {exc.message}",
+                           code="parameter_malformed" if exc.param else "invalid_request_body",
+                           param=exc.param or None) from exc
         try:
             return validate(params, op.request_schema)
         except ParamError as exc:
@@ -306,7 +323,8 @@ class MockApp:
     def _remember(self, account: Account, key: str, fingerprint: str, resp: Response) -> None:
         if len(account.idempotency) >= IDEMPOTENCY_KEYS_PER_ACCOUNT:
             account.idempotency.pop(next(iter(account.idempotency)))
-        account.idempotency[key] = (fingerprint, resp.status, orjson.dumps(resp.body), dict(resp.headers))
+        payload = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
+        account.idempotency[key] = (fingerprint, resp.status, payload, dict(resp.headers))
 
     # -- errors ----------------------------------------------------------------------------------------------
 

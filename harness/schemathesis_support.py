@@ -1,0 +1,130 @@
+"""Schemathesis, taught this API: Stripe's form encoding and our API-specific checks.
+
+Importing this module registers both globally (Schemathesis keeps one registry per process):
+- a serializer for `application/x-www-form-urlencoded` that writes exact bracket notation through our codec
+  (Schemathesis alone sends arrays as repeated keys and flattens arrays of objects);
+- checks: Stripe's error shape (`type`, `message`, and `param` for parameter errors), `Request-Id` on every answer,
+  `livemode: false` for test keys, and the list envelope. They are per-response checks, so they work under xdist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import schemathesis
+
+from harness.codec import FormError, encode_body
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def stripe_form(value: Any) -> bytes:
+    """A generated body in Stripe's bracket encoding; anything the codec can't express goes out as plain pairs
+    (negative tests generate such bodies on purpose: the server must answer them with a 400)."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if isinstance(value, dict):
+        try:
+            return encode_body(value)
+        except FormError:
+            return urlencode([(str(k), str(v)) for k, v in value.items()]).encode()
+    return urlencode([("value", str(value))]).encode()
+
+
+@schemathesis.serializer(FORM)
+def _stripe_form_serializer(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
+    return stripe_form(value)
+
+
+def _body(response: schemathesis.Response) -> Any:
+    try:
+        return response.json()
+    except Exception:  # not JSON: other checks report the content type
+        return None
+
+
+@schemathesis.check
+def stripe_error_shape(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                       case: schemathesis.Case) -> bool | None:
+    """4xx/5xx answers are `{"error": {type, message, ...}}`, and parameter errors name the `param`."""
+    if response.status_code < 400:
+        return None
+    body = _body(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not error.get("type") or not error.get("message"):
+        raise AssertionError(f"Contract violation: error answer without Stripe's error.type/message: {body!r:.300}")
+    code = error.get("code") or ""
+    if response.status_code == 400 and code.startswith("parameter_") and not error.get("param"):
+        raise AssertionError(f"Contract violation: parameter error {code} does not name the param: {error}")
+    return True
+
+
+@schemathesis.check
+def request_id_header(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                      case: schemathesis.Case) -> bool | None:
+    """Every answer carries a Request-Id header."""
+    if not response.headers.get("request-id") and not response.headers.get("Request-Id"):
+        raise AssertionError("Contract violation: the answer has no Request-Id header")
+    return True
+
+
+@schemathesis.check
+def livemode_false_for_test_keys(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                                 case: schemathesis.Case) -> bool | None:
+    """Test-mode keys only ever see livemode=false objects."""
+    if not 200 <= response.status_code < 300:
+        return None
+    stack = [_body(response)]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("livemode") not in (None, False):
+                raise AssertionError(f"Contract violation: livemode={value.get('livemode')!r} for a test key")
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
+@schemathesis.check
+def list_envelope(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                  case: schemathesis.Case) -> bool | None:
+    """Lists are `{object: list|search_result, data, has_more, url}` and hold at most `limit` items."""
+    body = _body(response)
+    if not 200 <= response.status_code < 300 or not isinstance(body, dict):
+        return None
+    if body.get("object") not in ("list", "search_result"):
+        return None
+    if not isinstance(body.get("data"), list) or not isinstance(body.get("has_more"), bool):
+        raise AssertionError(f"Contract violation: malformed list envelope: {list(body)}")
+    limit = (case.query or {}).get("limit")
+    if isinstance(limit, int) and 1 <= limit <= 100 and len(body["data"]) > limit:
+        raise AssertionError(f"Contract violation: limit={limit} but {len(body['data'])} items returned")
+    return True
+
+
+API_CHECKS = [stripe_error_shape, request_id_header, livemode_false_for_test_keys, list_envelope]
+
+
+def send_case(api: Any, case: schemathesis.Case) -> Any:
+    """Send a Schemathesis case through the harness client (retries, redaction, Allure steps, coverage)."""
+    from harness.client import FORM_CONTENT_TYPE
+
+    headers = {k: str(v) for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    query = case.query or None
+    if case.method.upper() == "POST":
+        body = stripe_form(case.body) if case.body is not None else b""
+        path = case.formatted_path
+        if query:
+            path = f"{path}?{stripe_form(query).decode()}"
+        return api.request("POST", path, raw_body=body, content_type=case.media_type or FORM_CONTENT_TYPE,
+                           headers=headers)
+    path = case.formatted_path
+    if query:
+        path = f"{path}?{stripe_form(query).decode()}"
+    return api.request(case.method, path, headers=headers)
