@@ -109,17 +109,19 @@ def serve(argv: list[str]) -> int:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
-    # Same settings as mockserver/__main__.py.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            loop="uvloop", http="httptools", server_header=False, date_header=False,
-                            timeout_keep_alive=30)
-    server = uvicorn.Server(config)
     info = {"port": sock.getsockname()[1], "pid": os.getpid(), "customer": customer, "seeded": args.seed,
             "seed_seconds": round(seed_seconds, 2)}
     tmp = args.info_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, args.info_file)
-    server.run(sockets=[sock])
+    try:  # the server setup `python -m mockserver` uses
+        from mockserver.server import serve as serve_mock
+    except ImportError:  # older trees: the same uvicorn settings, inline
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", loop="uvloop",
+                                http="httptools", server_header=False, date_header=False, timeout_keep_alive=30)
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        serve_mock(app, sock, "warning")
     return 0
 
 
@@ -435,7 +437,7 @@ class Run:
     results: dict[tuple[str, int], LoadResult] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
     seed_seconds: dict[int, float] = field(default_factory=dict)
-    create_start: int = 0
+    load_average: list[float] = field(default_factory=list)  # 1-minute load average at start and at end
 
 
 def note(text: str) -> None:
@@ -472,7 +474,7 @@ def check_answers(mock: MockProcess, cases: dict[str, Scenario]) -> None:
 
 
 def execute(settings: Settings) -> Run:
-    run = Run(settings)
+    run = Run(settings, load_average=[os.getloadavg()[0]])
     wrk = None
     if settings.loadgen in ("auto", "wrk"):
         wrk = ensure_wrk(settings.install)
@@ -502,10 +504,10 @@ def execute(settings: Settings) -> Run:
                     run.memory.update({f"loaded_{k}": v for k, v in mock.memory_kb().items()})
                 if size == settings.main_size:
                     check_answers(mock, {"create": cases["create"]})
-                    run.create_start = size + 1
                     run.results[("create", size)] = measure(run, wrk, mock, cases["create"], workdir)
             finally:
                 mock.stop()
+    run.load_average.append(os.getloadavg()[0])
     return run
 
 
@@ -577,7 +579,9 @@ def render(run: Run) -> str:
         f"- load generator: {run.loadgen}",
         f"- load: {s.connections} connections, {s.threads} thread(s), {s.seconds} s per scenario after a "
         f"{s.warmup} s warm-up; loopback; the mock is one process (uvicorn + httptools + uvloop)",
-        f"- machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
+        f"- machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; 1-minute load "
+        f"average {' -> '.join(f'{x:.1f}' for x in run.load_average)} (other processes compete for the CPUs when it "
+        f"exceeds ~1; `mock CPU us/req` is the mock's own CPU time per request, which that hardly changes)",
         f"- seeding (in-process, through the app's pipeline): {seeds}",
         "- latency is per request as seen by the load generator; `failed` = non-2xx + socket errors + timeouts",
         "",

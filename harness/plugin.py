@@ -15,13 +15,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
 from contracts.loader import load_contract
 from harness.allure_http import record_exchange
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
-from harness.profiles import PROFILES, Profile, register_hypothesis_profiles
+from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
 from harness.redaction import register_secret
 from harness.target import Target, TargetError, looks_live, start_embedded_mock
 
@@ -53,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     name = config.getoption("--profile")
     if name not in PROFILES:
         raise pytest.UsageError(f"--profile must be one of {', '.join(PROFILES)} (got {name!r})")
-    settings.load_profile(name)
+    activate(name)
     for opt in ("--api-key", "--second-api-key"):
         key = config.getoption(opt)
         register_secret(key)

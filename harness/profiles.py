@@ -24,6 +24,22 @@ PROFILES = {
 }
 
 
+_active = PROFILES["ci"]
+
+
+def activate(name: str) -> Profile:
+    """Make `name` the profile of this process (the plugin does it at configure time)."""
+    global _active
+    _active = PROFILES[name]
+    settings.load_profile(name)
+    return _active
+
+
+def active() -> Profile:
+    """The profile of this run, for code that is set up at import time (Schemathesis parametrisation)."""
+    return _active
+
+
 def register_hypothesis_profiles() -> None:
     common = {"deadline": None, "print_blob": True, "derandomize": False,
               "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -116,6 +116,14 @@ class MockApp:
         self.contract = contract or load_contract()
         self.store = store or Store()
         self.hooks = hooks or Hooks()
+        # (method, path) -> operation for the contract's parameter-free paths, each taken from contract.match
+        # itself, so a hit is exactly what match() would answer; every other path goes through match().
+        self._literal_routes: dict[tuple[str, str], Operation] = {}
+        for op in self.contract.operations.values():
+            if "{" not in op.path:
+                found = self.contract.match(op.method, op.path)
+                if found is not None:
+                    self._literal_routes[(op.method, op.path)] = found[0]
 
     # -- ASGI ------------------------------------------------------------------------------------------------
 
@@ -197,7 +205,8 @@ class MockApp:
                                         type="api_error"))
 
     def _pipeline(self, req: Request) -> Response:
-        matched = self.contract.match(req.method, req.path)
+        literal = self._literal_routes.get((req.method, req.path))
+        matched = (literal, {}) if literal is not None else self.contract.match(req.method, req.path)
         if matched is None:
             raise ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
         req.operation, req.path_params = matched

@@ -25,31 +25,57 @@ def lines_of(ctx: Context, invoice_id: str) -> Collection:
     return ctx.account.collection(f"line_item:{invoice_id}")
 
 
-def amount_from(params: dict, param_prefix: str = "") -> tuple[int, int | None, str | None]:
-    """(amount, quantity, unit_amount_decimal) of an item or line from `amount` or `price_data` or `pricing`."""
-    quantity = params.get("quantity")
+def param_path(prefix: str, name: str) -> str:
+    """`lines[0]` + `period[end]` -> `lines[0][period][end]` (the bracketed path errors name)."""
+    if not prefix:
+        return name
+    head, bracket, rest = name.partition("[")
+    return f"{prefix}[{head}]{bracket}{rest}"
+
+
+def _decimal(value: object, param: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ApiError(400, f"Invalid decimal: {value}", code="parameter_invalid", param=param) from None
+    if not number.is_finite():
+        raise ApiError(400, f"Invalid decimal: {value}", code="parameter_invalid", param=param)
+    return number
+
+
+def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str | None]:
+    """(amount, quantity, unit amount as a decimal string) of an item or line.
+
+    The amount is `amount` when given; otherwise unit * quantity, the unit coming from `price_data[unit_amount]`,
+    `price_data[unit_amount_decimal]`, `unit_amount` or `unit_amount_decimal`; quantity from `quantity_decimal`
+    or `quantity` (default 1). `pricing[price]` names a Price, which this mock does not hold.
+    """
+    if params.get("quantity_decimal") not in (None, ""):
+        quantity = _decimal(params["quantity_decimal"], param_path(param_prefix, "quantity_decimal"))
+    else:
+        quantity = Decimal(params.get("quantity") if params.get("quantity") is not None else 1)
+    price_data = params.get("price_data") or {}
+    sources = [(price_data, "price_data[unit_amount]", "unit_amount"),
+               (price_data, "price_data[unit_amount_decimal]", "unit_amount_decimal"),
+               (params, "unit_amount", "unit_amount"), (params, "unit_amount_decimal", "unit_amount_decimal")]
+    unit = None
+    for holder, path, key in sources:
+        if holder.get(key) not in (None, ""):
+            unit = _decimal(holder[key], param_path(param_prefix, path))
+            break
     if params.get("amount") not in (None, ""):
-        return params["amount"], quantity, None
-    price_data = params.get("price_data")
+        return params["amount"], quantity, None if unit is None else str(unit)
+    if unit is not None:
+        return int((unit * quantity).to_integral_value()), quantity, str(unit)
     if price_data:
-        qty = 1 if quantity is None else quantity
-        if price_data.get("unit_amount") is not None:
-            return price_data["unit_amount"] * qty, qty, str(price_data["unit_amount"])
-        if price_data.get("unit_amount_decimal") not in (None, ""):
-            try:
-                unit = Decimal(price_data["unit_amount_decimal"])
-            except InvalidOperation:
-                raise ApiError(400, "Invalid decimal: unit_amount_decimal", code="parameter_invalid",
-                               param=f"{param_prefix}price_data[unit_amount_decimal]") from None
-            return int((unit * qty).to_integral_value()), qty, price_data["unit_amount_decimal"]
         raise ApiError(400, "Provide price_data[unit_amount] or price_data[unit_amount_decimal].",
-                       code="parameter_missing", param=f"{param_prefix}price_data[unit_amount]")
-    if params.get("pricing", {}).get("price"):
+                       code="parameter_missing", param=param_path(param_prefix, "price_data[unit_amount]"))
+    if (params.get("pricing") or {}).get("price"):
         price = params["pricing"]["price"]
         raise ApiError(400, f"No such price: '{price}'", code="resource_missing",
-                       param=f"{param_prefix}pricing[price]")
-    raise ApiError(400, "Provide one of amount, price_data or pricing.", code="parameter_missing",
-                   param=f"{param_prefix}amount")
+                       param=param_path(param_prefix, "pricing[price]"))
+    raise ApiError(400, "Provide one of amount, price_data, unit_amount_decimal or pricing.",
+                   code="parameter_missing", param=param_path(param_prefix, "amount"))
 
 
 def check_period(period: dict | None, param_prefix: str = "") -> dict:
@@ -58,7 +84,7 @@ def check_period(period: dict | None, param_prefix: str = "") -> dict:
         return {"start": t, "end": t}
     if period["end"] < period["start"]:
         raise ApiError(400, "The period end must be at or after the period start.", code="parameter_invalid",
-                       param=f"{param_prefix}period[end]")
+                       param=param_path(param_prefix, "period[end]"))
     return {"start": period["start"], "end": period["end"]}
 
 
@@ -73,28 +99,33 @@ def _unit_amount(item: dict) -> Decimal | None:
     return Decimal(unit) if unit not in (None, "") else None
 
 
+PRICING_FIELDS = ("amount", "price_data", "pricing", "quantity", "quantity_decimal", "unit_amount",
+                  "unit_amount_decimal")
+
+
 def apply_pricing(item: dict, params: dict, param_prefix: str = "") -> None:
     """Set amount, quantity and pricing on an item from request params (create or update)."""
-    touches_price = any(k in params for k in ("amount", "price_data", "pricing", "quantity", "unit_amount_decimal"))
-    if not touches_price:
+    if not any(k in params for k in PRICING_FIELDS):
         return
     merged = dict(params)
-    if not any(k in params for k in ("amount", "price_data", "pricing")):
+    if not any(params.get(k) not in (None, "") for k in ("amount", "price_data", "pricing", "unit_amount",
+                                                          "unit_amount_decimal")):
         unit = _unit_amount(item)
-        if unit is None:  # quantity alone on an amount-only item: the amount stays
-            item["quantity"] = params["quantity"]
-            return
-        merged["price_data"] = {"unit_amount_decimal": str(unit), "currency": item["currency"],
-                                "product": item["pricing"]["price_details"]["product"]}
-    amount, quantity, unit = amount_from(merged, param_prefix)
+        if unit is None:  # a new quantity on an amount-only item: the amount stays
+            merged["amount"] = item["amount"]
+        else:
+            merged["unit_amount_decimal"] = str(unit)
+    amount, quantity, unit_text = amount_from(merged, param_prefix)
     item["amount"] = amount
-    item["quantity"] = 1 if quantity is None else quantity
-    if merged.get("price_data"):
-        product = merged["price_data"].get("product")
-        item["pricing"] = {"type": "price_details", "price_details": {"price": "price_inline", "product":
-                           product or "prod_inline"}, "unit_amount_decimal": unit}
-    else:
+    item["quantity"] = int(quantity)
+    item["quantity_decimal"] = str(quantity)
+    if unit_text is None:
         item["pricing"] = None
+    else:
+        product = (merged.get("price_data") or {}).get("product") or \
+            ((item.get("pricing") or {}).get("price_details") or {}).get("product") or "prod_inline"
+        item["pricing"] = {"type": "price_details", "price_details": {"price": "price_inline", "product": product},
+                           "unit_amount_decimal": unit_text}
 
 
 def new_item(ctx: Context, params: dict, customer: str, currency: str, invoice_id: str | None,
@@ -106,10 +137,8 @@ def new_item(ctx: Context, params: dict, customer: str, currency: str, invoice_i
                       period=check_period(params.get("period"), param_prefix),
                       quantity_decimal=None)
     item["metadata"] = {k: v for k, v in item["metadata"].items() if v != ""}
+    amount_from(params, param_prefix)  # an item needs a price: raises the "provide one of" error otherwise
     apply_pricing(item, params, param_prefix)
-    if "amount" not in params and not params.get("price_data") and not params.get("pricing"):
-        amount_from(params, param_prefix)  # raises the "provide one of" error
-    item["quantity_decimal"] = str(item["quantity"])
     return item
 
 
@@ -124,7 +153,7 @@ def sync_line(line: dict, item: dict, invoice: dict) -> None:
     line.update(
         amount=item["amount"], subtotal=item["amount"], currency=item["currency"], description=item["description"],
         discountable=item["discountable"], invoice=invoice["id"], metadata=dict(item.get("metadata") or {}),
-        period=dict(item["period"]), quantity=item["quantity"], quantity_decimal=str(item["quantity"]),
+        period=dict(item["period"]), quantity=item["quantity"], quantity_decimal=item["quantity_decimal"],
         pricing=item.get("pricing"), discount_amounts=[], discounts=[], pretax_credit_amounts=[], taxes=[],
         parent={"type": "invoice_item_details", "subscription_item_details": None,
                 "invoice_item_details": {"invoice_item": item["id"], "proration": False,

@@ -55,9 +55,17 @@ def _cached_template(name: str) -> dict:
     return _template(name, (name,))
 
 
+@functools.cache
+def _template_json(name: str) -> bytes:
+    # Templates are plain JSON values built fresh (no shared sub-objects), so parsing this is a deep copy.
+    return orjson.dumps(_cached_template(name))
+
+
 def blank(name: str, **fields: Any) -> dict:
     """A fresh, complete object of component schema `name`, with `fields` set on top."""
-    obj = copy.deepcopy(_cached_template(name))
+    # dict(...items()) re-inserts the keys: orjson presizes the dicts it parses (~40% larger for ~25 keys), and
+    # stored objects should stay as compact as the deepcopy this replaced (RSS at 100k items, bench/).
+    obj = dict(orjson.loads(_template_json(name)).items())
     obj.update(fields)
     return obj
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -304,10 +304,6 @@ class HintTable:
         out = HintTable()
         out._entries = [_Entry(e.layer, e.pattern, tuple(fn(h) for h in e.hints)) for e in self._entries]
         return out
-
-    def hints(self) -> Iterable[Hint]:
-        for entry in self._entries:
-            yield from entry.hints
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,9 @@ def _object(draw: st.DrawFn, spec: _ObjectSpec) -> dict[str, Any]:
 
 
 class _Builder:
+    """One walk of a schema: hints looked up by path at every node, strategies built eagerly so that a part that
+    cannot be generated (`Unbuildable`) is known before any example is drawn."""
+
     def __init__(self, hints: HintTable, *, full_arrays: bool = False) -> None:
         self.hints = hints
         self.full_arrays = full_arrays

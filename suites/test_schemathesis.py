@@ -16,6 +16,7 @@ from hypothesis import settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from contracts.loader import CONTRACT_PATH
+from harness.profiles import active
 from harness.redaction import scrub
 from harness.schemathesis_support import API_CHECKS, send_case
 from suites.checks import label_test
@@ -23,6 +24,11 @@ from suites.checks import label_test
 pytestmark = [pytest.mark.schemathesis]
 
 schema = schemathesis.openapi.from_path(str(CONTRACT_PATH))
+PROFILE = active()
+# Phases scale with the profile: examples and fuzzing always; the coverage phase (boundary values of every
+# parameter) from `ci` on, since it sends hundreds of requests per operation.
+schema.config.phases.coverage.enabled = PROFILE.name != "quick"
+schema.config.generation.update(max_examples=PROFILE.schemathesis_examples)
 EXCLUDED = [positive_data_acceptance, unsupported_method]
 
 

@@ -36,6 +36,8 @@ OPERATIONS = CONTRACT.seed_operations
 SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=SUPPRESSED, database=None)
 SOME = settings(max_examples=20, deadline=None, suppress_health_check=SUPPRESSED, database=None)
+GENERATE = settings(max_examples=2, deadline=None, suppress_health_check=SUPPRESSED, database=None,
+                    phases=[Phase.generate])  # for examples that each build hundreds of lines: no shrinking
 
 # Plausible IDs for every pool the hint tables name, with the facts consistency needs.
 REFS = Refs(
@@ -145,12 +147,22 @@ def test_invalid_requests_fail_with_the_labelled_param(op: Operation) -> None:
 
 def test_full_size_boundary_case_builds_250_lines_within_the_encoding_limits() -> None:
     op = CONTRACT["AddInvoiceLines"]
-    request = find(boundary_requests(op, REFS, full_arrays=True), lambda r: len(r.params["lines"]) == 250,
-                   settings=settings(max_examples=20, database=None, suppress_health_check=SUPPRESSED))
-    check_accepted(op, request)
-    small = find(boundary_requests(op, REFS), lambda r: len(r.params["lines"]) > 1,
-                 settings=settings(max_examples=50, database=None, suppress_health_check=SUPPRESSED))
-    assert len(small.params["lines"]) == 20
+    sizes: set[int] = set()
+
+    @GENERATE
+    @given(boundary_requests(op, REFS, full_arrays=True))
+    def full(request: ApiRequest) -> None:
+        assert len(request.params["lines"]) == 250
+        check_accepted(op, request)
+
+    @settings(GENERATE, max_examples=30)
+    @given(boundary_requests(op, REFS))
+    def capped(request: ApiRequest) -> None:
+        sizes.add(len(request.params["lines"]))
+
+    full()
+    capped()
+    assert sizes == {1, 20}
 
 
 def test_refs_pools_by_kind_include_their_states() -> None:
@@ -359,9 +371,14 @@ def test_the_mock_accepts_250_lines_on_an_empty_draft(mock_world: tuple[InProces
     invoice = client.post("/v1/invoices", {"customer": customer, "currency": "usd"}).body["id"]
     fresh = Refs({"product": refs.ids("product")}).with_ids("invoice:draft", invoice, customer=customer,
                                                            currency="usd")
-    request = find(boundary_requests(CONTRACT["AddInvoiceLines"], fresh, full_arrays=True),
-                   lambda r: len(r.params["lines"]) == 250,
-                   settings=settings(max_examples=20, database=None, suppress_health_check=SUPPRESSED))
-    answer = client.post(request.path, dict(request.params))
+    requests: list[ApiRequest] = []
+
+    @settings(GENERATE, max_examples=1)
+    @given(boundary_requests(CONTRACT["AddInvoiceLines"], fresh, full_arrays=True))
+    def draw(request: ApiRequest) -> None:
+        requests.append(request)
+
+    draw()
+    answer = client.post(requests[0].path, dict(requests[0].params))
     assert answer.status == 200, answer.error
     assert answer.body["lines"]["total_count"] == 250

@@ -31,12 +31,12 @@ def _update_item(ctx: Context, item: dict, params: dict, prefix: str = "") -> No
     if "period" in params:
         item["period"] = billing.check_period(params["period"], prefix)
     billing.apply_pricing(item, params, prefix)
-    item["quantity_decimal"] = str(item["quantity"])
     for name in ("description", "discountable"):
         if name in params:
             item[name] = None if params[name] == "" else params[name]
     if "metadata" in params:
-        item["metadata"] = merge_metadata(item.get("metadata"), params["metadata"], f"{prefix}metadata")
+        param = billing.param_path(prefix, "metadata")
+        item["metadata"] = merge_metadata(item.get("metadata"), params["metadata"], param)
 
 
 def _refresh(ctx: Context, item: dict, inv: dict | None) -> None:
@@ -137,8 +137,12 @@ def add_lines(ctx: Context) -> dict:
         prefix = f"lines[{n}]"
         if spec.get("invoice_item"):
             stored = fetch(ctx, "invoiceitem", spec["invoice_item"], f"{prefix}[invoice_item]")
-            if stored["invoice"] is not None or stored["customer"] != inv["customer"]:
-                raise ApiError(400, "Only pending invoice items of the invoice's customer can be added.",
+            if stored["invoice"] is not None or stored["customer"] != inv["customer"] \
+                    or stored["currency"] != inv["currency"]:
+                raise ApiError(400, "Only pending invoice items of the invoice's customer and currency can be added.",
+                               code="parameter_invalid", param=f"{prefix}[invoice_item]")
+            if any(old is stored for old, _ in staged):  # twice in one request would make two lines of one item
+                raise ApiError(400, f"Invoice item '{stored['id']}' appears more than once in lines.",
                                code="parameter_invalid", param=f"{prefix}[invoice_item]")
             item = dict(stored)
             _update_item(ctx, item, {k: v for k, v in spec.items() if k != "invoice_item"}, prefix)
@@ -184,6 +188,11 @@ def update_lines(ctx: Context) -> dict:
 def remove_lines(ctx: Context) -> dict:
     inv = _draft(ctx, "remove lines from")
     targets = [(_line(ctx, inv, spec["id"], f"lines[{n}][id]"), spec) for n, spec in enumerate(ctx.params["lines"])]
+    ids = [spec["id"] for spec in ctx.params["lines"]]
+    for n, line_id in enumerate(ids):
+        if line_id in ids[:n]:  # removing (deleting) one line twice would touch an item already gone
+            raise ApiError(400, f"Line '{line_id}' appears more than once in lines.", code="parameter_invalid",
+                           param=f"lines[{n}][id]")
     _invoice_metadata(inv, ctx.params)
     items = ctx.account.collection("invoiceitem")
     for line, spec in targets:

@@ -302,13 +302,13 @@ def attach_payment(ctx: Context) -> dict:
            for pay in ctx.account.collection("invoice_payment").newest_first()):
         raise ApiError(400, "This payment intent is already attached to an invoice.", code="parameter_invalid",
                        param="payment_intent")
-    if inv["status"] == "draft":
-        finalize(ctx, inv)
     succeeded = intent["status"] == "succeeded"
-    if succeeded and intent["amount"] > inv["amount_remaining"]:
+    if succeeded and intent["amount"] > inv["amount_remaining"]:  # checked before finalizing: a 400 changes nothing
         raise ApiError(400, f"The payment intent's amount ({intent['amount']}) exceeds the invoice's "
                             f"amount_remaining ({inv['amount_remaining']}).", code="parameter_invalid",
                        param="payment_intent")
+    if inv["status"] == "draft":
+        finalize(ctx, inv)
     payment = {"type": "payment_intent", "payment_intent": intent["id"], "payment_record": None, "charge": None}
     _record_payment(ctx, inv, intent["amount"], payment, "paid" if succeeded else "open")
     if succeeded:
