@@ -235,8 +235,18 @@ class LoadResult:
 
     @property
     def cpu_us_per_request(self) -> float:
-        """The mock's CPU cost of one request: a figure that other load on the machine hardly changes."""
+        """The mock's CPU time per request (less sensitive to other load on the machine than req/s)."""
         return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def cpu_busy(self) -> float:
+        """How much of one core the mock used during the run (1.0 = a whole core: the mock was the bottleneck)."""
+        return self.cpu_seconds / self.seconds if self.seconds else 0.0
+
+    @property
+    def one_core_rps(self) -> float:
+        """req/s the mock would serve with a whole core to itself, at this CPU cost per request."""
+        return 1e6 / self.cpu_us_per_request if self.cpu_us_per_request else 0.0
 
     @property
     def rps(self) -> float:
@@ -409,6 +419,7 @@ def ensure_wrk(install: bool) -> str | None:
 class Settings:
     seconds: int = 8
     warmup: int = 1
+    rounds: int = 1  # measured runs per scenario; the median (by req/s) is reported
     connections: int = 64
     threads: int = 1
     sizes: tuple[int, ...] = (100, 10_000, 100_000)
@@ -448,9 +459,13 @@ def measure(run: Run, wrk: str | None, mock: MockProcess, scenario: Scenario, wo
     s = run.settings
     if s.warmup:
         _load(wrk, mock, scenario, s, s.warmup, workdir)
-    cpu_before = mock.cpu_seconds()
-    result = _load(wrk, mock, scenario, s, s.seconds, workdir)
-    result.cpu_seconds = mock.cpu_seconds() - cpu_before
+    results = []
+    for _ in range(s.rounds):
+        cpu_before = mock.cpu_seconds()
+        one = _load(wrk, mock, scenario, s, s.seconds, workdir)
+        one.cpu_seconds = mock.cpu_seconds() - cpu_before
+        results.append(one)
+    result = sorted(results, key=lambda r: r.rps)[len(results) // 2]  # the median round, by req/s
     note(f"{scenario.name:<8} @ {mock.seeded:>7,} items: {result.rps:>8,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
          f"p99 {result.p99_ms:6.2f} ms  failed {result.failed}  mock CPU {result.cpu_us_per_request:.0f} us/req")
     return result
@@ -532,9 +547,10 @@ def rows(run: Run) -> list[Row]:
         lo, hi = run.results[(name, small)], run.results[(name, big)]
         p50_ratio = hi.p50_ms / lo.p50_ms if lo.p50_ms else float("inf")
         rps_ratio = lo.rps / hi.rps if hi.rps else float("inf")
+        cpu_ratio = hi.cpu_us_per_request / lo.cpu_us_per_request if lo.cpu_us_per_request else float("inf")
         worst = max(p50_ratio, rps_ratio)
         out.append(Row("4", f"{name} ratio {_short(big)} vs {_short(small)}", "",
-                       metric=f"p50 x{p50_ratio:.2f}, req/s slowdown x{rps_ratio:.2f}",
+                       metric=f"p50 x{p50_ratio:.2f}, req/s slowdown x{rps_ratio:.2f} (CPU us/req x{cpu_ratio:.2f})",
                        target=f"<= {TARGET_FLAT_RATIO}x", ok=worst <= TARGET_FLAT_RATIO))
     seeded = run.memory.get("seeded_VmRSS", 0) / 1024
     loaded = run.memory.get("loaded_VmRSS", 0) / 1024
@@ -555,15 +571,15 @@ def _target_row(number: str, scenario: str, objects: str, result: LoadResult, ta
 
 
 def table(items: list[Row]) -> str:
-    head = ["#", "scenario", "stored", "req/s", "p50 ms", "p99 ms", "failed", "mock CPU us/req", "ratio / memory",
-            "target", "met"]
+    head = ["#", "scenario", "stored", "req/s", "p50 ms", "p99 ms", "failed", "mock CPU", "CPU us/req",
+            "req/s at 1 core", "ratio / memory", "target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in items:
         res = r.result
-        cells = [r.number, r.scenario, r.objects,
-                 f"{res.rps:,.0f}" if res else "", f"{res.p50_ms:.2f}" if res else "",
-                 f"{res.p99_ms:.2f}" if res else "", str(res.failed) if res else "",
-                 f"{res.cpu_us_per_request:.0f}" if res else "", r.metric, r.target,
+        figures = [f"{res.rps:,.0f}", f"{res.p50_ms:.2f}", f"{res.p99_ms:.2f}", str(res.failed),
+                   f"{res.cpu_busy:.0%}", f"{res.cpu_us_per_request:.0f}", f"{res.one_core_rps:,.0f}"] \
+            if res else [""] * 7
+        cells = [r.number, r.scenario, r.objects, *figures, r.metric, r.target,
                  "" if r.ok is None else ("yes" if r.ok else "NO")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -577,13 +593,17 @@ def render(run: Run) -> str:
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
         f"- load generator: {run.loadgen}",
-        f"- load: {s.connections} connections, {s.threads} thread(s), {s.seconds} s per scenario after a "
-        f"{s.warmup} s warm-up; loopback; the mock is one process (uvicorn + httptools + uvloop)",
+        f"- load: {s.connections} connections{f', {s.threads} wrk thread(s)' if run.loadgen.startswith('wrk') else ''}"
+        f", {s.seconds} s per scenario after a "
+        f"{s.warmup} s warm-up" + (f", median of {s.rounds} rounds" if s.rounds > 1 else "")
+        + "; loopback; the mock is one process (uvicorn + httptools + uvloop)",
         f"- machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; 1-minute load "
-        f"average {' -> '.join(f'{x:.1f}' for x in run.load_average)} (other processes compete for the CPUs when it "
-        f"exceeds ~1; `mock CPU us/req` is the mock's own CPU time per request, which that hardly changes)",
+        f"average {' -> '.join(f'{x:.1f}' for x in run.load_average)} (above ~2, other processes took CPU time from "
+        "the mock and wrk)",
         f"- seeding (in-process, through the app's pipeline): {seeds}",
-        "- latency is per request as seen by the load generator; `failed` = non-2xx + socket errors + timeouts",
+        "- latency is per request as seen by the load generator; `failed` = non-2xx + socket errors + timeouts; "
+        "`mock CPU` = share of one core the mock process used (from /proc/<pid>/stat; well under 100% means it "
+        "waited for a CPU held by other processes); `req/s at 1 core` = 1e6 / `CPU us/req`",
         "",
         table(rows(run)),
         "",
@@ -598,6 +618,8 @@ def parse_args(argv: list[str]) -> Settings:
                         help="smoke run: 1 s per scenario, no warm-up, sizes 100/1,000/5,000")
     parser.add_argument("--seconds", type=int, help="seconds per scenario (default 8; 1 with --quick)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds before each scenario (default 1; 0 --quick)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measured runs per scenario, the median by req/s is reported (default 1)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--sizes", help="stored items for the flatness runs, e.g. 100,10000,100000")
@@ -608,7 +630,7 @@ def parse_args(argv: list[str]) -> Settings:
                                                     "reports/bench-mock-quick.md with --quick)")
     args = parser.parse_args(argv)
     s = Settings(quick=args.quick, connections=args.connections, threads=args.threads, loadgen=args.loadgen,
-                 install=not args.no_install)
+                 install=not args.no_install, rounds=args.rounds)
     if args.quick:
         s.seconds, s.warmup, s.sizes, s.main_size = 1, 0, (100, 1_000, 5_000), 1_000
         s.report = ROOT / "reports" / "bench-mock-quick.md"
@@ -622,8 +644,9 @@ def parse_args(argv: list[str]) -> Settings:
         s.main_size = args.main_size
     if args.report:
         s.report = args.report
-    if not 1 <= s.seconds <= 600 or not 0 <= s.warmup <= 60 or not 1 <= s.connections <= 1024:
-        parser.error("seconds must be 1..600, warmup 0..60, connections 1..1024")
+    if not (1 <= s.seconds <= 600 and 0 <= s.warmup <= 60 and 1 <= s.connections <= 1024 and 1 <= s.rounds <= 9
+            and 1 <= s.threads <= 16):
+        parser.error("seconds must be 1..600, warmup 0..60, connections 1..1024, rounds 1..9, threads 1..16")
     if s.main_size not in s.sizes or any(not 1 <= n <= SEED_LIMIT for n in s.sizes):
         parser.error(f"--main-size must be one of --sizes, and sizes within 1..{SEED_LIMIT:,}")
     return s

@@ -225,12 +225,14 @@ def generate(reports: Path, results_dirs: Sequence[Path], *, single_file: bool) 
             write_coverage_globals(Path(extra), markdown)
             inputs.append(extra)
         cmd = [str(ALLURE_BIN), "generate", "--config", str(CONFIG), *inputs]
+        started = time.monotonic()
         done = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
+        took = time.monotonic() - started
     index = reports / HTML / "index.html"
     if done.returncode != 0 or not index.exists():
         say(f"Allure failed to render the report (exit {done.returncode}); results are in {', '.join(inputs)}")
         return done.returncode or 1
-    say(f"HTML report: {shown(index)}")
+    say(f"HTML report ({took:.0f} s to render): {shown(index)}")
     if single_file:
         say("  a single self-contained file: open it directly in a browser")
     else:
@@ -251,6 +253,7 @@ def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
     started = time.time()
     code = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "HARNESS_REPORTS_DIR": str(reports)},
                           check=False).returncode
+    say(f"pytest took {time.time() - started:.0f} s")
     stash_coverage_parts(results, started, reports)
     leaked = scrub_leaks([results, junit], secrets_in(pytest_args))
     if leaked:

@@ -50,6 +50,8 @@ class World:
         self.recipes: dict[str, Callable[[], dict]] = {
             "customer": self._customer,
             "payment_method": self._payment_method,
+            "product": lambda: _require_ok(self.api.post("/v1/products", {"name": f"Harness {self.tag()}"}),
+                                           "a product"),
             "invoice:draft": lambda: self._invoice(lines=0),
             "invoice:draft_with_lines": lambda: self._invoice(lines=2),
             "invoice:open": lambda: self._advance(self._invoice(lines=2), "finalize"),

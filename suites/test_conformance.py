@@ -4,9 +4,13 @@ JSON, a Request-Id header and livemode=false."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from strategies import boundary_requests, valid_requests
 from suites.checks import label_test, succeeds
 from suites.conftest import OPERATION_IDS, call
+from suites.pools import refs_for
 from suites.preconditions import PRECONDITIONS
 
 pytestmark = pytest.mark.conformance
@@ -18,3 +22,20 @@ def test_minimal_valid_request_succeeds(operation_id, contract, api, world):
     label_test(op, "conformance", title=f"{op.label}: a minimal valid request succeeds per contract")
     path_params, params = PRECONDITIONS[operation_id].setup(world)
     succeeds(op, call(api, op, path_params, params))
+
+
+@pytest.mark.parametrize("kind", ["valid", "boundary"])
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_generated_requests_succeed(operation_id, kind, contract, api, world):
+    """Requests generated from the contract (every required field, random optional ones, values at the limits)
+    are accepted and answered per contract."""
+    op = contract[operation_id]
+    label_test(op, "conformance", title=f"{op.label}: generated {kind} requests succeed per contract")
+    make = valid_requests if kind == "valid" else boundary_requests
+
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        req = data.draw(make(op, refs_for(world, operation_id)), label="request")
+        succeeds(op, api.request(req.method, req.path, req.params or None), f"a {kind} request succeeds: {req.label}")
+
+    check()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.client import ApiClient
 from suites.checks import CONTRACT, fail, is_stripe_error, label_test, succeeds
-from suites.conftest import OPERATION_IDS, SEED_OPERATIONS, call
+from suites.conftest import OPERATION_IDS, SEED_OPERATIONS, call, snapshot
 from suites.preconditions import PRECONDITIONS
 
 pytestmark = pytest.mark.security
@@ -41,12 +40,12 @@ def test_other_account_gets_404_for_objects_it_does_not_own(operation_id, contra
     label_test(op, "isolation", severity="critical",
                title=f"{op.label}: another account's key cannot see or change the object")
     path_params, params = PRECONDITIONS[operation_id].setup(world)
-    owner_view = _snapshot(contract, api, op, path_params)
+    owner_view = snapshot(contract, api, op, path_params)
     resp = call(other_api, op, path_params, params)
     is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)")
     if resp.body["error"].get("code") not in (None, "resource_missing"):
         fail(CONTRACT, op, "another account's object is invisible", "error.code should be resource_missing", resp)
-    if _snapshot(contract, api, op, path_params) != owner_view:
+    if snapshot(contract, api, op, path_params) != owner_view:
         fail(CONTRACT, op, "a refused request from another account changes nothing",
              f"the owner's view of {path_params} changed after the other account's request", resp)
 
@@ -70,22 +69,3 @@ def test_lists_never_show_another_accounts_objects(operation_id, contract, api, 
                  f"the second account's list contains {sorted(leaked)[:5]}", theirs)
     else:  # e.g. a filter naming my object (transactions of my FC account) is refused: fine, if well-formed
         is_stripe_error(op, theirs, status=(400, 404), what="a list filtered on another account's object is refused")
-
-
-def _snapshot(contract, api: ApiClient, op, path_params: dict) -> dict | None:
-    """The owner's view of the operation's main object (via its retrieve operation, when there is one)."""
-    retrieve = _retrieve_for(contract, op)
-    if retrieve is None:
-        return None
-    resp = call(api, retrieve, {k: v for k, v in path_params.items() if k in retrieve.path_params})
-    return resp.body if resp.status == 200 else {"status": resp.status}
-
-
-def _retrieve_for(contract, op):
-    prefix = op.path.split("/{")[0]
-    first_param = op.path_params[0] if op.path_params else None
-    for candidate in contract.seed_operations:
-        if candidate.method == "GET" and not candidate.is_list and first_param \
-                and candidate.path == f"{prefix}/{{{first_param}}}":
-            return candidate
-    return None

@@ -1,0 +1,54 @@
+"""Negative: every invalid request is a 400 invalid_request_error that names the exact bracketed `param`, is
+never a 5xx, and changes nothing (the object is read back before and after).
+
+Each generated request carries exactly one defect on top of an otherwise valid request (strategies/), so the
+error the API must give is certain from the contract alone.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.loader import fill_path
+from harness.client import FORM_CONTENT_TYPE
+from strategies import ApiRequest, invalid_requests
+from suites.checks import CONTRACT, fail, is_stripe_error, label_test
+from suites.conftest import OPERATION_IDS, snapshot
+from suites.pools import refs_for
+
+pytestmark = pytest.mark.negative
+
+
+def send(api, req: ApiRequest):
+    if req.raw_pairs is None:
+        return api.request(req.method, req.path, req.params or None)
+    raw = urlencode(list(req.raw_pairs))
+    if req.method == "POST":
+        return api.request("POST", req.path, raw_body=raw.encode(), content_type=FORM_CONTENT_TYPE)
+    return api.request(req.method, f"{req.path}?{raw}")
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_invalid_requests_are_rejected_naming_the_param(operation_id, contract, api, world):
+    op = contract[operation_id]
+    label_test(op, "negative", title=f"{op.label}: invalid requests are 400s naming the param, changing nothing")
+
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        req = data.draw(invalid_requests(op, refs_for(world, operation_id)), label="request")
+        path_params = req.path_params
+        before = snapshot(contract, api, op, path_params)
+        resp = send(api, req)
+        expected = req.expected
+        assert expected is not None
+        is_stripe_error(op, resp, status=expected.status, error_type=expected.error_type, param=expected.param,
+                        code=expected.code, what=f"an invalid request is rejected ({req.label})")
+        if snapshot(contract, api, op, path_params) != before:
+            fail(CONTRACT, op, "a rejected request changes nothing",
+                 f"{fill_path(op.path, path_params)} changed after the refused request ({req.label})", resp)
+
+    check()
