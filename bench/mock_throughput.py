@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -417,9 +418,9 @@ def ensure_wrk(install: bool) -> str | None:
 
 @dataclass
 class Settings:
-    seconds: int = 8
+    seconds: int = 5
     warmup: int = 1
-    rounds: int = 1  # measured runs per scenario; the median (by req/s) is reported
+    rounds: int = 3  # measured runs per scenario; the median (by req/s) is reported
     connections: int = 64
     threads: int = 1
     sizes: tuple[int, ...] = (100, 10_000, 100_000)
@@ -428,6 +429,7 @@ class Settings:
     install: bool = True
     report: Path = ROOT / "reports" / "bench-mock.md"
     quick: bool = False
+    argv: tuple[str, ...] = ()  # the options given, for the report's "reproduce" line
 
 
 @dataclass
@@ -455,20 +457,20 @@ def note(text: str) -> None:
     print(f"[bench] {text}", file=sys.stderr, flush=True)
 
 
-def measure(run: Run, wrk: str | None, mock: MockProcess, scenario: Scenario, workdir: Path) -> LoadResult:
-    s = run.settings
-    if s.warmup:
-        _load(wrk, mock, scenario, s, s.warmup, workdir)
-    results = []
-    for _ in range(s.rounds):
-        cpu_before = mock.cpu_seconds()
-        one = _load(wrk, mock, scenario, s, s.seconds, workdir)
-        one.cpu_seconds = mock.cpu_seconds() - cpu_before
-        results.append(one)
-    result = sorted(results, key=lambda r: r.rps)[len(results) // 2]  # the median round, by req/s
+def measure_once(run: Run, wrk: str | None, mock: MockProcess, scenario: Scenario, workdir: Path) -> LoadResult:
+    """One measured run, with the mock's CPU time over it."""
+    cpu_before = mock.cpu_seconds()
+    result = _load(wrk, mock, scenario, run.settings, run.settings.seconds, workdir)
+    result.cpu_seconds = mock.cpu_seconds() - cpu_before
     note(f"{scenario.name:<8} @ {mock.seeded:>7,} items: {result.rps:>8,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-         f"p99 {result.p99_ms:6.2f} ms  failed {result.failed}  mock CPU {result.cpu_us_per_request:.0f} us/req")
+         f"p99 {result.p99_ms:6.2f} ms  failed {result.failed}  mock CPU {result.cpu_busy:.0%}, "
+         f"{result.cpu_us_per_request:.0f} us/req")
     return result
+
+
+def median(results: list[LoadResult]) -> LoadResult:
+    """The median round, by req/s (its latency figures come with it)."""
+    return sorted(results, key=lambda r: r.rps)[len(results) // 2]
 
 
 def _load(wrk: str | None, mock: MockProcess, scenario: Scenario, settings: Settings, seconds: int,
@@ -501,27 +503,39 @@ def execute(settings: Settings) -> Run:
     else:
         run.loadgen = "asyncio fallback (bench/mock_throughput.py, keep-alive HTTP/1.1, no pipelining)"
     note(f"load generator: {run.loadgen}")
-    sizes = sorted(set(settings.sizes) | {settings.main_size})
-    with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp:
+    sizes = sorted(settings.sizes)
+    big = sizes[-1]
+    with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        for size in sizes:
+        mocks: dict[int, MockProcess] = {}
+        for size in sizes:  # all sizes side by side (idle ones cost no CPU), measured in interleaved rounds
             note(f"starting the mock with {size:,} invoice items")
-            mock = start_mock(size, workdir)
-            try:
-                run.seed_seconds[size] = mock.seed_seconds
-                cases = scenarios(mock.customer)
-                check_answers(mock, {"list": cases["list"], "retrieve": cases["retrieve"]})
-                if size == max(sizes):
-                    run.memory.update({f"seeded_{k}": v for k, v in mock.memory_kb().items()})
-                for name in ("list", "retrieve"):
-                    run.results[(name, size)] = measure(run, wrk, mock, cases[name], workdir)
-                if size == max(sizes):
-                    run.memory.update({f"loaded_{k}": v for k, v in mock.memory_kb().items()})
-                if size == settings.main_size:
-                    check_answers(mock, {"create": cases["create"]})
-                    run.results[("create", size)] = measure(run, wrk, mock, cases["create"], workdir)
-            finally:
-                mock.stop()
+            mocks[size] = mock = start_mock(size, workdir)
+            stack.callback(mock.stop)
+            run.seed_seconds[size] = mock.seed_seconds
+            check_answers(mock, {k: v for k, v in scenarios(mock.customer).items() if k != "create"})
+        run.memory.update({f"seeded_{k}": v for k, v in mocks[big].memory_kb().items()})
+        reads = ("list", "retrieve")
+        if settings.warmup:
+            for size in sizes:
+                for name in reads:
+                    _load(wrk, mocks[size], scenarios(mocks[size].customer)[name], settings, settings.warmup, workdir)
+        # Rounds interleave the sizes, so that other load on the machine drifting over time hits every size alike.
+        rounds: dict[tuple[str, int], list[LoadResult]] = {(n, size): [] for n in reads for size in sizes}
+        for _ in range(settings.rounds):
+            for size in sizes:
+                for name in reads:
+                    mock = mocks[size]
+                    rounds[(name, size)].append(measure_once(run, wrk, mock, scenarios(mock.customer)[name], workdir))
+        run.results.update({key: median(found) for key, found in rounds.items()})
+        run.memory.update({f"loaded_{k}": v for k, v in mocks[big].memory_kb().items()})
+        main = mocks[settings.main_size]
+        create = scenarios(main.customer)["create"]
+        check_answers(main, {"create": create})
+        if settings.warmup:
+            _load(wrk, main, create, settings, settings.warmup, workdir)
+        run.results[("create", settings.main_size)] = median(
+            [measure_once(run, wrk, main, create, workdir) for _ in range(settings.rounds)])
     run.load_average.append(os.getloadavg()[0])
     return run
 
@@ -594,8 +608,8 @@ def render(run: Run) -> str:
         f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
         f"- load generator: {run.loadgen}",
         f"- load: {s.connections} connections{f', {s.threads} wrk thread(s)' if run.loadgen.startswith('wrk') else ''}"
-        f", {s.seconds} s per scenario after a "
-        f"{s.warmup} s warm-up" + (f", median of {s.rounds} rounds" if s.rounds > 1 else "")
+        f", {s.seconds} s per measured run after a {s.warmup} s warm-up"
+        + (f", median of {s.rounds} rounds (interleaved across sizes)" if s.rounds > 1 else "")
         + "; loopback; the mock is one process (uvicorn + httptools + uvloop)",
         f"- machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; 1-minute load "
         f"average {' -> '.join(f'{x:.1f}' for x in run.load_average)} (above ~2, other processes took CPU time from "
@@ -607,7 +621,7 @@ def render(run: Run) -> str:
         "",
         table(rows(run)),
         "",
-        f"Reproduce: `python -m bench mock{' --quick' if s.quick else ''}` (see bench/README.md).",
+        f"Reproduce: `{shlex.join(['python', '-m', 'bench', 'mock', *s.argv])}` (see bench/README.md).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -615,11 +629,11 @@ def render(run: Run) -> str:
 def parse_args(argv: list[str]) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m bench mock", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 s per scenario, no warm-up, sizes 100/1,000/5,000")
-    parser.add_argument("--seconds", type=int, help="seconds per scenario (default 8; 1 with --quick)")
+                        help="smoke run: 1 round of 1 s per scenario, no warm-up, sizes 100/1,000/5,000")
+    parser.add_argument("--seconds", type=int, help="seconds per measured run (default 5; 1 with --quick)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds before each scenario (default 1; 0 --quick)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measured runs per scenario, the median by req/s is reported (default 1)")
+    parser.add_argument("--rounds", type=int,
+                        help="measured runs per scenario, the median by req/s is reported (default 3; 1 --quick)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--sizes", help="stored items for the flatness runs, e.g. 100,10000,100000")
@@ -630,14 +644,16 @@ def parse_args(argv: list[str]) -> Settings:
                                                     "reports/bench-mock-quick.md with --quick)")
     args = parser.parse_args(argv)
     s = Settings(quick=args.quick, connections=args.connections, threads=args.threads, loadgen=args.loadgen,
-                 install=not args.no_install, rounds=args.rounds)
+                 install=not args.no_install, argv=tuple(argv))
     if args.quick:
-        s.seconds, s.warmup, s.sizes, s.main_size = 1, 0, (100, 1_000, 5_000), 1_000
+        s.seconds, s.warmup, s.rounds, s.sizes, s.main_size = 1, 0, 1, (100, 1_000, 5_000), 1_000
         s.report = ROOT / "reports" / "bench-mock-quick.md"
     if args.seconds is not None:
         s.seconds = args.seconds
     if args.warmup is not None:
         s.warmup = args.warmup
+    if args.rounds is not None:
+        s.rounds = args.rounds
     if args.sizes:
         s.sizes = tuple(int(x) for x in args.sizes.split(","))
     if args.main_size is not None:

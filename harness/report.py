@@ -37,6 +37,7 @@ HTML = "html"
 JUNIT = "junit.xml"
 COVERAGE_PARTS = "coverage-parts"  # per-worker coverage recorded by harness/plugin.py
 COVERAGE_NAME = "API coverage matrix"
+SINGLE_FILE_WARN_MB = 100  # a single-file report inlines every attachment; past this browsers struggle
 
 # Options whose value names a credential: the values are checked for (and scrubbed from) the outputs.
 SECRET_OPTIONS = ("--api-key", "--second-api-key")
@@ -234,7 +235,10 @@ def generate(reports: Path, results_dirs: Sequence[Path], *, single_file: bool) 
         return done.returncode or 1
     say(f"HTML report ({took:.0f} s to render): {shown(index)}")
     if single_file:
-        say("  a single self-contained file: open it directly in a browser")
+        size_mb = index.stat().st_size / 1e6
+        say(f"  a single self-contained file ({size_mb:.0f} MB): open it directly in a browser")
+        if size_mb > SINGLE_FILE_WARN_MB:
+            say("  that is heavy for a browser; the multi-file report (without --single-file) loads lazily")
     else:
         say(f"  serve it (browsers block file:// data loads): {shown(ALLURE_BIN)} open {shown(reports / HTML)}")
         say("  or run with --single-file (HARNESS_SINGLE_FILE=1) for one file that opens from disk")
@@ -251,8 +255,12 @@ def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
     results.mkdir(parents=True, exist_ok=True)
     cmd = pytest_command(results, junit, pytest_args)
     started = time.time()
-    code = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "HARNESS_REPORTS_DIR": str(reports)},
-                          check=False).returncode
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "HARNESS_REPORTS_DIR": str(reports)})
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:  # pytest got the same Ctrl-C: it stops and writes what it has, which we render
+        code = proc.wait()
+        say("interrupted: the report covers the tests that finished")
     say(f"pytest took {time.time() - started:.0f} s")
     stash_coverage_parts(results, started, reports)
     leaked = scrub_leaks([results, junit], secrets_in(pytest_args))

@@ -82,3 +82,20 @@ def nested_blank(name: str, *path: str) -> Any:
 def public_copy(value: Any) -> Any:
     """A deep copy of what a handler returns (stored objects must not change while the answer is built)."""
     return orjson.loads(orjson.dumps(value))
+
+
+@functools.cache
+def _field_validator(schema_name: str, field: str) -> Any:
+    contract = load_contract()
+    return contract.compile(contract.components[schema_name]["properties"][field])
+
+
+def check_representable(schema_name: str, field: str, value: Any) -> None:
+    """Refuse a request value the object cannot hold (e.g. a country outside the field's enum), as Stripe would,
+    instead of storing it and answering with an object that breaks the contract."""
+    from mockserver.errors import ApiError
+
+    for error in _field_validator(schema_name, field).iter_errors(value):
+        param = field + "".join(f"[{part}]" for part in error.instance_path)
+        raise ApiError(400, f"Invalid value for {param}: {error.message[:200]}", code="parameter_invalid",
+                       param=param)

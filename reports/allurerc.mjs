@@ -25,14 +25,30 @@ const NOT_PASSED = ["failed", "broken"];
 // An optional exception type ("AssertionError: ", "harness.client.ApiError: ") before the category text.
 const TYPE = String.raw`^(?:[\w.]+: )?`;
 
+// Schemathesis (suites/test_schemathesis.py) raises its own failures: one check failure as its class
+// (schemathesis.openapi.checks.AcceptedNegativeData: ...), several as a FailureGroup listing them
+// ("- ST101 Server error", "- ST901 Custom check failed: ..."). Its checks compare answers with the contract, so
+// they are contract violations, except server errors (ST101, or a harness check saying "Server error (5xx)").
+const ST_GROUP = String.raw`^schemathesis\.[\w.]*FailureGroup\b`;
+const ST_SERVER = String.raw`(?:- ST101 |Server error \(5xx\))`;
+const SCHEMATHESIS_CONTRACT = [
+  { statuses: NOT_PASSED, message: new RegExp(ST_GROUP + String.raw`(?![\s\S]*` + ST_SERVER + ")") },
+  { statuses: NOT_PASSED, message: /^schemathesis\.(?:core\.failures|openapi\.checks)\.(?!ServerError\b|FailureGroup\b)\w+/ },
+];
+const SCHEMATHESIS_SERVER = [
+  { statuses: NOT_PASSED, message: new RegExp(ST_GROUP + String.raw`[\s\S]*` + ST_SERVER) },
+  { statuses: NOT_PASSED, message: /^schemathesis\.core\.failures\.ServerError\b/ },
+];
+
 // A failure category: its message starts with `prefix`; Hypothesis may wrap several distinct failures in an
 // ExceptionGroup, whose message names no category, so those are placed by the first category in the trace.
-const category = (name, prefix) => ({
+const category = (name, prefix, more = []) => ({
   id: name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""),
   name,
   matchers: [
     { statuses: NOT_PASSED, message: new RegExp(TYPE + prefix) },
     { statuses: NOT_PASSED, message: /^(?:[\w.]+\.)?(?:Base)?ExceptionGroup\b/, trace: new RegExp(prefix) },
+    ...more,
   ],
   // Messages carry request IDs and response bodies, so grouping by message would give one group per failure;
   // group by operation (the `feature` label set by suites/checks.py label_test) instead: what someone fixes.
@@ -49,9 +65,9 @@ export default defineConfig({
   historyLimit: 20,
   categories: {
     rules: [
-      category("Contract violation", "Contract violation"),
+      category("Contract violation", "Contract violation", SCHEMATHESIS_CONTRACT),
       category("Invariant violation", "Invariant violation"),
-      category("Server error (5xx)", String.raw`Server error \(5xx\)`),
+      category("Server error (5xx)", String.raw`Server error \(5xx\)`, SCHEMATHESIS_SERVER),
       {
         // No HTTP answer at all: harness.client.ApiError (after retries) or a raw requests/urllib3 error.
         id: "transport-error",

@@ -370,6 +370,8 @@ GLOBAL_HINTS: dict[str, HintSpec] = {
     "**[phone]": Use(PHONES),
     "**[country]": Use(st.sampled_from(COUNTRIES)),
     "**[countries][*]": Use(st.sampled_from(COUNTRIES)),
+    # The request types it as a string; the object Stripe returns allows only these.
+    "**[eu_bank_transfer][country]": Use(st.sampled_from(("BE", "DE", "ES", "FR", "IE", "NL"))),
     "**[product]": Ref("product"),
     "**[product_data][name]": Use(_PRODUCT_NAMES),
     "**[payment_method]": Ref("payment_method"),

@@ -47,6 +47,9 @@ POOL_SOURCES: dict[str, tuple[str, Attrs]] = {
 }
 
 
+ALWAYS_SHARED = ("customer", "product", "payment_method")
+
+
 def kinds_used(operation_id: str) -> set[str]:
     """Every pool kind the operation's hints may draw from."""
     hints = OPERATION_HINTS.get(operation_id)
@@ -79,7 +82,9 @@ def refs_for(world: World, operation_id: str) -> Refs:
     """Refs for one request of `operation_id`: fresh objects where the operation changes them."""
     fresh = PRECONDITIONS[operation_id].consumes
     refs = Refs()
-    for kind in sorted({k for used in kinds_used(operation_id) for k in _expand(used)}):
+    for kind in ALWAYS_SHARED:  # referenced by the global hints (any `customer`, `payment_method` field)
+        refs = refs.with_ids(kind, world.shared(POOL_SOURCES[kind][0])["id"])
+    for kind in sorted({k for used in kinds_used(operation_id) for k in _expand(used)} - set(ALWAYS_SHARED)):
         if kind in DERIVED:
             refs = DERIVED[kind](world, refs, fresh)
             continue

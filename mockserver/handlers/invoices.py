@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.search_query import QuerySyntaxError, parse
 from mockserver import billing
@@ -12,6 +12,7 @@ from mockserver.errors import ApiError, bad_state
 from mockserver.handlers import support
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, new_object, reference
 from mockserver.handlers.registry import handles
+from mockserver.objects import check_representable
 from mockserver.store import now
 
 if TYPE_CHECKING:
@@ -43,7 +44,9 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
         value = params[name]
         if name in ("default_tax_rates", "account_tax_ids") and value == "":
             value = []
-        inv[name] = None if value == "" else value
+        value = unset_empty(value)
+        check_representable("invoice", name, value)
+        inv[name] = value
     if "metadata" in params:
         inv["metadata"] = merge_metadata(inv.get("metadata"), params["metadata"])
     if "automatic_tax" in params:
@@ -66,6 +69,15 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
     if inv.get("collection_method") == "send_invoice" and inv.get("due_date") is None:
         days = params.get("days_until_due") or 30
         inv["due_date"] = inv["created"] + days * 86400
+
+
+def unset_empty(value: Any) -> Any:
+    """Request values where "" means "unset" become the null the object shows, at any depth."""
+    if value == "":
+        return None
+    if isinstance(value, dict):
+        return {k: unset_empty(v) for k, v in value.items()}
+    return value
 
 
 def _apply_shipping(inv: dict, shipping: dict | str) -> None:
