@@ -79,3 +79,27 @@ class InProcessClient:
 
     def delete(self, path: str, params: dict | None = None, **kw: Any) -> Answer:
         return self.request("DELETE", path, params, **kw)
+
+
+def ok(answer: Answer, operation_id: str) -> dict:
+    """A 200 whose body satisfies the operation's contract schema (for tests)."""
+    from contracts.loader import load_contract
+
+    assert answer.status == 200, answer.body
+    errors = load_contract()[operation_id].response_errors(200, answer.body)
+    assert errors == [], errors
+    return answer.body
+
+
+def fails(answer: Answer, status: int = 400, param: str | None = None, code: str | None = None,
+          type_: str | None = None) -> dict:
+    """A Stripe-shaped error answer with the given status (and param, code, type when given) (for tests)."""
+    assert answer.status == status, answer.body
+    error = answer.error
+    expected_type = type_ or ("card_error" if status == 402 else "invalid_request_error")
+    assert error.get("type") == expected_type and error.get("message"), error
+    if param is not None:
+        assert error.get("param") == param, error
+    if code is not None:
+        assert error.get("code") == code, error
+    return error

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-
-from contracts.loader import load_contract
-from mockserver.app import MockApp
-from mockserver.testing import Answer, InProcessClient
+from mockserver.testing import InProcessClient, fails, ok
 
 HELPER = "/v1/test_helpers/financial_connections/accounts"
 ACCOUNTS = "/v1/financial_connections/accounts"
 SESSIONS = "/v1/financial_connections/sessions"
 TRANSACTIONS = "/v1/financial_connections/transactions"
-OTHER_KEY = "sk_test_other_fc_0001"
 
 
-@pytest.fixture
-def app() -> MockApp:
-    return MockApp()
 
 
-@pytest.fixture
-def client(app: MockApp) -> InProcessClient:
-    return InProcessClient(app)
 
-
-@pytest.fixture
-def other(app: MockApp) -> InProcessClient:
-    return InProcessClient(app, api_key=OTHER_KEY)
-
-
-def ok(answer: Answer, operation_id: str) -> dict:
-    """A 200 whose body satisfies the operation's contract schema."""
-    assert answer.status == 200, answer.body
-    assert load_contract()[operation_id].response_errors(200, answer.body) == []
-    return answer.body
-
-
-def fails(answer: Answer, status: int, param: str | None = None, code: str | None = None) -> dict:
-    assert answer.status == status, answer.body
-    error = answer.error
-    assert error["type"] == "invalid_request_error" and error["message"]
-    if param is not None:
-        assert error.get("param") == param
-    if code is not None:
-        assert error.get("code") == code
-    return error
 
 
 def new_account(client: InProcessClient, **params: object) -> dict:

@@ -6,29 +6,14 @@ import socket
 
 import pytest
 
-from contracts.loader import load_contract
-from mockserver.app import MockApp
-from mockserver.testing import Answer, InProcessClient
+from mockserver.testing import InProcessClient, fails, ok
 
 REQUESTS = "/v1/forwarding/requests"
-OTHER_KEY = "sk_test_other_forwarding_0001"
 BODY = ('{"card":{"number":"{{CARD_NUMBER}}","cvc":"{{CARD_CVC}}","exp":"{{CARD_EXPIRY}}",'
         '"name":"{{CARDHOLDER_NAME}}"},"amount":1000}')
 
 
-@pytest.fixture
-def app() -> MockApp:
-    return MockApp()
 
-
-@pytest.fixture
-def client(app: MockApp) -> InProcessClient:
-    return InProcessClient(app)
-
-
-@pytest.fixture
-def other(app: MockApp) -> InProcessClient:
-    return InProcessClient(app, api_key=OTHER_KEY)
 
 
 @pytest.fixture(autouse=True)
@@ -42,22 +27,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def ok(answer: Answer, operation_id: str) -> dict:
-    """A 200 whose body satisfies the operation's contract schema."""
-    assert answer.status == 200, answer.body
-    assert load_contract()[operation_id].response_errors(200, answer.body) == []
-    return answer.body
-
-
-def fails(answer: Answer, status: int, param: str | None = None, code: str | None = None) -> dict:
-    assert answer.status == status, answer.body
-    error = answer.error
-    assert error["type"] == "invalid_request_error" and error["message"]
-    if param is not None:
-        assert error.get("param") == param
-    if code is not None:
-        assert error.get("code") == code
-    return error
 
 
 def forward(client: InProcessClient, payment_method: str, **params: object) -> dict:

@@ -12,29 +12,14 @@ from typing import Any
 
 import pytest
 
-from contracts.loader import load_contract
-from mockserver.app import MockApp
-from mockserver.testing import Answer, InProcessClient
+from mockserver.testing import Answer, InProcessClient, fails, ok
 
 INVOICES = "/v1/invoices"
 ITEMS = "/v1/invoiceitems"
-OTHER_KEY = "sk_test_other_invoices_0001"
 STATES = ("draft", "open", "paid", "void", "uncollectible")
 
 
-@pytest.fixture
-def app() -> MockApp:
-    return MockApp()
 
-
-@pytest.fixture
-def client(app: MockApp) -> InProcessClient:
-    return InProcessClient(app)
-
-
-@pytest.fixture
-def other(app: MockApp) -> InProcessClient:
-    return InProcessClient(app, api_key=OTHER_KEY)
 
 
 @pytest.fixture
@@ -42,23 +27,6 @@ def customer(client: InProcessClient) -> str:
     return ok(client.post("/v1/customers", {"email": "inv@example.com", "name": "Jenny"}), "CreateCustomer")["id"]
 
 
-def ok(answer: Answer, operation_id: str) -> dict:
-    """A 200 whose body satisfies the operation's contract schema."""
-    assert answer.status == 200, answer.body
-    assert load_contract()[operation_id].response_errors(200, answer.body) == []
-    return answer.body
-
-
-def fails(answer: Answer, status: int = 400, param: str | None = None, code: str | None = None,
-          type_: str = "invalid_request_error") -> dict:
-    assert answer.status == status, answer.body
-    error = answer.error
-    assert error["type"] == type_ and error["message"], error
-    if param is not None:
-        assert error.get("param") == param, error
-    if code is not None:
-        assert error.get("code") == code, error
-    return error
 
 
 def new_invoice(client: InProcessClient, customer: str, amounts: tuple[int, ...] = (1000,), **params: Any) -> dict:

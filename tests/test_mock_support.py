@@ -10,43 +10,8 @@ from contracts.loader import load_contract
 from mockserver.app import Context, MockApp
 from mockserver.errors import ApiError
 from mockserver.handlers.support import payment_method_declines, resolve_payment_method
-from mockserver.testing import TEST_KEY, Answer, InProcessClient
-
-OTHER_KEY = "sk_test_other_support_0001"
-
-
-@pytest.fixture
-def app() -> MockApp:
-    return MockApp()
-
-
-@pytest.fixture
-def client(app: MockApp) -> InProcessClient:
-    return InProcessClient(app)
-
-
-@pytest.fixture
-def other(app: MockApp) -> InProcessClient:
-    return InProcessClient(app, api_key=OTHER_KEY)
-
-
-def ok(answer: Answer, operation_id: str) -> dict:
-    """A 200 whose body satisfies the operation's contract schema."""
-    assert answer.status == 200, answer.body
-    assert load_contract()[operation_id].response_errors(200, answer.body) == []
-    return answer.body
-
-
-def fails(answer: Answer, status: int, param: str | None = None, code: str | None = None) -> dict:
-    assert answer.status == status, answer.body
-    error = answer.error
-    assert error["type"] == ("card_error" if status == 402 else "invalid_request_error")
-    assert error["message"]
-    if param is not None:
-        assert error.get("param") == param
-    if code is not None:
-        assert error.get("code") == code
-    return error
+from mockserver.testing import TEST_KEY, InProcessClient, fails, ok
+from tests.conftest import OTHER_KEY
 
 
 class _Ctx:

@@ -1,0 +1,26 @@
+"""Fixtures for the mock's own tests: a fresh in-process app, a client for its first account and one for
+another account."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.app import MockApp
+from mockserver.testing import InProcessClient
+
+OTHER_KEY = "sk_test_other_account_0001"
+
+
+@pytest.fixture
+def app() -> MockApp:
+    return MockApp()
+
+
+@pytest.fixture
+def client(app: MockApp) -> InProcessClient:
+    return InProcessClient(app)
+
+
+@pytest.fixture
+def other(app: MockApp) -> InProcessClient:
+    return InProcessClient(app, api_key=OTHER_KEY)
