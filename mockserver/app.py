@@ -340,7 +340,3 @@ class MockApp:
     @staticmethod
     def _error(exc: ApiError) -> Response:
         return Response(exc.status, exc.body(), dict(exc.headers))
-
-
-def create_app(hooks: Hooks | None = None) -> MockApp:
-    return MockApp(hooks=hooks)

@@ -6,7 +6,6 @@ full shape of its contract schema without per-resource boilerplate.
 
 from __future__ import annotations
 
-import copy
 import functools
 from typing import Any
 
@@ -68,15 +67,6 @@ def blank(name: str, **fields: Any) -> dict:
     obj = dict(orjson.loads(_template_json(name)).items())
     obj.update(fields)
     return obj
-
-
-def nested_blank(name: str, *path: str) -> Any:
-    """The default value of a nested property, e.g. nested_blank("invoice", "status_transitions")."""
-    schema = load_contract().components[name]
-    for part in path:
-        schema = load_contract().resolve(schema)
-        schema = schema["properties"][part]
-    return copy.deepcopy(_value(schema, (name,)))
 
 
 def public_copy(value: Any) -> Any:

@@ -11,7 +11,7 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,5 +149,3 @@ class Store:
         with self.lock:
             self.accounts.clear()
 
-
-Predicate = Callable[[dict], bool]
