@@ -148,8 +148,13 @@ def harness_config(request: pytest.FixtureRequest) -> dict:
 # -- coverage and environment ---------------------------------------------------------------------------------
 
 
+def _reports_dir() -> Path:
+    """Where this run writes its outputs (`python -m harness.report --reports-dir` sets HARNESS_REPORTS_DIR)."""
+    return Path(os.environ.get("HARNESS_REPORTS_DIR") or REPORTS)
+
+
 def _coverage_dir(config: pytest.Config) -> Path:
-    return REPORTS / "coverage-parts"
+    return _reports_dir() / "coverage-parts"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -175,8 +180,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     table = matrix(load_contract(), parts)
     terminalreporter.section("API coverage")
     terminalreporter.write_line(table.text())
-    (REPORTS / "coverage.md").write_text(table.markdown())
-    terminalreporter.write_line(f"(also written to {REPORTS / 'coverage.md'})")
+    target = _reports_dir() / "coverage.md"
+    target.write_text(table.markdown())
+    terminalreporter.write_line(f"(also written to {target})")
 
 
 def _git_commit() -> str:

@@ -34,9 +34,9 @@ def fresh_test_key(label: str = "") -> str:
 @dataclass
 class Target:
     base_url: str
-    api_key: str
-    second_api_key: str
-    embedded: bool
+    api_key: str = field(repr=False)  # never in a traceback, a report or a log
+    second_api_key: str = field(repr=False)
+    embedded: bool = False
     faults: tuple[str, ...] = ()
     chaos: tuple[str, ...] = ()
     process: subprocess.Popen | None = field(default=None, repr=False)

@@ -229,7 +229,7 @@ def test_has_more_is_true_exactly_when_more_remain(case, api):
     op, listing = case
     label_test(op, "pagination has_more", title=f"{op.label}: has_more at every page size")
     total = len(walk_forward(api, op, listing, 100))
-    for limit in sorted({1, max(total - 1, 1), total, total + 1}):
+    for limit in sorted(n for n in {1, max(total - 1, 1), total, total + 1} if n <= 100):
         body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit}))
         if len(body["data"]) != min(limit, total):
             fail(CONTRACT, op, "limit is honoured", f"limit={limit} with {total} objects gave {len(body['data'])}")

@@ -11,6 +11,7 @@ What we change from Schemathesis's defaults, and why (see harness/schemathesis_s
 
 from __future__ import annotations
 
+import allure
 import pytest
 import schemathesis
 from hypothesis import settings
@@ -55,6 +56,7 @@ def _validate(case, resp, target) -> None:
 def test_schemathesis_checks_hold(case, api, target, contract):
     op = contract.match(case.method, case.operation.path)
     label_test(op[0] if op else None, "schemathesis", title=f"Schemathesis: {case.operation.label}")
+    allure.dynamic.parameter("operation", case.operation.label)  # one Allure test per operation, not retries
     _validate(case, send_case(api, case), target)
 
 

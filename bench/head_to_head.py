@@ -1,0 +1,583 @@
+"""Head to head: the plain Schemathesis CLI and our suites on the same target, machine and wall-clock budget.
+
+`python -m bench headtohead [--budget S] [--fault-budget S] [--faults a,b | --sample N] [--quick]`
+
+1. Clean mock, `--budget` seconds each: plain `schemathesis run` with its defaults (and `--max-time`), then
+   `pytest suites -n 2 --profile ci`; each against its own fresh embedded mock started alone (`--base-url`).
+   Measured: checked requests per second, operations called / answered 2xx (of 50), failures (false alarms).
+2. Per planted fault (`mockserver.faults.CATALOGUE`), a fresh mock with that fault for each tool, stopping at the
+   first failure (`--max-failures 1` / `-x`) or at `--fault-budget` seconds. Schemathesis fails on the clean mock
+   too, so its run uses the failures of step 1 as a `--baseline` (widened to every operation): only a failure
+   the clean mock does not produce counts as catching the fault. A control run with no fault checks that rule.
+
+Prints one table and writes it to reports/head-to-head.md (reports/head-to-head-quick.md with --quick).
+
+This module is also a pytest plugin (`-p bench.head_to_head`): with HEADTOHEAD_REPORTS set, it points the harness
+plugin's reports folder there, so the benchmark's coverage parts neither clobber nor get clobbered by other runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT / "contracts" / "openapi.yaml"
+REPORTS_ENV = "HEADTOHEAD_REPORTS"
+STOP_GRACE = 25.0  # seconds a tool gets to wind down (write its reports) after SIGINT, before SIGTERM/SIGKILL
+TARGET_RATIO = 1.5
+CONTROL = "control"  # the per-fault mode on the clean mock
+TIMES = "\u00d7"
+SUITES_BY_FAMILY_OWNER = ("pagination", "conformance", "negative", "lifecycle", "properties", "security")
+FAILED_LINE = re.compile(r"^(?:\[gw\d+\] (?:\[\s*\d+%\] )?)?(FAILED|ERROR) (suites/\S+)")
+
+
+# -- pytest plugin side --------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: Any) -> None:
+    """Loaded with `-p bench.head_to_head`: send the harness's coverage parts and matrix to HEADTOHEAD_REPORTS."""
+    folder = os.environ.get(REPORTS_ENV)
+    if folder:
+        import harness.plugin
+
+        harness.plugin.REPORTS = Path(folder)
+
+
+# -- processes -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Finished:
+    code: int | None
+    wall: float
+    stopped: bool  # stopped at the budget (SIGINT) rather than ending by itself
+    output: Path
+
+
+def note(msg: str) -> None:
+    print(f"[headtohead] {msg}", file=sys.stderr, flush=True)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)  # the tool's own session (start_new_session): it and its workers only
+
+
+def run_bounded(cmd: list[str], cwd: Path, env: dict[str, str], budget: float, output: Path) -> Finished:
+    """Run `cmd` in its own session; at `budget` s send SIGINT (reports still get written), then escalate."""
+    start = time.monotonic()
+    with output.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        stopped = False
+        try:
+            proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            _signal_group(proc, signal.SIGINT)
+            try:
+                proc.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    _signal_group(proc, signal.SIGKILL)
+                    proc.wait(timeout=10)
+        except BaseException:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=10)
+            raise
+    wall = time.monotonic() - start
+    return Finished(proc.returncode, wall, stopped, output)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment minus anything that would configure either tool behind the command line's back."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HARNESS_", "SCHEMATHESIS_", "PYTEST_ADDOPTS", REPORTS_ENV))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@contextlib.contextmanager
+def mock(faults: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A fresh embedded mock, started alone (one process), stopped on exit."""
+    from harness.target import start_embedded_mock
+
+    target = start_embedded_mock(faults=faults, label="h2h")
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def seed_labels() -> set[str]:
+    from contracts.loader import load_contract
+
+    return {op.label for op in load_contract().seed_operations}
+
+
+# -- Schemathesis --------------------------------------------------------------------------------------------
+
+
+def st_executable() -> str:
+    return str(Path(sys.executable).with_name("schemathesis"))
+
+
+def st_version() -> str:
+    try:
+        done = subprocess.run([st_executable(), "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exc})"
+    return done.stdout.strip().rsplit(" ", 1)[-1] or "unknown"
+
+
+def st_options(budget: float, reports: str, extra: list[str]) -> list[str]:
+    """The options we give Schemathesis: a time budget and report files, nothing that changes what it tests."""
+    return ["--max-time", str(max(1, round(budget))), "--report", reports, "--no-color", *extra]
+
+
+def st_command(url: str, key: str, options: list[str], report_dir: Path) -> list[str]:
+    return [st_executable(), "run", str(CONTRACT), "--url", url, "-H", f"Authorization: Bearer {key}", *options,
+            "--report-dir", str(report_dir)]
+
+
+def shown(cmd: list[str]) -> str:
+    """A command line for the report: the key elided, paths relative to the project."""
+    text = shlex.join(cmd).replace(str(ROOT) + "/", "")
+    text = re.sub(r"sk_test_\w+", "sk_test_…", text)
+    return re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:PORT", text).replace(sys.executable, "python")
+
+
+@dataclass
+class StRun:
+    finished: Finished
+    report: dict[str, Any]
+    interactions: int = 0
+    checked: int = 0
+    ops_called: set[str] = field(default_factory=set)
+    ops_2xx: set[str] = field(default_factory=set)
+
+
+def read_st_reports(report_dir: Path, finished: Finished, labels: set[str]) -> StRun:
+    """Totals from Schemathesis's own reports: the JSON run report and the NDJSON event stream."""
+    jsons = sorted(report_dir.glob("json-*.json"))
+    report = json.loads(jsons[-1].read_text()) if jsons else {}
+    run = StRun(finished, report)
+    for path in sorted(report_dir.glob("ndjson-*.ndjson")):
+        with path.open() as fh:
+            for line in fh:
+                if not line.startswith('{"ScenarioFinished"'):
+                    continue
+                recorder = json.loads(line)["ScenarioFinished"].get("recorder") or {}
+                cases, checks = recorder.get("cases", {}), recorder.get("checks", {})
+                for case_id, interaction in (recorder.get("interactions") or {}).items():
+                    run.interactions += 1
+                    run.checked += bool(checks.get(case_id))
+                    value = (cases.get(case_id) or {}).get("value") or {}
+                    label = f"{value.get('method', '')} {value.get('path', '')}"
+                    if label not in labels:
+                        continue
+                    run.ops_called.add(label)
+                    status = (interaction.get("response") or {}).get("status_code") or 0
+                    if 200 <= status < 300:
+                        run.ops_2xx.add(label)
+    return run
+
+
+def st_failures(report: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(code, title, operations) per failure kind of a JSON run report."""
+    return [(f.get("code", "?"), f.get("title", f.get("type", "?")), list(f.get("operations", [])))
+            for f in report.get("failures", [])]
+
+
+def widen_baseline(source: Path, dest: Path, labels: set[str]) -> int:
+    """Every kind (check, failure, signature) of clean-mock failure, accepted on every operation."""
+    entries = json.loads(source.read_text()).get("entries", []) if source.exists() else []
+    kinds = {(e["check"], e["failure"], e["signature"]) for e in entries}
+    out = [{"operation": op, "check": c, "failure": f, "signature": s} for (c, f, s) in sorted(kinds)
+           for op in sorted(labels | {e["operation"] for e in entries})]
+    dest.write_text(json.dumps({"format_version": 1, "entries": out}, indent=1))
+    return len(kinds)
+
+
+def new_failure(report: dict[str, Any], baseline: Path) -> str | None:
+    """The failures a run reported that the baseline does not cover (by failure class and operation)."""
+    if not report:
+        return None
+    known = {(e["failure"], e["operation"]) for e in json.loads(baseline.read_text())["entries"]}
+    news = []
+    for f in report.get("failures", []):
+        ops = [op for op in f.get("operations", []) if (f.get("type"), op) not in known]
+        if ops:
+            news.append(f"{f.get('code', '?')} {f.get('title', '')} @ {', '.join(ops[:2])}")
+    if not news and (report.get("baseline") or {}).get("new"):
+        news.append("new failure (see the Schemathesis report)")
+    return "; ".join(news) or None
+
+
+# -- our suites ----------------------------------------------------------------------------------------------
+
+
+def suite_command(target: Any, profile: str, junit: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", *extra, "-n", "2", "--profile", profile, "-p", "no:cacheprovider",
+            "-p", "bench.head_to_head", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit2",
+            "--base-url", target.base_url, "--api-key", target.api_key, "--second-api-key", target.second_api_key]
+
+
+@dataclass
+class OursRun:
+    finished: Finished
+    exchanges: int = 0
+    ops_called: set[str] = field(default_factory=set)
+    ops_2xx: set[str] = field(default_factory=set)
+    tests: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def read_ours(finished: Finished, reports: Path, junit: Path) -> OursRun:
+    """Exchanges from the harness's coverage parts; failures from JUnit (or the output, if stopped early)."""
+    from contracts.loader import load_contract
+
+    contract = load_contract()
+    by_id = {op.operation_id: op for op in contract.seed_operations}
+    run = OursRun(finished)
+    for part in sorted((reports / "coverage-parts").glob("*.json")):
+        for op_id, data in json.loads(part.read_text()).items():
+            run.exchanges += int(data.get("calls", 0))
+            op = by_id.get(op_id)
+            if op is None or not data.get("calls"):
+                continue
+            run.ops_called.add(op.label)
+            if any(s.isdigit() and 200 <= int(s) < 300 for s in data.get("statuses", {})):
+                run.ops_2xx.add(op.label)
+    if junit.exists():
+        with contextlib.suppress(ET.ParseError):
+            for case in ET.parse(junit).getroot().iter("testcase"):
+                run.tests += 1
+                if case.find("failure") is not None or case.find("error") is not None:
+                    run.failed.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}")
+    if not run.failed:
+        text = finished.output.read_text(errors="replace") if finished.output.exists() else ""
+        run.failed = sorted({m.group(2) for line in text.splitlines() if (m := FAILED_LINE.match(line))})
+    return run
+
+
+def suite_files(fault: str) -> list[str]:
+    """The suite a fault should trip goes first (as in harness.faultmatrix), then every suite."""
+    from harness.faultmatrix import SUITE_FILES
+    from mockserver.faults import CATALOGUE
+
+    return [*SUITE_FILES.get(CATALOGUE[fault].caught_by, []), "suites"] if fault in CATALOGUE else ["suites"]
+
+
+# -- fault sample --------------------------------------------------------------------------------------------
+
+
+def family_order() -> tuple[dict[str, list[str]], list[str]]:
+    """Faults by family (catalogue order), and the families interleaved across the suites that own them."""
+    from mockserver.faults import CATALOGUE
+
+    families: dict[str, list[str]] = {}
+    for f in CATALOGUE.values():
+        families.setdefault(f.family, []).append(f.name)
+    owners: dict[str, list[str]] = {}
+    for fam, names in families.items():
+        owners.setdefault(CATALOGUE[names[0]].caught_by, []).append(fam)
+    lanes = [owners[s] for s in SUITES_BY_FAMILY_OWNER if s in owners] + \
+            [v for k, v in owners.items() if k not in SUITES_BY_FAMILY_OWNER]
+    order = [lane[i] for i in range(max(map(len, lanes))) for lane in lanes if i < len(lane)]
+    return families, order
+
+
+def sample_faults(n: int) -> list[str]:
+    """A deterministic sample: one fault per family in turn (families interleaved across suites), then again."""
+    families, order = family_order()
+    picks: list[str] = []
+    for depth in range(max(map(len, families.values()))):
+        for fam in order:
+            if len(picks) < n and depth < len(families[fam]):
+                picks.append(families[fam][depth])
+    return picks
+
+
+# -- the benchmark -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FaultRow:
+    name: str
+    family: str
+    st_verdict: str
+    st_detail: str
+    st_seconds: float
+    ours_verdict: str
+    ours_detail: str
+    ours_seconds: float
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    work: Path
+    labels: set[str]
+    version: str
+    load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)
+    st_clean: StRun | None = None
+    ours_clean: OursRun | None = None
+    rows: list[FaultRow] = field(default_factory=list)
+    baseline_kinds: int = 0
+
+    def mark_load(self, when: str) -> None:
+        self.load.append((when, os.getloadavg()))
+        note(f"load average {when}: {tuple(round(x, 2) for x in os.getloadavg())}")
+
+    # -- step 1: clean mock, full budget ---------------------------------------------------------------------
+
+    def run_st(self, name: str, faults: tuple[str, ...], budget: float, extra: list[str],
+               reports: str) -> StRun:
+        folder = self.work / f"st-{name}"
+        folder.mkdir()
+        with mock(faults) as target:
+            cmd = st_command(target.base_url, target.api_key, st_options(budget, reports, extra), folder / "rep")
+            self.commands.setdefault("st-fault" if faults or name == "control" else f"st-{name}", shown(cmd))
+            finished = run_bounded(cmd, folder, clean_env(), budget + STOP_GRACE, folder / "output.txt")
+        return read_st_reports(folder / "rep", finished, self.labels)
+
+    def run_ours(self, name: str, faults: tuple[str, ...], budget: float, profile: str,
+                 extra: list[str]) -> OursRun:
+        folder = self.work / f"ours-{name}"
+        (folder / "reports").mkdir(parents=True)
+        env = {**clean_env(), REPORTS_ENV: str(folder / "reports")}
+        with mock(faults) as target:
+            cmd = suite_command(target, profile, folder / "junit.xml", extra)
+            self.commands.setdefault("ours-fault" if faults or name == "control" else f"ours-{name}", shown(cmd))
+            finished = run_bounded(cmd, ROOT, env, budget, folder / "output.txt")
+        return read_ours(finished, folder / "reports", folder / "junit.xml")
+
+    def clean(self) -> None:
+        budget = self.args.budget
+        self.mark_load("before the clean runs")
+        note(f"Schemathesis on the clean mock, {budget:g} s ...")
+        recorded = self.work / "baseline-clean.json"
+        self.st_clean = self.run_st("clean", (), budget, ["--baseline", str(recorded), "--baseline-update"],
+                                    "json,ndjson")
+        self.baseline_kinds = widen_baseline(recorded, self.work / "baseline.json", self.labels)
+        note(f"  {self.st_clean.checked} checked requests in {self.st_clean.finished.wall:.1f} s")
+        note(f"our suites (ci profile) on the clean mock, {budget:g} s ...")
+        self.ours_clean = self.run_ours("clean", (), budget, "ci", ["suites"])
+        note(f"  {self.ours_clean.exchanges} exchanges in {self.ours_clean.finished.wall:.1f} s, "
+             f"{len(self.ours_clean.failed)} failed")
+
+    # -- step 2: one run per fault and tool ------------------------------------------------------------------
+
+    def fault(self, name: str) -> FaultRow:
+        from mockserver.faults import CATALOGUE
+
+        faults = (name,) if name in CATALOGUE else ()
+        budget = self.args.fault_budget
+        st = self.run_st(name, faults, budget, ["--max-failures", "1", "--baseline", str(self.work / "baseline.json")],
+                         "json")
+        found = new_failure(st.report, self.work / "baseline.json")
+        if not st.report:
+            st_verdict, st_detail = "ERROR", f"no report (exit {st.finished.code})"
+        else:
+            st_verdict = "caught" if found else "missed"
+            st_detail = found or f"stopped: {st.report.get('stop_reason', '?')}"
+        ours = self.run_ours(name, faults, budget, self.args.fault_profile, ["-x", *suite_files(name)])
+        code = ours.finished.code
+        if ours.failed:
+            ours_verdict, ours_detail = "caught", ours.failed[0]
+        elif ours.finished.stopped:
+            ours_verdict, ours_detail = "missed", "budget spent"
+        elif code == 0:
+            ours_verdict, ours_detail = "missed", f"{ours.tests} tests green"
+        else:
+            tail = ours.finished.output.read_text(errors="replace")[-300:].strip().replace("\n", " ")
+            ours_verdict, ours_detail = "ERROR", f"pytest exited {code}: {tail}"
+        family = CATALOGUE[name].family if faults else "—"
+        row = FaultRow(name, family, st_verdict, st_detail, round(st.finished.wall, 1), ours_verdict, ours_detail,
+                       round(ours.finished.wall, 1))
+        note(f"  {name:<36} Schemathesis {st_verdict:<7} {row.st_seconds:>5.1f} s | ours {ours_verdict:<7} "
+             f"{row.ours_seconds:>5.1f} s")
+        return row
+
+
+def pick_faults(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+    from mockserver.faults import CATALOGUE
+
+    if args.faults:
+        names = [n.strip() for n in args.faults.split(",") if n.strip()]
+        unknown = [n for n in names if n not in CATALOGUE]
+        if unknown:
+            parser.error(f"unknown faults: {', '.join(unknown)} (see python -m mockserver --fault list)")
+        return names
+    if args.sample is not None:
+        return sample_faults(args.sample)
+    return list(CATALOGUE)
+
+
+# -- report --------------------------------------------------------------------------------------------------
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else 0.0
+
+
+def render(b: Bench, faults: list[str], wall: float) -> str:
+    from mockserver.faults import CATALOGUE
+
+    st, ours = b.st_clean, b.ours_clean
+    assert st is not None and ours is not None
+    st_rate, ours_rate = _rate(st.checked, st.finished.wall), _rate(ours.exchanges, ours.finished.wall)
+    ratio = ours_rate / st_rate if st_rate else float("inf")
+    fault_rows = [r for r in b.rows if r.name in CATALOGUE]
+    control = next((r for r in b.rows if r.name not in CATALOGUE), None)
+    st_caught = sum(r.st_verdict == "caught" for r in fault_rows)
+    ours_caught = sum(r.ours_verdict == "caught" for r in fault_rows)
+    st_alarms = int((st.report.get("test_cases") or {}).get("unique_failures", 0))
+    kinds = ", ".join(f"{len(ops)} {code}" for code, _, ops in st_failures(st.report))
+    ours_alarms = len(ours.failed)
+    families = {CATALOGUE[n].family for n in faults}
+    all_families = {f.family for f in CATALOGUE.values()}
+    stopped = " (stopped at the budget)" if ours.finished.stopped else ""
+    st_stop = st.report.get("stop_reason", "no report")
+    engine = st.report.get("running_time")
+    loads = "; ".join(f"{when}: {a:.2f} {b_:.2f} {c:.2f}" for when, (a, b_, c) in b.load)
+    n = len(fault_rows)
+    lines = [
+        "# Head to head: plain Schemathesis vs our suites", "",
+        f"Same target (the embedded mock, `python -m mockserver`, one fresh process per run, started alone), same "
+        f"machine ({os.cpu_count()} cores), same wall-clock budget: {b.args.budget:g} s on the clean mock, "
+        f"{b.args.fault_budget:g} s per fault. Load average (1, 5, 15 min) {loads}.", "",
+        f"| measure | Schemathesis {b.version} (plain CLI, defaults) | our suites (`-n 2 --profile ci`) "
+        "| ours / theirs |",
+        "|---|---|---|---|",
+        f"| checked requests sent | {st.checked:,} in {st.finished.wall:.1f} s "
+        f"(stop: {st_stop}; engine {engine or 0:.1f} s) "
+        f"| {ours.exchanges:,} in {ours.finished.wall:.1f} s{stopped} | |",
+        f"| **checked requests / s** | **{st_rate:,.1f}** | **{ours_rate:,.1f}** | **{ratio:.2f}{TIMES}** |",
+        f"| operations called (of {len(b.labels)}) | {len(st.ops_called)} | {len(ours.ops_called)} | |",
+        f"| operations answered 2xx at least once (of {len(b.labels)}) | {len(st.ops_2xx)} | {len(ours.ops_2xx)} | |",
+        f"| **faults caught** ({n} of the {len(CATALOGUE)} in the catalogue; {len(families)} of "
+        f"{len(all_families)} families) | **{st_caught}/{n}** | **{ours_caught}/{n}** | |",
+        f"| **false alarms on the clean mock** (unique failures / failed tests) | **{st_alarms}**"
+        f"{' (' + kinds + ')' if kinds else ''} | **{ours_alarms}** | |",
+    ]
+    if control is not None:
+        lines.append(f"| false alarms in a control run of the per-fault mode (no fault) | "
+                     f"{0 if control.st_verdict == 'missed' else 1} ({control.st_detail}) | "
+                     f"{0 if control.ours_verdict == 'missed' else 1} ({control.ours_detail}) | |")
+    met_rate = ratio >= TARGET_RATIO
+    met_faults = ours_caught > st_caught and ours_alarms == 0
+    lines += ["", f"Targets: ≥ {TARGET_RATIO}{TIMES} Schemathesis's checked requests/s: "
+              f"**{'met' if met_rate else 'NOT met'}** ({ratio:.2f}{TIMES}); "
+              "strictly more faults caught with zero false alarms: "
+              f"**{'met' if met_faults else 'NOT met'}** ({ours_caught} vs {st_caught}, {ours_alarms} false alarms)."]
+    only_st = [r.name for r in fault_rows if r.st_verdict == "caught" and r.ours_verdict != "caught"]
+    missed = ", ".join(f"`{x}`" for x in only_st) or "none"
+    lines.append(f"Faults Schemathesis caught that our suites missed: {missed}.")
+    lines += ["", "## Per fault", "",
+              "| fault | family | Schemathesis | first new failure / stop | time | ours | first failing test | time |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in b.rows:
+        label = "(control: no fault)" if r.name == CONTROL else f"`{r.name}`"
+        lines.append(f"| {label} | {r.family} | {r.st_verdict} | {_cell(r.st_detail)} | {r.st_seconds} s | "
+                     f"{r.ours_verdict} | {_cell(r.ours_detail)} | {r.ours_seconds} s |")
+    lines += ["", "## How it was run", "",
+              f"- Schemathesis {b.version}, `schemathesis run` with its defaults (all phases, all checks, "
+              f"1 worker, generation mode `all`); we add only a time budget and report files. It sends arrays as "
+              f"repeated keys (no Stripe bracket encoding): that is what plain Schemathesis does. Run from an "
+              f"empty folder (no `schemathesis.toml`, no example database), `SCHEMATHESIS_*` variables removed.",
+              f"- Clean run: `{b.commands.get('st-clean', '')}`",
+              f"- Per fault: `{b.commands.get('st-fault', '')}`. The baseline holds every kind (check, failure, "
+              f"signature) of failure the clean run reported — {b.baseline_kinds} kinds — accepted on every "
+              "operation, so a fault counts as caught only by a failure the clean mock does not produce "
+              "(`--max-failures 1` then stops at the first such failure).",
+              f"- Our suites, clean run: `{b.commands.get('ours-clean', '')}`",
+              f"- Our suites, per fault: `{b.commands.get('ours-fault', '')}` (the suite meant to catch the "
+              f"fault first, as in `harness.faultmatrix`; profile `{b.args.fault_profile}`).",
+              "- Checked requests: Schemathesis — interactions in its NDJSON event stream whose test case ran at "
+              "least one check; ours — every exchange the harness client recorded (coverage parts). Requests/s "
+              "divides by each process's wall time (start-up included). Operations: contract operations "
+              "(of the 50) that received a request / answered 2xx.",
+              "- A run over its budget is interrupted (SIGINT, then SIGTERM/SIGKILL after "
+              f"{STOP_GRACE:g} s); Schemathesis gets `--max-time` = budget plus its schema loading.",
+              f"- Faults: {', '.join(f'`{x}`' for x in faults)}.",
+              f"- Wall time of the whole benchmark: {wall / 60:.1f} min. Reproduce: "
+              f"`python -m bench headtohead {shlex.join(b.args.argv)}`".rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 140 else text[:137] + "…"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench headtohead", description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, help="seconds per tool on the clean mock (default 60; 10 --quick)")
+    parser.add_argument("--fault-budget", type=float, help="seconds per tool and fault (default 20; 10 --quick)")
+    parser.add_argument("--faults", help="comma-separated fault names (default: the whole catalogue)")
+    parser.add_argument("--sample", type=int, help="a deterministic sample of N faults, families in turn")
+    parser.add_argument("--no-faults", action="store_true", help="only the clean runs")
+    parser.add_argument("--no-control", action="store_true", help="skip the control run (per-fault mode, no fault)")
+    parser.add_argument("--fault-profile", default="quick", choices=["quick", "ci", "deep"],
+                        help="our suites' profile in the per-fault runs (default quick)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: budget 10 s, 6 faults, 10 s per fault")
+    parser.add_argument("--report", type=Path, help="markdown report (default reports/head-to-head.md, "
+                                                    "reports/head-to-head-quick.md with --quick)")
+    args = parser.parse_args(argv)
+    args.argv = list(argv)
+    args.budget = args.budget or (10.0 if args.quick else 60.0)
+    args.fault_budget = args.fault_budget or (10.0 if args.quick else 20.0)
+    if args.quick and args.sample is None and not args.faults:
+        args.sample = 6
+    if args.budget <= 0 or args.fault_budget <= 0 or (args.sample is not None and args.sample < 0):
+        parser.error("budgets must be positive and --sample non-negative")
+    args.fault_names = [] if args.no_faults else pick_faults(args, parser)
+    args.report = args.report or ROOT / "reports" / ("head-to-head-quick.md" if args.quick else "head-to-head.md")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    start = time.monotonic()
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
+    with tempfile.TemporaryDirectory(prefix="headtohead-") as tmp:
+        bench = Bench(args, Path(tmp), seed_labels(), st_version())
+        note(f"Schemathesis {bench.version}; faults: {', '.join(args.fault_names) or 'none'}")
+        bench.clean()
+        if args.fault_names:
+            bench.mark_load("before the fault runs")
+            names = [*args.fault_names, *([] if args.no_control else [CONTROL])]
+            for i, name in enumerate(names, 1):
+                note(f"fault {i}/{len(names)}: {name}")
+                bench.rows.append(bench.fault(name))
+        bench.mark_load("at the end")
+        text = render(bench, args.fault_names, time.monotonic() - start)
+    print(text)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text)
+    note(f"written to {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
