@@ -197,7 +197,7 @@ class HtmlContentType(Hooks):
 
 
 @fault("plain_text_not_found", "content types", "a missing object is a text/plain 404, not a JSON error",
-       "negative")
+       "security")
 class PlainTextNotFound(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if resp.status == 404:
