@@ -67,6 +67,12 @@ class Finished:
     wall: float
     stopped: bool  # stopped at the budget (SIGINT) rather than ending by itself
     output: Path
+    budget: float
+
+    @property
+    def active(self) -> float:
+        """Seconds the tool was working: its wall time, or the budget when it was stopped (not the wind-down)."""
+        return min(self.wall, self.budget) if self.stopped else self.wall
 
 
 def note(msg: str) -> None:
@@ -78,11 +84,17 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)  # the tool's own session (start_new_session): it and its workers only
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT back to its default, even if this process was started with it ignored (`cmd &`)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_bounded(cmd: list[str], cwd: Path, env: dict[str, str], budget: float, output: Path) -> Finished:
     """Run `cmd` in its own session; at `budget` s send SIGINT (reports still get written), then escalate."""
     start = time.monotonic()
     with output.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_default_sigint)
         stopped = False
         try:
             proc.wait(timeout=budget)
@@ -103,7 +115,7 @@ def run_bounded(cmd: list[str], cwd: Path, env: dict[str, str], budget: float, o
             proc.wait(timeout=10)
             raise
     wall = time.monotonic() - start
-    return Finished(proc.returncode, wall, stopped, output)
+    return Finished(proc.returncode, wall, stopped, output, budget)
 
 
 def clean_env() -> dict[str, str]:
@@ -344,6 +356,9 @@ class Bench:
     rows: list[FaultRow] = field(default_factory=list)
     baseline_kinds: int = 0
 
+    def shown(self, cmd: list[str]) -> str:
+        return shown(cmd).replace(str(self.work), "$TMP")
+
     def mark_load(self, when: str) -> None:
         self.load.append((when, os.getloadavg()))
         note(f"load average {when}: {tuple(round(x, 2) for x in os.getloadavg())}")
@@ -356,7 +371,7 @@ class Bench:
         folder.mkdir()
         with mock(faults) as target:
             cmd = st_command(target.base_url, target.api_key, st_options(budget, reports, extra), folder / "rep")
-            self.commands.setdefault("st-fault" if faults or name == "control" else f"st-{name}", shown(cmd))
+            self.commands.setdefault("st-fault" if faults or name == CONTROL else f"st-{name}", self.shown(cmd))
             finished = run_bounded(cmd, folder, clean_env(), budget + STOP_GRACE, folder / "output.txt")
         return read_st_reports(folder / "rep", finished, self.labels)
 
@@ -367,7 +382,7 @@ class Bench:
         env = {**clean_env(), REPORTS_ENV: str(folder / "reports")}
         with mock(faults) as target:
             cmd = suite_command(target, profile, folder / "junit.xml", extra)
-            self.commands.setdefault("ours-fault" if faults or name == "control" else f"ours-{name}", shown(cmd))
+            self.commands.setdefault("ours-fault" if faults or name == CONTROL else f"ours-{name}", self.shown(cmd))
             finished = run_bounded(cmd, ROOT, env, budget, folder / "output.txt")
         return read_ours(finished, folder / "reports", folder / "junit.xml")
 
@@ -379,10 +394,10 @@ class Bench:
         self.st_clean = self.run_st("clean", (), budget, ["--baseline", str(recorded), "--baseline-update"],
                                     "json,ndjson")
         self.baseline_kinds = widen_baseline(recorded, self.work / "baseline.json", self.labels)
-        note(f"  {self.st_clean.checked} checked requests in {self.st_clean.finished.wall:.1f} s")
+        note(f"  {self.st_clean.checked} checked requests in {self.st_clean.finished.active:.1f} s")
         note(f"our suites (ci profile) on the clean mock, {budget:g} s ...")
         self.ours_clean = self.run_ours("clean", (), budget, "ci", ["suites"])
-        note(f"  {self.ours_clean.exchanges} exchanges in {self.ours_clean.finished.wall:.1f} s, "
+        note(f"  {self.ours_clean.exchanges} exchanges in {self.ours_clean.finished.active:.1f} s, "
              f"{len(self.ours_clean.failed)} failed")
 
     # -- step 2: one run per fault and tool ------------------------------------------------------------------
@@ -445,7 +460,7 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
 
     st, ours = b.st_clean, b.ours_clean
     assert st is not None and ours is not None
-    st_rate, ours_rate = _rate(st.checked, st.finished.wall), _rate(ours.exchanges, ours.finished.wall)
+    st_rate, ours_rate = _rate(st.checked, st.finished.active), _rate(ours.exchanges, ours.finished.active)
     ratio = ours_rate / st_rate if st_rate else float("inf")
     fault_rows = [r for r in b.rows if r.name in CATALOGUE]
     control = next((r for r in b.rows if r.name not in CATALOGUE), None)
@@ -456,7 +471,8 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
     ours_alarms = len(ours.failed)
     families = {CATALOGUE[n].family for n in faults}
     all_families = {f.family for f in CATALOGUE.values()}
-    stopped = " (stopped at the budget)" if ours.finished.stopped else ""
+    stopped = (f" (stopped at the budget after {ours.tests:,} tests; {ours.finished.wall - ours.finished.active:.1f} s "
+               "of wind-down not counted)" if ours.finished.stopped else f" ({ours.tests:,} tests, run complete)")
     st_stop = st.report.get("stop_reason", "no report")
     engine = st.report.get("running_time")
     loads = "; ".join(f"{when}: {a:.2f} {b_:.2f} {c:.2f}" for when, (a, b_, c) in b.load)
@@ -469,9 +485,9 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
         f"| measure | Schemathesis {b.version} (plain CLI, defaults) | our suites (`-n 2 --profile ci`) "
         "| ours / theirs |",
         "|---|---|---|---|",
-        f"| checked requests sent | {st.checked:,} in {st.finished.wall:.1f} s "
+        f"| checked requests sent | {st.checked:,} in {st.finished.active:.1f} s "
         f"(stop: {st_stop}; engine {engine or 0:.1f} s) "
-        f"| {ours.exchanges:,} in {ours.finished.wall:.1f} s{stopped} | |",
+        f"| {ours.exchanges:,} in {ours.finished.active:.1f} s{stopped} | |",
         f"| **checked requests / s** | **{st_rate:,.1f}** | **{ours_rate:,.1f}** | **{ratio:.2f}{TIMES}** |",
         f"| operations called (of {len(b.labels)}) | {len(st.ops_called)} | {len(ours.ops_called)} | |",
         f"| operations answered 2xx at least once (of {len(b.labels)}) | {len(st.ops_2xx)} | {len(ours.ops_2xx)} | |",
@@ -515,8 +531,8 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
               f"fault first, as in `harness.faultmatrix`; profile `{b.args.fault_profile}`).",
               "- Checked requests: Schemathesis — interactions in its NDJSON event stream whose test case ran at "
               "least one check; ours — every exchange the harness client recorded (coverage parts). Requests/s "
-              "divides by each process's wall time (start-up included). Operations: contract operations "
-              "(of the 50) that received a request / answered 2xx.",
+              "divides by each process's wall time (start-up included; for a run stopped at its budget, the "
+              "budget). Operations: contract operations (of the 50) that received a request / answered 2xx.",
               "- A run over its budget is interrupted (SIGINT, then SIGTERM/SIGKILL after "
               f"{STOP_GRACE:g} s); Schemathesis gets `--max-time` = budget plus its schema loading.",
               f"- Faults: {', '.join(f'`{x}`' for x in faults)}.",

@@ -6,7 +6,9 @@ What we change from Schemathesis's defaults, and why (see harness/schemathesis_s
 - `positive_data_acceptance` is off: a schema-valid request can still break a business rule the contract cannot
   express (an invoice needs an existing customer), and Stripe answers those with a 400;
 - `unsupported_method` is off: Stripe answers unknown methods with a 404 "Unrecognized request URL", not 405;
-- `negative_data_rejection` also accepts 413/414: a body or URL too large for the server is a rejection.
+- `negative_data_rejection` also accepts 413/414: a body or URL too large for the server is a rejection;
+- `ignored_auth` is off: its probes bypass the harness client (no retries), so a 429 from a rate-limiting server
+  reads as "auth not enforced"; suites/test_security.py checks 401s on every operation instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import allure
 import pytest
 import schemathesis
 from hypothesis import settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance, unsupported_method
 
 from contracts.loader import CONTRACT_PATH
 from harness.profiles import active
@@ -34,7 +36,7 @@ schema.config.generation.update(max_examples=PROFILE.schemathesis_examples)
 # A request rejected for its size (413, 414) is rejected: Schemathesis's default list omits those statuses.
 negative = schema.config.checks.negative_data_rejection
 negative.expected_statuses = [*negative.expected_statuses, "413", "414"]
-EXCLUDED = [positive_data_acceptance, unsupported_method]
+EXCLUDED = [positive_data_acceptance, unsupported_method, ignored_auth]
 
 
 def _check(case, raw, target) -> None:
