@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "contracts" / "openapi.yaml"
 REPORTS_ENV = "HEADTOHEAD_REPORTS"
+EVENTS = "headtohead-events.jsonl"
 STOP_GRACE = 25.0  # seconds a tool gets to wind down (write its reports) after SIGINT, before SIGTERM/SIGKILL
 TARGET_RATIO = 1.5
 CONTROL = "control"  # the per-fault mode on the clean mock
@@ -49,13 +50,38 @@ FAILED_LINE = re.compile(r"^(?:\[gw\d+\] (?:\[\s*\d+%\] )?)?(FAILED|ERROR) (suit
 # -- pytest plugin side --------------------------------------------------------------------------------------
 
 
+_events: Path | None = None  # set in the controlling pytest process only
+_seen: set[str] = set()
+
+
 def pytest_configure(config: Any) -> None:
-    """Loaded with `-p bench.head_to_head`: send the harness's coverage parts and matrix to HEADTOHEAD_REPORTS."""
+    """Loaded with `-p bench.head_to_head`: send the harness's coverage parts and matrix to HEADTOHEAD_REPORTS,
+    and (controlling process) note when the first test started and when each test failed."""
+    global _events
     folder = os.environ.get(REPORTS_ENV)
     if folder:
         import harness.plugin
 
         harness.plugin.REPORTS = Path(folder)
+        if not hasattr(config, "workerinput"):
+            _events = Path(folder) / EVENTS
+
+
+def _event(kind: str, nodeid: str) -> None:
+    if _events is not None:
+        with _events.open("a") as fh:
+            fh.write(json.dumps({"kind": kind, "at": time.time(), "test": nodeid}) + "\n")
+
+
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    if "start" not in _seen:
+        _seen.add("start")
+        _event("start", nodeid)
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    if report.failed:
+        _event("failed", report.nodeid)
 
 
 # -- processes -----------------------------------------------------------------------------------------------
@@ -68,6 +94,7 @@ class Finished:
     stopped: bool  # stopped at the budget (SIGINT) rather than ending by itself
     output: Path
     budget: float
+    started_at: float  # time.time() when the process was started
 
     @property
     def active(self) -> float:
@@ -91,7 +118,7 @@ def _default_sigint() -> None:
 
 def run_bounded(cmd: list[str], cwd: Path, env: dict[str, str], budget: float, output: Path) -> Finished:
     """Run `cmd` in its own session; at `budget` s send SIGINT (reports still get written), then escalate."""
-    start = time.monotonic()
+    start, started_at = time.monotonic(), time.time()
     with output.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=_default_sigint)
@@ -115,7 +142,7 @@ def run_bounded(cmd: list[str], cwd: Path, env: dict[str, str], budget: float, o
             proc.wait(timeout=10)
             raise
     wall = time.monotonic() - start
-    return Finished(proc.returncode, wall, stopped, output, budget)
+    return Finished(proc.returncode, wall, stopped, output, budget, started_at)
 
 
 def clean_env() -> dict[str, str]:
@@ -184,6 +211,7 @@ class StRun:
     checked: int = 0
     ops_called: set[str] = field(default_factory=set)
     ops_2xx: set[str] = field(default_factory=set)
+    engine_started: float | None = None  # seconds from start to the engine's start (schema loaded)
 
 
 def read_st_reports(report_dir: Path, finished: Finished, labels: set[str]) -> StRun:
@@ -194,6 +222,8 @@ def read_st_reports(report_dir: Path, finished: Finished, labels: set[str]) -> S
     for path in sorted(report_dir.glob("ndjson-*.ndjson")):
         with path.open() as fh:
             for line in fh:
+                if line.startswith('{"EngineStarted"'):
+                    run.engine_started = json.loads(line)["EngineStarted"]["timestamp"] - finished.started_at
                 if not line.startswith('{"ScenarioFinished"'):
                     continue
                 recorder = json.loads(line)["ScenarioFinished"].get("recorder") or {}
@@ -246,8 +276,8 @@ def new_failure(report: dict[str, Any], baseline: Path) -> str | None:
 # -- our suites ----------------------------------------------------------------------------------------------
 
 
-def suite_command(target: Any, profile: str, junit: Path, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", *extra, "-n", "2", "--profile", profile, "-p", "no:cacheprovider",
+def suite_command(target: Any, profile: str, workers: int, junit: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", *extra, "-n", str(workers), "--profile", profile, "-p", "no:cacheprovider",
             "-p", "bench.head_to_head", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit2",
             "--base-url", target.base_url, "--api-key", target.api_key, "--second-api-key", target.second_api_key]
 
@@ -259,11 +289,13 @@ class OursRun:
     ops_called: set[str] = field(default_factory=set)
     ops_2xx: set[str] = field(default_factory=set)
     tests: int = 0
-    failed: list[str] = field(default_factory=list)
+    first_test: float | None = None  # seconds from start to the first test (start-up: launch, collection)
+    failed: list[tuple[float, str]] = field(default_factory=list)  # (seconds from start, test) within the budget
+    late: int = 0  # failures reported after the budget (the interrupt's, not the target's)
 
 
 def read_ours(finished: Finished, reports: Path, junit: Path) -> OursRun:
-    """Exchanges from the harness's coverage parts; failures from JUnit (or the output, if stopped early)."""
+    """Exchanges from the harness's coverage parts; test count from JUnit; failures, timed, from our plugin."""
     from contracts.loader import load_contract
 
     contract = load_contract()
@@ -280,22 +312,32 @@ def read_ours(finished: Finished, reports: Path, junit: Path) -> OursRun:
                 run.ops_2xx.add(op.label)
     if junit.exists():
         with contextlib.suppress(ET.ParseError):
-            for case in ET.parse(junit).getroot().iter("testcase"):
-                run.tests += 1
-                if case.find("failure") is not None or case.find("error") is not None:
-                    run.failed.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}")
-    if not run.failed:
+            run.tests = sum(1 for _ in ET.parse(junit).getroot().iter("testcase"))
+    events = reports / EVENTS
+    for line in events.read_text().splitlines() if events.exists() else []:
+        event = json.loads(line)
+        at = event["at"] - finished.started_at
+        if event["kind"] == "start":
+            run.first_test = at
+        elif at <= finished.budget:
+            run.failed.append((round(at, 1), event["test"].removeprefix("suites/")))
+        else:
+            run.late += 1
+    if not events.exists() and finished.code not in (0, 5):  # no plugin events: fall back on the output
         text = finished.output.read_text(errors="replace") if finished.output.exists() else ""
-        run.failed = sorted({m.group(2) for line in text.splitlines() if (m := FAILED_LINE.match(line))})
+        run.failed = [(finished.wall, m.group(2)) for line in text.splitlines() if (m := FAILED_LINE.match(line))]
     return run
 
 
 def suite_files(fault: str) -> list[str]:
-    """The suite a fault should trip goes first (as in harness.faultmatrix), then every suite."""
+    """The suite a fault should trip first (as in harness.faultmatrix), then the others. Files, not `suites`:
+    given a file and then its folder, pytest collects in folder order and the file loses its place."""
     from harness.faultmatrix import SUITE_FILES
     from mockserver.faults import CATALOGUE
 
-    return [*SUITE_FILES.get(CATALOGUE[fault].caught_by, []), "suites"] if fault in CATALOGUE else ["suites"]
+    first = SUITE_FILES.get(CATALOGUE[fault].caught_by, []) if fault in CATALOGUE else []
+    every = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "suites").glob("test_*.py"))
+    return [*first, *(f for f in every if f not in first)]
 
 
 # -- fault sample --------------------------------------------------------------------------------------------
@@ -375,13 +417,13 @@ class Bench:
             finished = run_bounded(cmd, folder, clean_env(), budget + STOP_GRACE, folder / "output.txt")
         return read_st_reports(folder / "rep", finished, self.labels)
 
-    def run_ours(self, name: str, faults: tuple[str, ...], budget: float, profile: str,
+    def run_ours(self, name: str, faults: tuple[str, ...], budget: float, profile: str, workers: int,
                  extra: list[str]) -> OursRun:
         folder = self.work / f"ours-{name}"
         (folder / "reports").mkdir(parents=True)
         env = {**clean_env(), REPORTS_ENV: str(folder / "reports")}
         with mock(faults) as target:
-            cmd = suite_command(target, profile, folder / "junit.xml", extra)
+            cmd = suite_command(target, profile, workers, folder / "junit.xml", extra)
             self.commands.setdefault("ours-fault" if faults or name == CONTROL else f"ours-{name}", self.shown(cmd))
             finished = run_bounded(cmd, ROOT, env, budget, folder / "output.txt")
         return read_ours(finished, folder / "reports", folder / "junit.xml")
@@ -396,7 +438,7 @@ class Bench:
         self.baseline_kinds = widen_baseline(recorded, self.work / "baseline.json", self.labels)
         note(f"  {self.st_clean.checked} checked requests in {self.st_clean.finished.active:.1f} s")
         note(f"our suites (ci profile) on the clean mock, {budget:g} s ...")
-        self.ours_clean = self.run_ours("clean", (), budget, "ci", ["suites"])
+        self.ours_clean = self.run_ours("clean", (), budget, "ci", 2, ["suites"])
         note(f"  {self.ours_clean.exchanges} exchanges in {self.ours_clean.finished.active:.1f} s, "
              f"{len(self.ours_clean.failed)} failed")
 
@@ -415,20 +457,23 @@ class Bench:
         else:
             st_verdict = "caught" if found else "missed"
             st_detail = found or f"stopped: {st.report.get('stop_reason', '?')}"
-        ours = self.run_ours(name, faults, budget, self.args.fault_profile, ["-x", *suite_files(name)])
-        code = ours.finished.code
+        ours = self.run_ours(name, faults, budget, self.args.fault_profile, self.args.fault_workers,
+                             ["-x", *suite_files(name)])
+        code, ours_seconds = ours.finished.code, ours.finished.active
+        started = f"first test at {ours.first_test:.1f} s" if ours.first_test is not None else "no test started"
         if ours.failed:
-            ours_verdict, ours_detail = "caught", ours.failed[0]
-        elif ours.finished.stopped:
-            ours_verdict, ours_detail = "missed", "budget spent"
+            ours_seconds, test = ours.failed[0]
+            ours_verdict, ours_detail = "caught", test
+        elif ours.finished.stopped or ours.late:
+            ours_verdict, ours_detail = "missed", f"budget spent ({started}; {ours.tests} tests ran)"
         elif code == 0:
-            ours_verdict, ours_detail = "missed", f"{ours.tests} tests green"
+            ours_verdict, ours_detail = "missed", f"all {ours.tests} tests green"
         else:
             tail = ours.finished.output.read_text(errors="replace")[-300:].strip().replace("\n", " ")
             ours_verdict, ours_detail = "ERROR", f"pytest exited {code}: {tail}"
         family = CATALOGUE[name].family if faults else "—"
         row = FaultRow(name, family, st_verdict, st_detail, round(st.finished.wall, 1), ours_verdict, ours_detail,
-                       round(ours.finished.wall, 1))
+                       round(ours_seconds, 1))
         note(f"  {name:<36} Schemathesis {st_verdict:<7} {row.st_seconds:>5.1f} s | ours {ours_verdict:<7} "
              f"{row.ours_seconds:>5.1f} s")
         return row
@@ -462,6 +507,11 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
     assert st is not None and ours is not None
     st_rate, ours_rate = _rate(st.checked, st.finished.active), _rate(ours.exchanges, ours.finished.active)
     ratio = ours_rate / st_rate if st_rate else float("inf")
+    st_up = st.engine_started or 0.0
+    ours_up = ours.first_test if ours.first_test is not None else ours.finished.active
+    st_steady = _rate(st.checked, float(st.report.get("running_time") or st.finished.active - st_up))
+    ours_steady = _rate(ours.exchanges, ours.finished.active - ours_up)
+    steady_ratio = ours_steady / st_steady if st_steady else float("inf")
     fault_rows = [r for r in b.rows if r.name in CATALOGUE]
     control = next((r for r in b.rows if r.name not in CATALOGUE), None)
     st_caught = sum(r.st_verdict == "caught" for r in fault_rows)
@@ -469,6 +519,7 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
     st_alarms = int((st.report.get("test_cases") or {}).get("unique_failures", 0))
     kinds = ", ".join(f"{len(ops)} {code}" for code, _, ops in st_failures(st.report))
     ours_alarms = len(ours.failed)
+    ours_kinds = f" (first: {ours.failed[0][1]})" if ours.failed else ""
     families = {CATALOGUE[n].family for n in faults}
     all_families = {f.family for f in CATALOGUE.values()}
     stopped = (f" (stopped at the budget after {ours.tests:,} tests; {ours.finished.wall - ours.finished.active:.1f} s "
@@ -489,12 +540,15 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
         f"(stop: {st_stop}; engine {engine or 0:.1f} s) "
         f"| {ours.exchanges:,} in {ours.finished.active:.1f} s{stopped} | |",
         f"| **checked requests / s** | **{st_rate:,.1f}** | **{ours_rate:,.1f}** | **{ratio:.2f}{TIMES}** |",
+        f"| start-up before the first request (schema loading / pytest collection on 2 workers) | {st_up:.1f} s "
+        f"| {ours_up:.1f} s | |",
+        f"| checked requests / s after start-up | {st_steady:,.1f} | {ours_steady:,.1f} | {steady_ratio:.2f}{TIMES} |",
         f"| operations called (of {len(b.labels)}) | {len(st.ops_called)} | {len(ours.ops_called)} | |",
         f"| operations answered 2xx at least once (of {len(b.labels)}) | {len(st.ops_2xx)} | {len(ours.ops_2xx)} | |",
         f"| **faults caught** ({n} of the {len(CATALOGUE)} in the catalogue; {len(families)} of "
         f"{len(all_families)} families) | **{st_caught}/{n}** | **{ours_caught}/{n}** | |",
         f"| **false alarms on the clean mock** (unique failures / failed tests) | **{st_alarms}**"
-        f"{' (' + kinds + ')' if kinds else ''} | **{ours_alarms}** | |",
+        f"{' (' + kinds + ')' if kinds else ''} | **{ours_alarms}**{ours_kinds} | |",
     ]
     if control is not None:
         lines.append(f"| false alarms in a control run of the per-fault mode (no fault) | "
@@ -506,6 +560,9 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
               f"**{'met' if met_rate else 'NOT met'}** ({ratio:.2f}{TIMES}); "
               "strictly more faults caught with zero false alarms: "
               f"**{'met' if met_faults else 'NOT met'}** ({ours_caught} vs {st_caught}, {ours_alarms} false alarms)."]
+    if b.args.quick:
+        lines.append("This was a --quick smoke run: with 10 s budgets pytest's start-up (collection on two workers) "
+                     "eats most of the budget, so the figures say the code works, not which tool is faster.")
     only_st = [r.name for r in fault_rows if r.st_verdict == "caught" and r.ours_verdict != "caught"]
     missed = ", ".join(f"`{x}`" for x in only_st) or "none"
     lines.append(f"Faults Schemathesis caught that our suites missed: {missed}.")
@@ -556,7 +613,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-control", action="store_true", help="skip the control run (per-fault mode, no fault)")
     parser.add_argument("--fault-profile", default="quick", choices=["quick", "ci", "deep"],
                         help="our suites' profile in the per-fault runs (default quick)")
+    parser.add_argument("--fault-workers", type=int, default=0, choices=[0, 1, 2],
+                        help="xdist workers of our per-fault runs (default 0: one process, as harness.faultmatrix "
+                             "runs; -n 2 pays a second collection before the first test)")
     parser.add_argument("--quick", action="store_true", help="smoke run: budget 10 s, 6 faults, 10 s per fault")
+    parser.add_argument("--workdir", type=Path, help="keep every run's output and reports here (default: a temporary "
+                                                     "folder, removed at the end)")
     parser.add_argument("--report", type=Path, help="markdown report (default reports/head-to-head.md, "
                                                     "reports/head-to-head-quick.md with --quick)")
     args = parser.parse_args(argv)
@@ -576,7 +638,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     start = time.monotonic()
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
-    with tempfile.TemporaryDirectory(prefix="headtohead-") as tmp:
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        if any(args.workdir.iterdir()):
+            print(f"error: --workdir {args.workdir} is not empty", file=sys.stderr)
+            return 2
+    keep = contextlib.nullcontext(str(args.workdir)) if args.workdir else tempfile.TemporaryDirectory(prefix="h2h-")
+    with keep as tmp:
         bench = Bench(args, Path(tmp), seed_labels(), st_version())
         note(f"Schemathesis {bench.version}; faults: {', '.join(args.fault_names) or 'none'}")
         bench.clean()

@@ -37,7 +37,8 @@ DESCRIBE_BODY_LIMIT = 4096
 # Methods whose parameters travel in the query string (Stripe puts GET/DELETE params there).
 _QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
 # Methods safe to repeat without an Idempotency-Key.
-_IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS", "PUT"})
+# Safe or idempotent by HTTP semantics (RFC 9110 §9.2; QUERY is safe by its draft): retried without a key.
+_IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS", "PUT", "TRACE", "QUERY"})
 # Transport failures where the request may simply not have arrived; anything else is a harness bug.
 _RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 # Headers curl adds by itself or that only describe the transport; replaying them adds noise.
@@ -369,7 +370,7 @@ class ApiClient:
             send_headers["Content-Type"] = content_type
 
         retryable = retry and (method in _IDEMPOTENT_METHODS or idem is not None)
-        max_attempts = 1 + (max(self.max_retries, 0) if retryable else 0)
+        max_attempts = 1 + (max(self.max_retries, 0) if retry else 0)
         prepared = self._session.prepare_request(
             requests.Request(method, url, headers=dict(send_headers), data=body)
         )
@@ -382,7 +383,10 @@ class ApiClient:
             transient = isinstance(error, _RETRYABLE_ERRORS) or (
                 resp is not None and resp.status_code in RETRY_STATUSES
             )
-            will_retry = transient and attempt < max_attempts
+            # Any request may be repeated when the server says so (Stripe-Should-Retry: true, e.g. a 503 sent
+            # before the request was applied); otherwise only idempotent ones and POSTs with a key.
+            server_says_retry = resp is not None and resp.headers.get("Stripe-Should-Retry", "").lower() == "true"
+            will_retry = transient and attempt < max_attempts and (retryable or server_says_retry)
             exchange.retried = will_retry
             if self.on_exchange is not None:
                 self.on_exchange(exchange)

@@ -78,7 +78,8 @@ class ChaosHooks(Hooks):
         if streak < MAX_REJECTIONS_IN_A_ROW:
             if roll < s.rate_limit:
                 error = ApiError(429, "Too many requests hit the API too quickly (chaos mode).",
-                                 type="rate_limit_error", code="rate_limit", headers={"retry-after": "0"})
+                                 type="rate_limit_error", code="rate_limit",
+                                 headers={"retry-after": "0", "stripe-should-retry": "true"})
             elif roll < s.rate_limit + s.unavailable:
                 error = ApiError(503, "The service is temporarily unavailable (chaos mode).", type="api_error",
                                  headers={"stripe-should-retry": "true"})
@@ -97,8 +98,7 @@ class ChaosHooks(Hooks):
 
     def before_send(self, req: Request, resp: Response) -> Response:
         if self.settings.extra_headers:
-            resp.headers.update({"x-chaos-region": "mock-1", "stripe-should-retry": "false",
-                                 "x-undocumented": "yes"})
+            resp.headers.update({"x-chaos-region": "mock-1", "x-undocumented": "yes"})
         return resp
 
 

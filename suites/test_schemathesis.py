@@ -49,7 +49,7 @@ def _check(case, raw, target) -> None:
 def _validate(case, resp, target) -> None:
     try:
         _check(case, resp.raw, target)
-    except Exception as exc:  # Schemathesis's message may quote headers: never let a key through
+    except (Exception, BaseExceptionGroup) as exc:  # its message may quote headers: never let a key through
         raise AssertionError(f"Contract violation (Schemathesis): {case.operation.label}\n"
                              f"{scrub(str(exc))}\n\n{resp.describe()}") from None
 
@@ -74,7 +74,7 @@ def test_schemathesis_stateful_links_chain_real_calls(api, target, profile):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             try:
                 _check(case, response, target)
-            except Exception as exc:
+            except (Exception, BaseExceptionGroup) as exc:
                 raise AssertionError(f"Contract violation (Schemathesis stateful): {scrub(str(exc))}") from None
 
     Machine.run(settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps,
