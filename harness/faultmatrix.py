@@ -65,7 +65,7 @@ class Outcome:
 
 
 def _pytest(args: list[str], junit: Path, profile: str, env_extra: dict[str, str]) -> tuple[int, float, str]:
-    env = {**os.environ, **env_extra}
+    env = {**os.environ, **env_extra, "HARNESS_REPORTS_DIR": str(junit.with_suffix(""))}  # keep reports/ clean
     env.pop("HARNESS_BASE_URL", None)
     cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "--profile", profile,
            f"--junitxml={junit}", "-o", "junit_family=xunit2"]
