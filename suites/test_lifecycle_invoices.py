@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
-from suites.checks import label_test
+from suites.checks import is_stripe_error, label_test
 from suites.machines import ApiCalls, ApiMachine, expect
 
 pytestmark = pytest.mark.lifecycle
@@ -338,3 +338,15 @@ def test_every_transition_follows_the_table(state, action, api, contract, world)
         payments = api.get("/v1/invoice_payments", {"invoice": inv["id"]}).json["data"]
         expect(after["amount_due"] == 0 or any(p["status"] == "paid" for p in payments), op.label,
                "paying records an invoice payment with status paid", f"payments: {payments}")
+
+
+def test_a_declined_payment_leaves_the_invoice_open(api, contract, world):
+    """Paying with a declining card is a 402 card_error, and the invoice stays open with nothing paid."""
+    op = contract["PayInvoice"]
+    label_test(op, "lifecycle", severity="critical", title="a declined payment leaves the invoice open")
+    inv = world.fresh("invoice:open")
+    resp = api.post(f"/v1/invoices/{inv['id']}/pay", {"payment_method": "pm_card_chargeDeclined"})
+    is_stripe_error(op, resp, status=402, error_type="card_error", what="a declined payment is refused")
+    after = api.get(f"/v1/invoices/{inv['id']}").json
+    expect(after["status"] == "open" and after["amount_paid"] == 0, op.label,
+           "a failed payment leaves the invoice open", f"status {after['status']}, paid {after['amount_paid']}")
