@@ -198,9 +198,9 @@ def st_command(url: str, key: str, options: list[str], report_dir: Path) -> list
 
 def shown(cmd: list[str]) -> str:
     """A command line for the report: the key elided, paths relative to the project."""
-    text = shlex.join(cmd).replace(str(ROOT) + "/", "")
+    text = shlex.join(cmd).replace(sys.executable, "python").replace(str(ROOT) + "/", "")
     text = re.sub(r"sk_test_\w+", "sk_test_…", text)
-    return re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:PORT", text).replace(sys.executable, "python")
+    return re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:PORT", text)
 
 
 @dataclass
@@ -513,89 +513,100 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
     ours_steady = _rate(ours.exchanges, ours.finished.active - ours_up)
     steady_ratio = ours_steady / st_steady if st_steady else float("inf")
     fault_rows = [r for r in b.rows if r.name in CATALOGUE]
-    control = next((r for r in b.rows if r.name not in CATALOGUE), None)
+    control = next((r for r in b.rows if r.name == CONTROL), None)
     st_caught = sum(r.st_verdict == "caught" for r in fault_rows)
     ours_caught = sum(r.ours_verdict == "caught" for r in fault_rows)
     st_alarms = int((st.report.get("test_cases") or {}).get("unique_failures", 0))
     kinds = ", ".join(f"{len(ops)} {code}" for code, _, ops in st_failures(st.report))
     ours_alarms = len(ours.failed)
-    ours_kinds = f" (first: {ours.failed[0][1]})" if ours.failed else ""
+    ours_first = f" (first: {ours.failed[0][1]})" if ours.failed else ""
     families = {CATALOGUE[n].family for n in faults}
     all_families = {f.family for f in CATALOGUE.values()}
-    stopped = (f" (stopped at the budget after {ours.tests:,} tests; {ours.finished.wall - ours.finished.active:.1f} s "
-               "of wind-down not counted)" if ours.finished.stopped else f" ({ours.tests:,} tests, run complete)")
-    st_stop = st.report.get("stop_reason", "no report")
-    engine = st.report.get("running_time")
+    if ours.finished.stopped:
+        stopped = (f" (stopped at the budget after {ours.tests:,} tests; the "
+                   f"{ours.finished.wall - ours.finished.active:.1f} s wind-down not counted)")
+    else:
+        stopped = f" ({ours.tests:,} tests, run complete)"
     loads = "; ".join(f"{when}: {a:.2f} {b_:.2f} {c:.2f}" for when, (a, b_, c) in b.load)
     n = len(fault_rows)
-    lines = [
+    out = [
         "# Head to head: plain Schemathesis vs our suites", "",
         f"Same target (the embedded mock, `python -m mockserver`, one fresh process per run, started alone), same "
-        f"machine ({os.cpu_count()} cores), same wall-clock budget: {b.args.budget:g} s on the clean mock, "
-        f"{b.args.fault_budget:g} s per fault. Load average (1, 5, 15 min) {loads}.", "",
+        f"machine ({os.cpu_count()} cores), same wall-clock budget: {b.args.budget:g} s on the clean mock"
+        + (f", {b.args.fault_budget:g} s per fault" if b.rows else "")
+        + f". Load average (1, 5, 15 min) {loads}.", "",
         f"| measure | Schemathesis {b.version} (plain CLI, defaults) | our suites (`-n 2 --profile ci`) "
         "| ours / theirs |",
         "|---|---|---|---|",
-        f"| checked requests sent | {st.checked:,} in {st.finished.active:.1f} s "
-        f"(stop: {st_stop}; engine {engine or 0:.1f} s) "
+        f"| checked requests sent | {st.checked:,} in {st.finished.active:.1f} s (stop: "
+        f"{st.report.get('stop_reason', 'no report')}; engine {st.report.get('running_time') or 0:.1f} s) "
         f"| {ours.exchanges:,} in {ours.finished.active:.1f} s{stopped} | |",
         f"| **checked requests / s** | **{st_rate:,.1f}** | **{ours_rate:,.1f}** | **{ratio:.2f}{TIMES}** |",
         f"| start-up before the first request (schema loading / pytest collection on 2 workers) | {st_up:.1f} s "
-        f"| {ours_up:.1f} s | |",
+        f"| {'' if ours.first_test is not None else '> '}{ours_up:.1f} s | |",
         f"| checked requests / s after start-up | {st_steady:,.1f} | {ours_steady:,.1f} | {steady_ratio:.2f}{TIMES} |",
         f"| operations called (of {len(b.labels)}) | {len(st.ops_called)} | {len(ours.ops_called)} | |",
         f"| operations answered 2xx at least once (of {len(b.labels)}) | {len(st.ops_2xx)} | {len(ours.ops_2xx)} | |",
-        f"| **faults caught** ({n} of the {len(CATALOGUE)} in the catalogue; {len(families)} of "
-        f"{len(all_families)} families) | **{st_caught}/{n}** | **{ours_caught}/{n}** | |",
-        f"| **false alarms on the clean mock** (unique failures / failed tests) | **{st_alarms}**"
-        f"{' (' + kinds + ')' if kinds else ''} | **{ours_alarms}**{ours_kinds} | |",
     ]
+    if fault_rows:
+        out.append(f"| **faults caught** ({n} of the {len(CATALOGUE)} in the catalogue, {len(families)} of its "
+                   f"{len(all_families)} families) | **{st_caught}/{n}** | **{ours_caught}/{n}** | |")
+    out.append(f"| **false alarms on the clean mock** (unique failures / failed tests) | **{st_alarms}**"
+               f"{' (' + kinds + ')' if kinds else ''} | **{ours_alarms}**{ours_first} | |")
     if control is not None:
-        lines.append(f"| false alarms in a control run of the per-fault mode (no fault) | "
-                     f"{0 if control.st_verdict == 'missed' else 1} ({control.st_detail}) | "
-                     f"{0 if control.ours_verdict == 'missed' else 1} ({control.ours_detail}) | |")
-    met_rate = ratio >= TARGET_RATIO
-    met_faults = ours_caught > st_caught and ours_alarms == 0
-    lines += ["", f"Targets: ≥ {TARGET_RATIO}{TIMES} Schemathesis's checked requests/s: "
-              f"**{'met' if met_rate else 'NOT met'}** ({ratio:.2f}{TIMES}); "
-              "strictly more faults caught with zero false alarms: "
-              f"**{'met' if met_faults else 'NOT met'}** ({ours_caught} vs {st_caught}, {ours_alarms} false alarms)."]
+        out.append(f"| false alarms in the control run (per-fault mode, no fault) | "
+                   f"{int(control.st_verdict != 'missed')} | {int(control.ours_verdict != 'missed')} | |")
+    out += ["", f"Targets: ≥ {TARGET_RATIO}{TIMES} Schemathesis's checked requests/s: "
+            f"**{'met' if ratio >= TARGET_RATIO else 'NOT met'}** ({ratio:.2f}{TIMES} over the whole budget, "
+            f"{steady_ratio:.2f}{TIMES} after start-up)"]
+    if fault_rows:
+        met = ours_caught > st_caught and ours_alarms == 0
+        out[-1] += (f"; strictly more faults caught with zero false alarms: **{'met' if met else 'NOT met'}** "
+                    f"({ours_caught} vs {st_caught}, {ours_alarms} false alarms)")
+        only_st = [r.name for r in fault_rows if r.st_verdict == "caught" and r.ours_verdict != "caught"]
+        out[-1] += ".\nFaults Schemathesis caught that our suites missed: " + \
+            (", ".join(f"`{x}`" for x in only_st) or "none")
+    out[-1] += "."
     if b.args.quick:
-        lines.append("This was a --quick smoke run: with 10 s budgets pytest's start-up (collection on two workers) "
-                     "eats most of the budget, so the figures say the code works, not which tool is faster.")
-    only_st = [r.name for r in fault_rows if r.st_verdict == "caught" and r.ours_verdict != "caught"]
-    missed = ", ".join(f"`{x}`" for x in only_st) or "none"
-    lines.append(f"Faults Schemathesis caught that our suites missed: {missed}.")
-    lines += ["", "## Per fault", "",
-              "| fault | family | Schemathesis | first new failure / stop | time | ours | first failing test | time |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in b.rows:
-        label = "(control: no fault)" if r.name == CONTROL else f"`{r.name}`"
-        lines.append(f"| {label} | {r.family} | {r.st_verdict} | {_cell(r.st_detail)} | {r.st_seconds} s | "
-                     f"{r.ours_verdict} | {_cell(r.ours_detail)} | {r.ours_seconds} s |")
-    lines += ["", "## How it was run", "",
-              f"- Schemathesis {b.version}, `schemathesis run` with its defaults (all phases, all checks, "
-              f"1 worker, generation mode `all`); we add only a time budget and report files. It sends arrays as "
-              f"repeated keys (no Stripe bracket encoding): that is what plain Schemathesis does. Run from an "
-              f"empty folder (no `schemathesis.toml`, no example database), `SCHEMATHESIS_*` variables removed.",
-              f"- Clean run: `{b.commands.get('st-clean', '')}`",
-              f"- Per fault: `{b.commands.get('st-fault', '')}`. The baseline holds every kind (check, failure, "
-              f"signature) of failure the clean run reported — {b.baseline_kinds} kinds — accepted on every "
-              "operation, so a fault counts as caught only by a failure the clean mock does not produce "
-              "(`--max-failures 1` then stops at the first such failure).",
-              f"- Our suites, clean run: `{b.commands.get('ours-clean', '')}`",
-              f"- Our suites, per fault: `{b.commands.get('ours-fault', '')}` (the suite meant to catch the "
-              f"fault first, as in `harness.faultmatrix`; profile `{b.args.fault_profile}`).",
-              "- Checked requests: Schemathesis — interactions in its NDJSON event stream whose test case ran at "
-              "least one check; ours — every exchange the harness client recorded (coverage parts). Requests/s "
-              "divides by each process's wall time (start-up included; for a run stopped at its budget, the "
-              "budget). Operations: contract operations (of the 50) that received a request / answered 2xx.",
-              "- A run over its budget is interrupted (SIGINT, then SIGTERM/SIGKILL after "
-              f"{STOP_GRACE:g} s); Schemathesis gets `--max-time` = budget plus its schema loading.",
-              f"- Faults: {', '.join(f'`{x}`' for x in faults)}.",
-              f"- Wall time of the whole benchmark: {wall / 60:.1f} min. Reproduce: "
-              f"`python -m bench headtohead {shlex.join(b.args.argv)}`".rstrip()]
-    return "\n".join(lines) + "\n"
+        out.append("This was a --quick smoke run: with 10 s budgets pytest's start-up (collection on two workers) "
+                   "eats most of the budget, so the figures say the code works, not which tool is faster.")
+    if b.rows:
+        out += ["", "## Per fault", "",
+                "| fault | family | Schemathesis | first new failure / stop | time | ours | first failing test / stop "
+                "| time to it |", "|---|---|---|---|---|---|---|---|"]
+        for r in b.rows:
+            label = "(control: no fault)" if r.name == CONTROL else f"`{r.name}`"
+            out.append(f"| {label} | {r.family} | {r.st_verdict} | {_cell(r.st_detail)} | {r.st_seconds} s | "
+                       f"{r.ours_verdict} | {_cell(r.ours_detail)} | {r.ours_seconds} s |")
+    command = f"python -m bench headtohead {shlex.join(b.args.argv)}".strip()
+    out += ["", "## How it was run", "", *how_it_was_run(b, faults), "",
+            f"Wall time of the whole benchmark: {wall / 60:.1f} min. Reproduce: `{command}`"]
+    return "\n".join(out) + "\n"
+
+
+def how_it_was_run(b: Bench, faults: list[str]) -> list[str]:
+    out = [f"- Schemathesis {b.version}, `schemathesis run` with its defaults (all phases, all checks, one worker, "
+           "generation mode `all`); we add only a time budget and report files. It sends arrays as repeated keys "
+           "(no Stripe bracket encoding): that is what plain Schemathesis does. Run from an empty folder (no "
+           "`schemathesis.toml`, no example database), `SCHEMATHESIS_*` variables removed.",
+           f"- Schemathesis, clean run: `{b.commands.get('st-clean', '')}`",
+           f"- Our suites, clean run: `{b.commands.get('ours-clean', '')}`"]
+    if b.rows:
+        out += [f"- Schemathesis, per fault: `{b.commands.get('st-fault', '')}`. The baseline holds every kind "
+                f"(check, failure class, signature) of failure the clean run reported ({b.baseline_kinds} kinds), "
+                "accepted on every operation: a fault counts as caught only by a failure the clean mock does not "
+                "produce, and `--max-failures 1` stops at the first such failure.",
+                f"- Our suites, per fault: `{b.commands.get('ours-fault', '')}`: one process, the suite meant to "
+                f"catch the fault first (as in `harness.faultmatrix`), profile `{b.args.fault_profile}`; caught = a "
+                "test failed before the budget was up.",
+                f"- Faults: {', '.join(f'`{x}`' for x in faults)}."]
+    out += ["- Checked requests: Schemathesis, the interactions in its NDJSON event stream whose test case ran at "
+            "least one check; ours, every exchange the harness client recorded (coverage parts). Requests/s "
+            "divides by each process's wall time, start-up included (for a run stopped at its budget: the budget). "
+            "Operations: contract operations (of the 50) that received a request / answered 2xx.",
+            f"- A run still going at its budget is interrupted (SIGINT, then SIGTERM/SIGKILL after {STOP_GRACE:g} "
+            "s); Schemathesis's budget is its `--max-time`, on top of its schema loading (under a second)."]
+    return out
 
 
 def _cell(text: str) -> str:
