@@ -44,6 +44,7 @@ TARGET_RATIO = 1.5
 CONTROL = "control"  # the per-fault mode on the clean mock
 TIMES = "\u00d7"
 SUITES_BY_FAMILY_OWNER = ("pagination", "conformance", "negative", "lifecycle", "properties", "security")
+MEASURED_CODE = ("suites", "harness", "strategies", "contracts", "mockserver", "conftest.py")
 FAILED_LINE = re.compile(r"^(?:\[gw\d+\] (?:\[\s*\d+%\] )?)?(FAILED|ERROR) (suites/\S+)")
 
 
@@ -163,6 +164,19 @@ def mock(faults: tuple[str, ...] = ()) -> Iterator[Any]:
         yield target
     finally:
         target.stop()
+
+
+def code_state() -> str:
+    """The commit measured, and whether the code both tools exercise had uncommitted changes."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", *MEASURED_CODE).splitlines() if line[3:]]
+    return f"commit {commit}" + (f" with uncommitted changes in {', '.join(dirty[:6])}" if dirty else "")
 
 
 def seed_labels() -> set[str]:
@@ -397,6 +411,7 @@ class Bench:
     ours_clean: OursRun | None = None
     rows: list[FaultRow] = field(default_factory=list)
     baseline_kinds: int = 0
+    code: str = ""
 
     def shown(self, cmd: list[str]) -> str:
         return shown(cmd).replace(str(self.work), "$TMP")
@@ -534,7 +549,7 @@ def render(b: Bench, faults: list[str], wall: float) -> str:
         f"Same target (the embedded mock, `python -m mockserver`, one fresh process per run, started alone), same "
         f"machine ({os.cpu_count()} cores), same wall-clock budget: {b.args.budget:g} s on the clean mock"
         + (f", {b.args.fault_budget:g} s per fault" if b.rows else "")
-        + f". Load average (1, 5, 15 min) {loads}.", "",
+        + f". Load average (1, 5, 15 min) {loads}. Code: {b.code}.", "",
         f"| measure | Schemathesis {b.version} (plain CLI, defaults) | our suites (`-n 2 --profile ci`) "
         "| ours / theirs |",
         "|---|---|---|---|",
@@ -656,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     keep = contextlib.nullcontext(str(args.workdir)) if args.workdir else tempfile.TemporaryDirectory(prefix="h2h-")
     with keep as tmp:
-        bench = Bench(args, Path(tmp), seed_labels(), st_version())
+        bench = Bench(args, Path(tmp), seed_labels(), st_version(), code=code_state())
         note(f"Schemathesis {bench.version}; faults: {', '.join(args.fault_names) or 'none'}")
         bench.clean()
         if args.fault_names:

@@ -141,7 +141,8 @@ def _as_sent(value: Any) -> Any:
     return value
 
 
-def _schema_type(schema: Mapping[str, Any]) -> str | None:
+def schema_type(schema: Mapping[str, Any]) -> str | None:
+    """The type a schema describes, also when it only implies it (properties -> object, items -> array)."""
     declared = schema.get("type")
     if declared is not None:
         return declared
@@ -152,12 +153,13 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+def schema_branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The alternatives of an anyOf/oneOf schema, or None."""
     branches = schema.get("anyOf", schema.get("oneOf"))
     return list(branches) if branches is not None else None
 
 
-def _is_empty_marker(schema: Mapping[str, Any]) -> bool:
+def is_empty_marker(schema: Mapping[str, Any]) -> bool:
     """The ``{type: string, enum: [""]}`` half of Stripe's "emptyable" pattern."""
     return schema.get("type", "string") == "string" and list(schema.get("enum", ())) == [""]
 
@@ -166,14 +168,14 @@ def _allows_empty(schema: Mapping[str, Any]) -> bool:
     """Does the schema say, explicitly, that ``""`` is a meaningful value?"""
     if "" in (schema.get("enum") or ()):
         return True
-    return any(_allows_empty(branch) for branch in _branches(schema) or ())
+    return any(_allows_empty(branch) for branch in schema_branches(schema) or ())
 
 
 def _shapes(schema: Mapping[str, Any]) -> set[str]:
-    branches = _branches(schema)
+    branches = schema_branches(schema)
     if branches is not None:
         return set().union(*(_shapes(b) for b in branches)) if branches else set()
-    kind = _schema_type(schema)
+    kind = schema_type(schema)
     if kind in ("object", "array"):
         return {kind}
     if kind is None:
@@ -211,10 +213,10 @@ def validate(params: Any, schema: Mapping[str, Any], *, path: str = "") -> Any:
     """
     if "$ref" in schema:
         raise ValueError(f"Unresolved $ref {schema['$ref']!r} at {path or '<root>'}: inline refs first")
-    branches = _branches(schema)
+    branches = schema_branches(schema)
     if branches is not None:
         return _validate_any_of(params, branches, path)
-    kind = _schema_type(schema)
+    kind = schema_type(schema)
     if kind == "object":
         return _validate_object(params, schema, path)
     if kind == "array":
@@ -254,7 +256,7 @@ def _validate_any_of(value: Any, branches: list[Mapping[str, Any]], path: str) -
     if not errors:
         return _copy(value)  # anyOf: [] constrains nothing
     # The "" marker branch is an "unset" affordance, never what a non-"" value was aiming for.
-    real = [(b, e) for b, e in errors if not _is_empty_marker(b)] or errors
+    real = [(b, e) for b, e in errors if not is_empty_marker(b)] or errors
     shape = _shape(value)
     matching = [(b, e) for b, e in real if shape in _shapes(b)] or real
     # Among equally plausible branches, the one that got deepest into the value is most specific.

@@ -32,6 +32,9 @@ from contracts.validation import (
     PARAMETER_INVALID_INTEGER,
     PARAMETER_MISSING,
     PARAMETER_UNKNOWN,
+    is_empty_marker,
+    schema_branches,
+    schema_type,
 )
 from strategies.hints import (
     Attr,
@@ -127,26 +130,6 @@ def minimal_values(schema: Mapping[str, Any], *, path: str = "",
 
 
 # --------------------------------------------------------------------------- schema helpers
-
-
-def _schema_type(schema: Mapping[str, Any]) -> str | None:
-    declared = schema.get("type")
-    if declared is not None:
-        return declared
-    if "properties" in schema or "additionalProperties" in schema:
-        return "object"
-    if "items" in schema:
-        return "array"
-    return None
-
-
-def _branches(schema: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
-    branches = schema.get("anyOf", schema.get("oneOf"))
-    return list(branches) if branches is not None else None
-
-
-def _is_empty_marker(schema: Mapping[str, Any]) -> bool:
-    return schema.get("type", "string") == "string" and list(schema.get("enum", ())) == [""]
 
 
 def _is_mapping(schema: Mapping[str, Any]) -> bool:
@@ -321,10 +304,10 @@ class _Builder:
                     required: bool) -> SearchStrategy[Any]:
         if "$ref" in schema:
             raise ValueError(f"Unresolved $ref at {_render(segs) or '<root>'}: inline the schema first")
-        branches = _branches(schema)
+        branches = schema_branches(schema)
         if branches is not None:
             return self.any_of(branches, segs, mode, found, required=required)
-        kind = _schema_type(schema)
+        kind = schema_type(schema)
         if kind == "object":
             return self.obj(schema, segs, mode, found)
         if kind == "array":
@@ -343,7 +326,7 @@ class _Builder:
 
     def any_of(self, branches: list[Mapping[str, Any]], segs: list[str], mode: Mode, found: list[Hint], *,
                required: bool) -> SearchStrategy[Any]:
-        real = [b for b in branches if not _is_empty_marker(b)]
+        real = [b for b in branches if not is_empty_marker(b)]
         emptyable = len(real) < len(branches) and not any(isinstance(h, NoEmpty) for h in found)
         built, errors = [], []
         for branch in real:
@@ -412,7 +395,7 @@ class _Builder:
         value_schema = schema["additionalProperties"]
         max_keys = schema.get("maxProperties") or MAP_KEYS_CAP
         key_max = schema.get("x-key-max-length") or 40
-        value_max = (value_schema.get("maxLength") or 500) if _schema_type(value_schema) == "string" else None
+        value_max = (value_schema.get("maxLength") or 500) if schema_type(value_schema) == "string" else None
         if value_max is None:
             value_strategy = self.node(value_schema, [*segs, "*"], mode, required=True)
             keys = _metadata_keys(min(key_max, 20))
@@ -437,7 +420,7 @@ class _Builder:
         min_items = max(1, schema.get("minItems") or 0)  # [] is sent as "" (unset): never an empty list
         item_segs = [*segs, "*"]
         enum = None
-        if _last(self.hints.lookup(item_segs), _VALUE_TYPES) is None and _branches(items_schema) is None:
+        if _last(self.hints.lookup(item_segs), _VALUE_TYPES) is None and schema_branches(items_schema) is None:
             enum = items_schema.get("enum")
 
         def item(item_mode: Mode) -> SearchStrategy[Any]:
@@ -574,10 +557,10 @@ def _shape(value: Any) -> str:
 
 
 def _shapes(schema: Mapping[str, Any]) -> set[str]:
-    branches = _branches(schema)
+    branches = schema_branches(schema)
     if branches is not None:
         return set().union(*(_shapes(b) for b in branches)) if branches else set()
-    kind = _schema_type(schema)
+    kind = schema_type(schema)
     if kind in ("object", "array"):
         return {kind}
     return {"object", "array", "scalar"} if kind is None else {"scalar"}
@@ -621,12 +604,12 @@ class _Finder:
              removable: bool) -> None:
         if removable:
             self.add("missing", loc, f"missing required {_render(loc)}", code=PARAMETER_MISSING)
-        branches = _branches(schema)
+        branches = schema_branches(schema)
         if branches is None:
             self.replacements(schema, loc, required=required, emptyable=False, real=[schema], current=value)
             self.inside(schema, value, loc)
             return
-        real = [b for b in branches if not _is_empty_marker(b)]
+        real = [b for b in branches if not is_empty_marker(b)]
         emptyable = len(real) < len(branches)
         for branch in real:
             self.replacements(branch, loc, required=required, emptyable=emptyable, real=real, current=value)
@@ -638,8 +621,8 @@ class _Finder:
 
     def absent(self, schema: Mapping[str, Any], loc: tuple[str | int, ...]) -> None:
         """Defects that add an optional property which the valid value left out."""
-        branches = _branches(schema)
-        real = [b for b in branches if not _is_empty_marker(b)] if branches is not None else [schema]
+        branches = schema_branches(schema)
+        real = [b for b in branches if not is_empty_marker(b)] if branches is not None else [schema]
         emptyable = branches is not None and len(real) < len(branches)
         for branch in real:
             self.replacements(branch, loc, required=False, emptyable=emptyable, real=real, current=_DELETE)
@@ -654,7 +637,7 @@ class _Finder:
             if _target(real, value) is schema:
                 found.append(Defect(family, loc, param or where, code, label, value))
 
-        kind = _schema_type(schema)
+        kind = schema_type(schema)
         allows_empty = emptyable or (kind == "string" and not required and _string_allows_empty(schema))
         if loc and not allows_empty:
             bad("empty", f"empty string for {where}, which cannot be unset", "", PARAMETER_INVALID_EMPTY)
@@ -716,7 +699,7 @@ class _Finder:
 
     def inside(self, schema: Mapping[str, Any], value: Any, loc: tuple[str | int, ...]) -> None:
         """Defects below the value: its properties and items."""
-        kind = _schema_type(schema)
+        kind = schema_type(schema)
         if kind == "object" and isinstance(value, dict) and not _is_mapping(schema):
             props: Mapping[str, Any] = schema.get("properties") or {}
             required = set(schema.get("required") or ())
