@@ -681,6 +681,8 @@ def main(argv: list[str] | None = None) -> int:
                 note(f"fault {i}/{len(names)}: {name}")
                 bench.rows.append(bench.fault(name))
         bench.mark_load("at the end")
+        if (now := code_state()) != bench.code:
+            bench.code += f" at the start; {now} at the end (the code changed during the run)"
         text = render(bench, args.fault_names, time.monotonic() - start)
     print(text)
     args.report.parent.mkdir(parents=True, exist_ok=True)
