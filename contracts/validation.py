@@ -109,7 +109,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
 
 
-def _shape(value: Any) -> str:
+def value_shape(value: Any) -> str:
+    """"object", "array" or "scalar": what a decoded value is, for matching it to anyOf branches."""
     if isinstance(value, dict):
         return "object"
     if isinstance(value, list):
@@ -171,10 +172,11 @@ def _allows_empty(schema: Mapping[str, Any]) -> bool:
     return any(_allows_empty(branch) for branch in schema_branches(schema) or ())
 
 
-def _shapes(schema: Mapping[str, Any]) -> set[str]:
+def schema_shapes(schema: Mapping[str, Any]) -> set[str]:
+    """The value shapes a schema accepts (all three when it says nothing)."""
     branches = schema_branches(schema)
     if branches is not None:
-        return set().union(*(_shapes(b) for b in branches)) if branches else set()
+        return set().union(*(schema_shapes(b) for b in branches)) if branches else set()
     kind = schema_type(schema)
     if kind in ("object", "array"):
         return {kind}
@@ -257,8 +259,8 @@ def _validate_any_of(value: Any, branches: list[Mapping[str, Any]], path: str) -
         return _copy(value)  # anyOf: [] constrains nothing
     # The "" marker branch is an "unset" affordance, never what a non-"" value was aiming for.
     real = [(b, e) for b, e in errors if not is_empty_marker(b)] or errors
-    shape = _shape(value)
-    matching = [(b, e) for b, e in real if shape in _shapes(b)] or real
+    shape = value_shape(value)
+    matching = [(b, e) for b, e in real if shape in schema_shapes(b)] or real
     # Among equally plausible branches, the one that got deepest into the value is most specific.
     deepest = max(e.param.count("[") for _, e in matching)
     raise next(e for _, e in matching if e.param.count("[") == deepest)

@@ -34,7 +34,9 @@ from contracts.validation import (
     PARAMETER_UNKNOWN,
     is_empty_marker,
     schema_branches,
+    schema_shapes,
     schema_type,
+    value_shape,
 )
 from strategies.hints import (
     Attr,
@@ -548,27 +550,9 @@ class Defect:
         return out
 
 
-def _shape(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "scalar"
-
-
-def _shapes(schema: Mapping[str, Any]) -> set[str]:
-    branches = schema_branches(schema)
-    if branches is not None:
-        return set().union(*(_shapes(b) for b in branches)) if branches else set()
-    kind = schema_type(schema)
-    if kind in ("object", "array"):
-        return {kind}
-    return {"object", "array", "scalar"} if kind is None else {"scalar"}
-
-
 def _target(real: list[Mapping[str, Any]], value: Any) -> Mapping[str, Any] | None:
     """The branch a validator reports for `value` (the one of its shape), when exactly one can be meant."""
-    candidates = [b for b in real if _shape(value) in _shapes(b)] or real
+    candidates = [b for b in real if value_shape(value) in schema_shapes(b)] or real
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -616,7 +600,7 @@ class _Finder:
         if value == "":
             return
         target = _target(real, value)
-        if target is not None and _shape(value) in _shapes(target):
+        if target is not None and value_shape(value) in schema_shapes(target):
             self.inside(target, value, loc)
 
     def absent(self, schema: Mapping[str, Any], loc: tuple[str | int, ...]) -> None:
