@@ -59,6 +59,8 @@ LIST_PARAM_DOCS = {
     "expand": "Fields of the response to expand (dotted paths for nested fields).",
 }
 
+SCALAR_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "number"}
+
 REQUEST_OPTION_KEYS = {"api_key", "stripe_version", "stripe_account", "stripe_context", "max_network_retries",
                        "idempotency_key", "content_type", "headers"}
 
@@ -134,12 +136,8 @@ def param_schema(tp: Any, name: str) -> dict:
         if name not in UNLIMITED_STRINGS:
             schema["maxLength"] = DEFAULT_MAX_LENGTH
         return schema
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer"}
-    if tp is float:
-        return {"type": "number"}
+    if tp in SCALAR_TYPES:
+        return {"type": SCALAR_TYPES[tp]}
     if tp is decimal.Decimal:
         return {"type": "string", "format": "decimal", "maxLength": 40}
     if _origin(tp) in (list, collections.abc.Sequence, typing.List):  # noqa: UP006
@@ -311,12 +309,8 @@ class ResponseSchemas:
             return {"type": "string", "enum": literals}
         if tp is str:
             return {"type": "string"}
-        if tp is bool:
-            return {"type": "boolean"}
-        if tp is int:
-            return {"type": "integer"}
-        if tp is float:
-            return {"type": "number"}
+        if tp in SCALAR_TYPES:
+            return {"type": SCALAR_TYPES[tp]}
         if tp is decimal.Decimal:  # Stripe serialises decimals as strings
             return {"type": "string", "format": "decimal"}
         if tp is typing.Any:
