@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.validation import ParamError
+from harness import search_query
 from harness.search_query import QuerySyntaxError, parse
 from mockserver.app import Context, Hooks, MockApp, Request, Response
 from mockserver.errors import ApiError
@@ -525,6 +526,27 @@ class SearchIgnoresSecondClause(Hooks):
                 return
             if len(query.clauses) > 1:
                 req.params["query"] = str(type(query)(query.clauses[:1], query.conjunction))
+
+
+@fault("search_substring_is_prefix", "search", "the matcher treats `field~\"text\"` as a prefix match", "properties")
+class SearchSubstringIsPrefix(Hooks):
+    """A bug inside the query matcher itself: only an oracle with its own model of the language can see it."""
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) != "SearchInvoices":
+            return handler(ctx)
+        correct = search_query._positive_match
+
+        def prefix_only(op: str, expected: Any, actual: Any) -> bool:
+            if op == "~" and isinstance(expected, str) and isinstance(actual, str):
+                return actual.startswith(expected)
+            return correct(op, expected, actual)
+
+        search_query._positive_match = prefix_only  # one event loop: no other request runs meanwhile
+        try:
+            return handler(ctx)
+        finally:
+            search_query._positive_match = correct
 
 
 # -- isolation and auth --------------------------------------------------------------------------------------------
