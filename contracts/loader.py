@@ -191,10 +191,6 @@ class Contract:
                 return op, values
         return None
 
-    def methods_for(self, path: str) -> list[str]:
-        """Methods some operation serves at a concrete path (for 405-style answers)."""
-        return sorted({m for m in ("GET", "POST", "DELETE") if self.match(m, path)})
-
     # -- schemas --------------------------------------------------------------------------------------------
 
     def resolve(self, node: dict) -> dict:

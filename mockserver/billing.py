@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import new_object
 from mockserver.store import Collection, now
 
@@ -72,8 +72,7 @@ def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str
                        code="parameter_missing", param=param_path(param_prefix, "price_data[unit_amount]"))
     if (params.get("pricing") or {}).get("price"):
         price = params["pricing"]["price"]
-        raise ApiError(400, f"No such price: '{price}'", code="resource_missing",
-                       param=param_path(param_prefix, "pricing[price]"))
+        raise no_such("price", price, param=param_path(param_prefix, "pricing[price]"))
     raise ApiError(400, "Provide one of amount, price_data, unit_amount_decimal or pricing.",
                    code="parameter_missing", param=param_path(param_prefix, "amount"))
 

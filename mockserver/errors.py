@@ -30,13 +30,15 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def invalid(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
-    """A 400 for a request that is well-formed but not allowed (bad state, bad reference)."""
-    return ApiError(400, message, code=code, param=param)
+def no_such(label: str, object_id: str, *, param: str | None = None, status: int = 400) -> ApiError:
+    """Stripe's `resource_missing` error: ``No such <label>: '<id>'``.
 
-
-def not_found(kind: str, object_id: str, param: str | None = None) -> ApiError:
-    return ApiError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+    :param label: what was looked for, as Stripe words it (``"invoice"``, ``"PaymentMethod"``).
+    :param param: the request parameter that named it (a body or query parameter), or None for a path ID.
+    :param status: 404 when the object is the one the URL names, 400 when a parameter refers to it (Stripe's
+        usage: a missing ``customer=cus_x`` is a 400 naming ``customer``).
+    """
+    return ApiError(status, f"No such {label}: '{object_id}'", code="resource_missing", param=param)
 
 
 def bad_state(message: str, code: str = "invalid_state") -> ApiError:

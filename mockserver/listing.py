@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from contracts.loader import Operation
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.store import Collection
 
 PAGINATION = {"limit", "starting_after", "ending_before", "expand", "page"}
@@ -109,7 +109,7 @@ def _cursor(coll: Collection, params: dict, name: str, label: str) -> int | None
     if object_id is None:
         return None
     if object_id not in coll:
-        raise ApiError(400, f"No such {label}: '{object_id}'", code="resource_missing", param=name)
+        raise no_such(label, object_id, param=name)
     return coll.position[object_id]
 
 

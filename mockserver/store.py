@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import no_such
 
 _ALPHABET = string.ascii_letters + string.digits
 # Random bytes -> base62 characters in one C call: byte b maps to _ALPHABET[b % 62]; bytes >= 248 (= 4 * 62) are
@@ -126,7 +126,7 @@ class Account:
         """The object or a 404 `resource_missing` that never reveals other accounts' objects."""
         obj = self.collection(kind).get(object_id) if isinstance(object_id, str) else None
         if obj is None:
-            raise ApiError(404, f"No such {label}: '{object_id}'", code="resource_missing", param=param)
+            raise no_such(label, object_id, param=param, status=404)
         return obj
 
 

@@ -7,8 +7,9 @@ What we change from Schemathesis's defaults, and why (see harness/schemathesis_s
   express (an invoice needs an existing customer), and Stripe answers those with a 400;
 - `unsupported_method` is off: Stripe answers unknown methods with a 404 "Unrecognized request URL", not 405;
 - `negative_data_rejection` also accepts 413/414: a body or URL too large for the server is a rejection;
-- `ignored_auth` is off: its probes bypass the harness client (no retries), so a 429 from a rate-limiting server
-  reads as "auth not enforced"; suites/test_security.py checks 401s on every operation instead.
+- `ignored_auth` is off: it re-sends each case without credentials outside the harness client, so those probes are
+  never retried, and a 429 or 503 from a rate-limiting server would read as "auth not enforced".
+  suites/test_security.py checks the 401 of every operation instead, through the client.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ EXCLUDED = [positive_data_acceptance, unsupported_method, ignored_auth]
 
 
 def _check(case, raw, target) -> None:
-    """Schemathesis's checks plus ours; the auth header is declared so `ignored_auth` probes without it."""
+    """Schemathesis's checks plus ours, on the response to a case sent with the target's key."""
     case.validate_response(raw, additional_checks=API_CHECKS, excluded_checks=EXCLUDED,
                            headers={"Authorization": f"Bearer {target.api_key}"},
                            transport_kwargs={"base_url": target.base_url})

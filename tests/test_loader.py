@@ -116,16 +116,6 @@ def test_match_refuses_what_no_operation_serves(method: str, path: str) -> None:
     assert load_contract().match(method, path) is None
 
 
-def test_methods_for() -> None:
-    contract = load_contract()
-    assert contract.methods_for("/v1/invoices/in_1") == ["DELETE", "GET", "POST"]
-    assert contract.methods_for("/v1/invoices/in_1/finalize") == ["POST"]
-    assert contract.methods_for("/v1/nothing") == []
-
-
-# -- schemas -------------------------------------------------------------------------------------------------------
-
-
 def valid(schema: dict, value: Any) -> bool:
     return load_contract().compile(schema).is_valid(value)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.listing import Predicate, page
 from mockserver.objects import blank
 from mockserver.store import new_id, now
@@ -67,7 +67,7 @@ def reference(ctx: Context, kind: str, param: str) -> dict | None:
         return None
     obj = ctx.account.collection(kind).get(object_id)
     if obj is None:
-        raise ApiError(400, f"No such {KINDS[kind][1]}: '{object_id}'", code="resource_missing", param=param)
+        raise no_such(KINDS[kind][1], object_id, param=param)
     return obj
 
 

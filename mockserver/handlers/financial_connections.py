@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import KINDS, create, fetch, list_objects
 from mockserver.handlers.registry import handles
 from mockserver.store import new_id, now
@@ -84,7 +84,7 @@ def create_account(ctx: Context) -> dict:
     p = ctx.params
     customer_id = _opt(p, "customer")
     if customer_id is not None and ctx.account.collection("customer").get(customer_id) is None:
-        raise ApiError(400, f"No such customer: '{customer_id}'", code="resource_missing", param="customer")
+        raise no_such("customer", customer_id, param="customer")
     category = _opt(p, "category") or "cash"
     permissions = list(dict.fromkeys(p.get("permissions") or DEFAULT_PERMISSIONS))
     count = p.get("transactions", DEFAULT_TRANSACTIONS)
@@ -167,8 +167,7 @@ def _account_holder(ctx: Context, holder: dict) -> dict:
             raise ApiError(400, "Missing required param: account_holder[customer].", code="parameter_missing",
                            param="account_holder[customer]")
         if ctx.account.collection("customer").get(customer_id) is None:
-            raise ApiError(400, f"No such customer: '{customer_id}'", code="resource_missing",
-                           param="account_holder[customer]")
+            raise no_such("customer", customer_id, param="account_holder[customer]")
         out["customer"] = customer_id
     else:
         account_id = _opt(holder, "account")
@@ -219,8 +218,7 @@ def retrieve_session(ctx: Context) -> dict:
 def list_transactions(ctx: Context) -> dict:
     account_id = ctx.params["account"]
     if ctx.account.collection(ACCOUNT).get(account_id) is None:
-        raise ApiError(400, f"No such financial connections account: '{account_id}'", code="resource_missing",
-                       param="account")
+        raise no_such("financial connections account", account_id, param="account")
     return list_objects(ctx, TRANSACTION)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mockserver import billing
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import fetch, list_objects, merge_metadata, reference
 from mockserver.handlers.registry import handles
 from mockserver.listing import page
@@ -119,8 +119,8 @@ def _draft(ctx: Context, action: str) -> dict:
 def _line(ctx: Context, inv: dict, line_id: str, param: str) -> dict:
     line = billing.lines_of(ctx, inv["id"]).get(line_id)
     if line is None:
-        raise ApiError(404 if param == "line_item_id" else 400, f"No such line item on invoice {inv['id']}: "
-                       f"'{line_id}'", code="resource_missing", param=param)
+        raise no_such(f"line item on invoice {inv['id']}", line_id, param=param,
+                      status=404 if param == "line_item_id" else 400)
     return line
 
 

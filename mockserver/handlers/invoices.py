@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.search_query import QuerySyntaxError, parse
 from mockserver import billing
-from mockserver.errors import ApiError, bad_state
+from mockserver.errors import ApiError, bad_state, no_such
 from mockserver.handlers import support
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, new_object, reference
 from mockserver.handlers.registry import handles
@@ -299,8 +299,7 @@ def attach_payment(ctx: Context) -> dict:
     inv = _invoice(ctx)
     p = ctx.params
     if p.get("payment_record"):
-        raise ApiError(400, f"No such payment record: '{p['payment_record']}'", code="resource_missing",
-                       param="payment_record")
+        raise no_such("payment record", p["payment_record"], param="payment_record")
     intent = reference(ctx, "payment_intent", "payment_intent")
     if intent is None:
         raise ApiError(400, "Missing required param: payment_intent.", code="parameter_missing",
@@ -339,7 +338,7 @@ def create_preview(ctx: Context) -> dict:
     p = ctx.params
     for name in ("subscription", "schedule"):
         if p.get(name):
-            raise ApiError(400, f"No such {name}: '{p[name]}'", code="resource_missing", param=name)
+            raise no_such(name, p[name], param=name)
     customer = reference(ctx, "customer", "customer")
     if customer is None and not p.get("invoice_items"):
         raise ApiError(400, "Provide a customer or invoice_items to preview an invoice.", code="parameter_missing",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import create, fetch, list_objects, reference
 from mockserver.handlers.registry import handles
 
@@ -95,7 +95,7 @@ def resolve_payment_method(ctx: Context, pm_id_or_token: str, param: str) -> dic
         return _new_payment_method(ctx, card)
     found = ctx.account.collection("payment_method").get(pm_id_or_token)
     if found is None:
-        raise ApiError(400, f"No such PaymentMethod: '{pm_id_or_token}'", code="resource_missing", param=param)
+        raise no_such("PaymentMethod", pm_id_or_token, param=param)
     return found
 
 
@@ -106,7 +106,7 @@ def decline_code(ctx: Context, pm_id: str, param: str = "payment_method") -> str
         return DECLINING_LAST4.get(card.last4)
     found = ctx.account.collection("payment_method").get(pm_id)
     if found is None:
-        raise ApiError(400, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param=param)
+        raise no_such("PaymentMethod", pm_id, param=param)
     return DECLINING_LAST4.get((found.get("card") or {}).get("last4", ""))
 
 
@@ -126,7 +126,7 @@ def create_payment_method(ctx: Context) -> dict:
     token = _opt(card_params, "token") if isinstance(card_params, dict) else None
     card = TEST_TOKENS.get(token or DEFAULT_TOKEN)
     if card is None:
-        raise ApiError(400, f"No such token: '{token}'", code="resource_missing", param="card[token]")
+        raise no_such("token", token, param="card[token]")
     customer = reference(ctx, "customer", "customer")
     metadata = _opt(ctx.params, "metadata") or {}
     return _new_payment_method(ctx, card, customer["id"] if customer else None, metadata)
