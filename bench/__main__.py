@@ -12,7 +12,10 @@ import sys
 from bench import BENCHMARKS
 
 # Run by name only, not by `python -m bench` (all): minutes long, it drives two tools against the mock.
-ON_DEMAND = {"headtohead": ("bench.head_to_head", "plain Schemathesis vs our suites: requests/s, coverage, faults")}
+ON_DEMAND = {
+    "headtohead": ("bench.head_to_head", "plain Schemathesis vs our suites: requests/s, coverage, faults"),
+    "suites": ("bench.suites_throughput", "our suites: checked requests/s, report weight, latency (--vs-ref REV)"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -288,6 +288,17 @@ class HintTable:
                 hints = spec if isinstance(spec, tuple) else (spec,)
                 entries.append(_Entry(layer, tuple(split_path(pattern)), hints))
         self._entries = sorted(entries, key=lambda e: (e.layer, _specificity(e.pattern)))
+        self._index()
+
+    def _index(self) -> None:
+        """Entries by the first segment of their pattern (a wildcard first segment goes to every lookup), and a
+        memo of answers: a schema walk asks for the same paths again and again (every array item is `*`)."""
+        self._by_head: dict[str, list[int]] = {}
+        self._wild: list[int] = []
+        for n, entry in enumerate(self._entries):
+            head = entry.pattern[0] if entry.pattern else ""
+            (self._wild if head in ("*", "**") else self._by_head.setdefault(head, [])).append(n)
+        self._memo: dict[tuple[str, ...], list[Hint]] = {}
 
     @classmethod
     def of(cls, hints: HintTable | Mapping[str, HintSpec] | None) -> HintTable:
@@ -297,12 +308,21 @@ class HintTable:
 
     def lookup(self, segments: Sequence[str]) -> list[Hint]:
         """Every hint whose pattern matches, weakest first."""
-        return [hint for entry in self._entries if _matches(entry.pattern, segments) for hint in entry.hints]
+        key = tuple(segments)
+        found = self._memo.get(key)
+        if found is None:
+            head = key[0] if key else ""
+            candidates = sorted([*self._by_head.get(head, ()), *self._wild])
+            found = [hint for n in candidates if _matches((entry := self._entries[n]).pattern, key)
+                     for hint in entry.hints]
+            self._memo[key] = found
+        return list(found)
 
     def map(self, fn: Callable[[Hint], Hint]) -> HintTable:
         """The same table with every hint replaced by `fn(hint)` (how reference hints get resolved)."""
         out = HintTable()
         out._entries = [_Entry(e.layer, e.pattern, tuple(fn(h) for h in e.hints)) for e in self._entries]
+        out._index()
         return out
 
 

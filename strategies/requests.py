@@ -14,7 +14,8 @@ the only way the expected `param` is certain.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -322,22 +323,119 @@ def _requests(op: Operation, refs: Refs, mode: Mode, kind: RequestKind, *, full_
     return _pick(built).flatmap(make)
 
 
+# --------------------------------------------------------------------------- built once, bound per request
+#
+# Building a request strategy walks the request schema against the hint tables: milliseconds per operation, up to
+# hundreds for operations with many bindings. The suites ask for one strategy per example, because the objects an
+# operation changes are made fresh for every request, so the pools' IDs differ each time while their shape (which
+# kinds, how many IDs, what is known about each) does not. So strategies are built for the pools' shape, with a
+# placeholder standing for each ID, once; each draw then binds the placeholders to the IDs of this request's pools.
+
+
+def _placeholder(n: int) -> str:
+    """A stand-in for the n-th ID of a pool shape. Built at run time, so that Hypothesis (which mines string
+    literals from the code under test) never generates one by itself; only [a-z0-9~] so no encoding touches it."""
+    mark = chr(126) * 2
+    return f"{mark}{chr(112)}{n}{mark}"
+
+
+_PLACEHOLDER = re.compile(re.escape(chr(126) * 2) + chr(112) + r"(\d+)" + re.escape(chr(126) * 2))
+
+
+def _shape(refs: Refs) -> tuple[Refs, tuple[str, ...], tuple[Any, ...]]:
+    """`refs` with every ID replaced by a placeholder (in pools and in the attrs that name IDs), the IDs in
+    placeholder order, and a hashable key of the shape."""
+    ids: dict[str, str] = {}
+    for kind in sorted(refs.pools):
+        for object_id in refs.pools[kind]:
+            ids.setdefault(object_id, _placeholder(len(ids)))
+
+    def swap(value: Any) -> Any:
+        return ids.get(value, value) if isinstance(value, str) else value
+
+    pools = {kind: [ids[i] for i in refs.pools[kind]] for kind in sorted(refs.pools)}
+    attrs = {ids.get(object_id, object_id): {k: swap(v) for k, v in facts.items()}
+             for object_id, facts in refs.attrs.items()}
+    key = (tuple((k, tuple(v)) for k, v in pools.items()),
+           tuple(sorted((k, tuple(sorted((a, repr(v)) for a, v in facts.items()))) for k, facts in attrs.items())))
+    return Refs(pools, attrs), tuple(ids), key
+
+
+def _bind_value(value: Any, ids: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        if chr(126) not in value:
+            return value
+        return _PLACEHOLDER.sub(lambda m: ids[int(m.group(1))], value)
+    if isinstance(value, dict):
+        return {_bind_value(k, ids): _bind_value(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bind_value(v, ids) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_bind_value(v, ids) for v in value)
+    return value
+
+
+def _bind(req: ApiRequest, ids: Sequence[str]) -> ApiRequest:
+    """The request with every placeholder replaced by the ID it stands for."""
+    return ApiRequest(req.operation_id, req.method, _bind_value(req.path, ids), _bind_value(dict(req.path_params), ids),
+                      _bind_value(dict(req.params), ids), req.kind, req.expected, _bind_value(req.label, ids),
+                      _bind_value(req.raw_pairs, ids))
+
+
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[Any, ...], SearchStrategy[ApiRequest] | Exception] = OrderedDict()
+
+
+def _once(kind: str, op: Operation, refs: Refs, build: Callable[[Operation, Refs], SearchStrategy[ApiRequest]],
+          *extra: Any) -> SearchStrategy[ApiRequest]:
+    """`build(op, refs)`, built once per operation and pool shape and bound to `refs`' IDs per draw. A build
+    that raises (MissingReference, ...) raises again, from the cache, for every later call with that shape."""
+    shaped, ids, key = _shape(refs)
+    full_key = (kind, op.operation_id, id(op), *extra, key)
+    cached = _cache.get(full_key)
+    if cached is None:
+        try:
+            cached = build(op, shaped)
+        except (MissingReference, ValueError) as exc:
+            cached = exc
+        _cache[full_key] = cached
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(full_key)
+    if isinstance(cached, Exception):
+        raise _unshaped(cached, ids)
+    return cached.map(lambda req: _bind(req, ids)) if ids else cached
+
+
+def _unshaped(exc: Exception, ids: Sequence[str]) -> Exception:
+    """The cached error, its message naming the real IDs rather than placeholders."""
+    if isinstance(exc, MissingReference):
+        return MissingReference(exc.kind, exc.operation, _bind_value(exc.detail, ids))
+    return type(exc)(_bind_value(str(exc), ids))
+
+
 # --------------------------------------------------------------------------- public strategies
 
 
 def valid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
     """Requests the contract and the target's state both accept (2xx expected)."""
-    return _requests(op, refs, "valid", "valid")
+    return _once("valid", op, refs, lambda o, r: _requests(o, r, "valid", "valid"))
 
 
 def boundary_requests(op: Operation, refs: Refs, *, full_arrays: bool = False) -> SearchStrategy[ApiRequest]:
     """Valid requests at the edges: maxLength strings, min/max integers, maxItems arrays (capped at 20 unless
     `full_arrays`, the dedicated case that builds e.g. 250 lines), 50-key metadata, "" where it unsets."""
-    return _requests(op, refs, "boundary", "boundary", full_arrays=full_arrays)
+    return _once("boundary", op, refs, lambda o, r: _requests(o, r, "boundary", "boundary", full_arrays=full_arrays),
+                 full_arrays)
 
 
 def invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
     """A valid request plus exactly one defect, labelled with the 400 the server must answer."""
+    return _once("invalid", op, refs, _invalid_requests)
+
+
+def _invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
     built = _built(op, refs, "valid")
 
     def plant(index: int, params: dict[str, Any]) -> SearchStrategy[ApiRequest]:
