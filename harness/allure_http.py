@@ -1,12 +1,21 @@
 """Render recorded HTTP exchanges as Allure steps.
 
-Plug ``record_exchange`` into ``ApiClient(on_exchange=...)`` so every attempt (retries included) shows up
-in the report with its request, response and a curl line — all scrubbed of API keys.
+Plug ``log_exchange`` into ``ApiClient(on_exchange=...)`` so every attempt (retries included) shows up in the
+report, all scrubbed of API keys. Two modes:
+
+* compact (the default): each exchange is one step whose title carries method, path, status, duration and
+  Request-Id; the last ``KEPT`` exchanges of the running test are kept in memory, and ``attach_kept`` (called
+  by the harness plugin when a test fails) attaches them in full: request, response and a curl line each. A
+  passing test costs no attachment files, so a green run's results stay small and render fast.
+* full (``HARNESS_FULL_EXCHANGES=1``): every exchange gets its request, response and curl attachments at once
+  (``record_exchange``), for a run where every passing exchange must be kept.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections import deque
 from typing import Any
 
 import allure
@@ -20,6 +29,13 @@ def _dump(value: Any) -> str:
     return scrub(json.dumps(scrub_obj(value), indent=2, ensure_ascii=False, default=str))
 
 
+KEPT = 60
+"""Exchanges of the running test kept for its failure report (Hypothesis replays the failing example last)."""
+FULL_ENV = "HARNESS_FULL_EXCHANGES"
+
+_kept: deque[Exchange] = deque(maxlen=KEPT)
+
+
 def step_title(ex: Exchange) -> str:
     """``POST /v1/invoices → 200 (12 ms)``; retried and failed attempts say so up front."""
     outcome = "transport error" if ex.status is None else str(ex.status)
@@ -28,9 +44,49 @@ def step_title(ex: Exchange) -> str:
     return f"{ex.method} {ex.path} \u2192 {outcome} ({ex.duration_ms:.0f} ms)"
 
 
-def record_exchange(ex: Exchange) -> None:
-    """Attach one exchange as an Allure step; a no-op when no Allure listener is active."""
-    request = {
+def full_mode() -> bool:
+    """Whether every exchange is attached in full (HARNESS_FULL_EXCHANGES=1), not only a failing test's."""
+    return os.environ.get(FULL_ENV) == "1"
+
+
+def log_exchange(ex: Exchange) -> None:
+    """The client hook: a compact step, the exchange kept for a failure report (or everything, in full mode)."""
+    if full_mode():
+        record_exchange(ex)
+        return
+    _kept.append(ex)
+    request_id = next((v for k, v in ex.response_headers.items() if k.lower() == "request-id"), None)
+    title = step_title(ex) + (f" {request_id}" if request_id else "")
+    with allure.step(scrub(title)):
+        pass
+
+
+def forget_kept() -> None:
+    """A new test starts: its failure report shows its own exchanges only."""
+    _kept.clear()
+
+
+def attach_kept() -> int:
+    """Attach the kept exchanges of a failing test in full (one JSON attachment, oldest first, and the last
+    exchange's curl line); returns how many. Nothing happens in full mode, where they are attached already."""
+    if full_mode() or not _kept:
+        return 0
+    exchanges = [_full(ex) for ex in _kept]
+    allure.attach(_dump(exchanges), name=f"last {len(exchanges)} exchanges (request, response, curl)",
+                  attachment_type=allure.attachment_type.JSON)
+    allure.attach(scrub(_kept[-1].curl()), name="curl (last exchange)", attachment_type=allure.attachment_type.TEXT)
+    count = len(_kept)
+    _kept.clear()
+    return count
+
+
+def _full(ex: Exchange) -> dict[str, Any]:
+    request, response = _parts(ex)
+    return {"step": step_title(ex), "request": request, "response": response, "curl": ex.curl()}
+
+
+def _parts(ex: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
+    request: dict[str, Any] = {
         "method": ex.method,
         "url": ex.url,
         "headers": ex.request_headers,
@@ -48,6 +104,13 @@ def record_exchange(ex: Exchange) -> None:
     }
     if ex.error is not None:
         response["error"] = ex.error
+    return request, response
+
+
+def record_exchange(ex: Exchange) -> None:
+    """Attach one exchange as an Allure step with its request, response and curl; a no-op without an Allure
+    listener."""
+    request, response = _parts(ex)
     with allure.step(scrub(step_title(ex))):
         allure.attach(_dump(request), name="request", attachment_type=allure.attachment_type.JSON)
         allure.attach(_dump(response), name="response", attachment_type=allure.attachment_type.JSON)

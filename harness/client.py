@@ -213,9 +213,9 @@ class Response:
         return f"<Response {self.exchange.operation} -> {self.status}, retries={self.retries}>"
 
 
-def _parse_body(resp: requests.Response) -> Any:
+def _parse_body(resp: requests.Response, text: str | None = None) -> Any:
     """JSON when the server says so (or it parses as such), else text; None for an empty body."""
-    text = resp.text
+    text = resp.text if text is None else text
     if not text:
         return None
     content_type = resp.headers.get("Content-Type", "")
@@ -287,6 +287,8 @@ class ApiClient:
         self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._random = random.Random()
         self._random_lock = threading.Lock()
+        # Proxy/CA settings from the environment, read once: every request goes to base_url.
+        self._settings = self._session.merge_environment_settings(self.base_url, {}, None, None, None)
 
     # -- construction helpers -------------------------------------------------------------------------
 
@@ -374,11 +376,15 @@ class ApiClient:
         prepared = self._session.prepare_request(
             requests.Request(method, url, headers=dict(send_headers), data=body)
         )
-        settings = self._session.merge_environment_settings(prepared.url, {}, None, None, None)
+        settings = self._settings
         exchanges: list[Exchange] = []
+        # What the exchange records as sent: the params in their wire form (no decoding of what was just encoded);
+        # a raw body is decoded as far as it can be, since it may be deliberately malformed.
+        sent = scrub_obj(codec.wire_form(params)) if params and raw_body is None else None
 
         for attempt in range(1, max_attempts + 1):
-            exchange, resp, error = self._send_once(prepared, settings, attempt, idem, raw_body is not None)
+            exchange, resp, error, parsed = self._send_once(prepared, settings, attempt, idem, raw_body is not None,
+                                                            sent)
             exchanges.append(exchange)
             transient = isinstance(error, _RETRYABLE_ERRORS) or (
                 resp is not None and resp.status_code in RETRY_STATUSES
@@ -397,8 +403,8 @@ class ApiClient:
                 raise ApiError(exchanges)
             return Response(
                 status=resp.status_code,
-                headers=CaseInsensitiveDict(resp.headers),
-                body=_parse_body(resp),
+                headers=resp.headers,
+                body=parsed,
                 exchanges=exchanges,
                 raw=resp,
             )
@@ -413,8 +419,10 @@ class ApiClient:
         attempt: int,
         idempotency_key: str | None,
         raw: bool,
-    ) -> tuple[Exchange, requests.Response | None, requests.RequestException | None]:
-        """One attempt; never raises for transport errors, it reports them in the Exchange instead."""
+        sent: dict[str, Any] | None = None,
+    ) -> tuple[Exchange, requests.Response | None, requests.RequestException | None, Any]:
+        """One attempt; never raises for transport errors, it reports them in the Exchange instead. Also returns
+        the parsed body (parsed once: the Exchange shares it unless a secret had to be scrubbed from it)."""
         started = time.perf_counter()
         resp: requests.Response | None = None
         error: requests.RequestException | None = None
@@ -424,7 +432,10 @@ class ApiClient:
         except requests.RequestException as exc:
             error = exc
         duration_ms = (time.perf_counter() - started) * 1000.0
-        return self._record(prepared, resp, error, duration_ms, attempt, idempotency_key, raw), resp, error
+        text = None if resp is None else resp.text
+        parsed = None if resp is None else _parse_body(resp, text)
+        exchange = self._record(prepared, resp, error, duration_ms, attempt, idempotency_key, raw, parsed, sent, text)
+        return exchange, resp, error, parsed
 
     @staticmethod
     def _record(
@@ -435,6 +446,9 @@ class ApiClient:
         attempt: int,
         idempotency_key: str | None,
         raw: bool,
+        parsed: Any = None,
+        sent: dict[str, Any] | None = None,
+        text: str | None = None,
     ) -> Exchange:
         url = prepared.url or ""
         split = urlsplit(url)
@@ -445,19 +459,28 @@ class ApiClient:
             body_text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
         content_type = prepared.headers.get("Content-Type", "")
         params: dict[str, Any] = {}
-        if method in _QUERY_METHODS or body is None:
-            params = _decode_for_record(split.query)
+        if sent is not None:
+            params = sent
+        elif method in _QUERY_METHODS or body is None:
+            params = scrub_obj(_decode_for_record(split.query))
         elif content_type.startswith(FORM_CONTENT_TYPE):
-            params = _decode_for_record(body_text or "")
+            params = scrub_obj(_decode_for_record(body_text or ""))
+        recorded = None
+        if resp is not None:
+            text = resp.text if text is None else text
+            if parsed is None and text:
+                parsed = _parse_body(resp, text)
+            # Shared with the Response (parsed once) unless a secret had to be scrubbed out of it.
+            recorded = parsed if scrub(text) == text else scrub_obj(parsed)
         return Exchange(
             method=method,
             url=scrub(url),
             path=split.path,
-            params=scrub_obj(params),
+            params=params,
             request_headers=redact_headers(prepared.headers),
             status=None if resp is None else resp.status_code,
             response_headers={} if resp is None else redact_headers(resp.headers),
-            body=None if resp is None else scrub_obj(_parse_body(resp)),
+            body=recorded,
             duration_ms=duration_ms,
             attempt=attempt,
             error=None if error is None else scrub(f"{type(error).__name__}: {error}"),

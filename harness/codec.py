@@ -131,6 +131,37 @@ def _walk(prefix: str, value: Any, scalar_arrays: ScalarArrays) -> Iterator[tupl
     yield prefix, format_scalar(value)
 
 
+_ABSENT: Any = object()
+
+
+def _wire(value: Any) -> Any:
+    if value is None:
+        return _ABSENT
+    if isinstance(value, Mapping):
+        if not value:
+            return ""
+        out = {}
+        for key, sub in value.items():
+            wired = _wire(sub)
+            if wired is not _ABSENT:
+                out[key] = wired
+        return out or _ABSENT
+    if isinstance(value, (list, tuple)):
+        items = [item for item in value if item is not None]
+        if not items:
+            return ""
+        wired_items = [_wire(item) for item in items]
+        return [w for w in wired_items if w is not _ABSENT] or _ABSENT
+    return format_scalar(value)
+
+
+def wire_form(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` as the server decodes them: scalars as their wire strings, `None` dropped, empty hashes and lists
+    as "" (unset). What `decode(encode(params))` gives, in one walk instead of a round trip."""
+    wired = _wire(params)
+    return wired if isinstance(wired, dict) else {}
+
+
 def encode(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "indexed") -> list[tuple[str, str]]:
     """Flatten nested params into ordered ``(bracketed_key, value)`` pairs.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from contracts.loader import load_contract
-from harness.allure_http import record_exchange
+from harness import allure_http
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
@@ -110,7 +110,7 @@ _recorder: CoverageRecorder | None = None
 
 
 def _on_exchange(ex: Exchange) -> None:
-    record_exchange(ex)
+    allure_http.log_exchange(ex)
     if _recorder is not None:
         _recorder.record(ex.method, ex.path, ex.params, ex.status)
 
@@ -143,6 +143,19 @@ def harness_config(request: pytest.FixtureRequest) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise pytest.UsageError(f"--harness-config {path}: {exc}") from exc
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    allure_http.forget_kept()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failing test gets its last exchanges attached in full (passing tests keep compact steps only)."""
+    outcome = yield
+    if outcome.get_result().failed:
+        allure_http.attach_kept()
 
 
 # -- coverage and environment ---------------------------------------------------------------------------------

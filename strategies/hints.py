@@ -291,13 +291,22 @@ class HintTable:
         self._index()
 
     def _index(self) -> None:
-        """Entries by the first segment of their pattern (a wildcard first segment goes to every lookup), and a
-        memo of answers: a schema walk asks for the same paths again and again (every array item is `*`)."""
+        """Entries by the first literal segment of their pattern or, for a pattern that starts with a wildcard, by
+        its last literal one (`**[currency]` can only match a path ending in `currency`); patterns without either
+        go to every lookup. And a memo of answers: a schema walk asks for the same paths again and again."""
         self._by_head: dict[str, list[int]] = {}
+        self._by_tail: dict[str, list[int]] = {}
         self._wild: list[int] = []
         for n, entry in enumerate(self._entries):
-            head = entry.pattern[0] if entry.pattern else ""
-            (self._wild if head in ("*", "**") else self._by_head.setdefault(head, [])).append(n)
+            pattern = entry.pattern
+            if pattern and pattern[0] not in ("*", "**"):
+                self._by_head.setdefault(pattern[0], []).append(n)
+            elif pattern and pattern[-1] not in ("*", "**"):
+                self._by_tail.setdefault(pattern[-1], []).append(n)
+            elif pattern:
+                self._wild.append(n)
+            else:
+                self._by_head.setdefault("", []).append(n)
         self._memo: dict[tuple[str, ...], list[Hint]] = {}
 
     @classmethod
@@ -311,8 +320,8 @@ class HintTable:
         key = tuple(segments)
         found = self._memo.get(key)
         if found is None:
-            head = key[0] if key else ""
-            candidates = sorted([*self._by_head.get(head, ()), *self._wild])
+            head, tail = (key[0], key[-1]) if key else ("", "")
+            candidates = sorted({*self._by_head.get(head, ()), *self._by_tail.get(tail, ()), *self._wild})
             found = [hint for n in candidates if _matches((entry := self._entries[n]).pattern, key)
                      for hint in entry.hints]
             self._memo[key] = found

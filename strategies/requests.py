@@ -440,13 +440,15 @@ def _invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
 
     def plant(index: int, params: dict[str, Any]) -> SearchStrategy[ApiRequest]:
         variant = built[index][0]
-        families: dict[str, list[ApiRequest]] = {}
+        families: dict[str, list[Callable[[], ApiRequest]]] = {}
         for defect in defects(op.request_schema, params):
-            families.setdefault(defect.family, []).append(_invalid(op, variant, params, defect))
+            families.setdefault(defect.family, []).append(
+                lambda d=defect: _invalid(op, variant, params, d))  # applied only when drawn (a deep copy each)
         for label, pairs in _malformed(params):
-            families.setdefault("malformed", []).append(_request(
+            families.setdefault("malformed", []).append(lambda label=label, pairs=pairs: _request(
                 op, variant, params, "invalid", label, expected=Expected(), raw_pairs=pairs))
-        return st.sampled_from(sorted(families)).flatmap(lambda family: st.sampled_from(families[family]))
+        return st.sampled_from(sorted(families)).flatmap(
+            lambda family: st.sampled_from(families[family]).map(lambda make: make()))
 
     return _pick(built).flatmap(lambda index: built[index][1].flatmap(lambda params: plant(index, params)))
 
