@@ -66,6 +66,110 @@ REQUEST_OPTION_KEYS = {"api_key", "stripe_version", "stripe_account", "stripe_co
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# which response fields Stripe always sends
+
+# Includable fields: Stripe leaves them out of a response unless `expand[]` names them (the API reference marks
+# them "Expandable" although they hold no ID; Stripe's published fixtures leave them out). Nested ones are expanded
+# by their dotted path (`expand[]=verified_outputs.dob`). component -> dotted path -> source.
+IDENTITY_RESULTS = "https://docs.stripe.com/identity/access-verification-results"
+INCLUDABLE: dict[str, dict[str, str]] = {
+    "invoice": {
+        "payments": "API reference, invoice object: \"there is an includable payments property\" "
+                    "(https://docs.stripe.com/api/invoices/object#invoice_object-payments)",
+        "confirmation_secret": "Invoicing integration guide: finalize with expand[]=confirmation_secret to get "
+                               "the client secret (https://docs.stripe.com/invoicing/integration/quickstart)",
+        "shipping_cost.taxes": "API reference, invoice object: shipping_cost.taxes is expandable "
+                               "(https://docs.stripe.com/api/invoices/object#invoice_object-shipping_cost-taxes)",
+    },
+    "identity.verification_session": {
+        "verified_outputs": IDENTITY_RESULTS,
+        "verified_outputs.dob": IDENTITY_RESULTS,
+        "verified_outputs.id_number": IDENTITY_RESULTS,
+        "verified_outputs.sex": IDENTITY_RESULTS,
+        "verified_outputs.unparsed_place_of_birth": IDENTITY_RESULTS,
+        "verified_outputs.unparsed_sex": IDENTITY_RESULTS,
+        "provided_details": "API reference, VerificationSession object: provided_details is expandable "
+                            "(https://docs.stripe.com/api/identity/verification_sessions/object)",
+    },
+    "identity.verification_report": {
+        "document.dob": IDENTITY_RESULTS,
+        "document.number": IDENTITY_RESULTS,
+        "document.sex": IDENTITY_RESULTS,
+        "document.unparsed_place_of_birth": IDENTITY_RESULTS,
+        "document.unparsed_sex": IDENTITY_RESULTS,
+        "id_number.dob": IDENTITY_RESULTS,
+        "id_number.id_number": IDENTITY_RESULTS,
+    },
+    "issuing.card": {
+        "number": "API reference, Issuing card object: number is omitted unless expanded "
+                  "(https://docs.stripe.com/api/issuing/cards/object#issuing_card_object-number)",
+        "cvc": "API reference, Issuing card object: cvc is omitted unless expanded "
+               "(https://docs.stripe.com/api/issuing/cards/object#issuing_card_object-cvc)",
+    },
+    "issuing.transaction": {
+        "purchase_details": "API reference, Issuing transaction object: purchase_details is expandable "
+                            "(https://docs.stripe.com/api/issuing/transactions/object)",
+    },
+    "search_result": {
+        "total_count": "API reference, search: total_count is included only when expanded "
+                       "(https://docs.stripe.com/api/pagination/search)",
+    },
+}
+
+# Fields Stripe sends only when they apply (to the object's type, its options or its state): Stripe's own published
+# fixtures (beside its OpenAPI specification) leave them out, so requiring them would be a false alarm against
+# Stripe. component -> dotted paths. Every other field is always sent, `null` when unset, at every depth.
+SENT_WHEN_APPLICABLE: dict[str, frozenset[str]] = {
+    "invoice": frozenset({
+        "amount_paid_off_stripe", "status_details", "threshold_reason", "automatic_tax.liability.account",
+        "issuer.account", "parent.subscription_details.subscription_proration_date",
+        *(f"{parent}.{name}" for parent in ("customer_shipping", "shipping_details")
+          for name in ("address", "carrier", "name", "phone", "tracking_number")),
+        *(f"last_finalization_error.{name}" for name in (
+            "advice_code", "charge", "code", "decline_code", "doc_url", "message", "network_advice_code",
+            "network_decline_code", "param", "payment_intent", "payment_method", "payment_method_type",
+            "request_log_url", "setup_intent", "source")),
+        *(f"payment_settings.payment_method_options.{name}" for name in (
+            "acss_debit.mandate_options", "acss_debit.verification_method", "billie", "blik", "card.installments",
+            "customer_balance.bank_transfer", "payto.mandate_options", "pix.expires_after_seconds",
+            "upi.mandate_options", "us_bank_account.financial_connections", "us_bank_account.verification_method")),
+    }),
+    "invoiceitem": frozenset({"frozen_fields", "invoicing_rules", "proration_details",
+                              "parent.subscription_details.subscription_item", "pricing.price_details"}),
+    "line_item": frozenset({"pricing.price_details"}),
+    "invoice_payment": frozenset({"payment.charge", "payment.payment_intent", "payment.payment_record"}),
+    "financial_connections.account": frozenset({
+        "status_details", "balance.cash", "balance.credit", "account_holder.account",
+        "account_holder.customer_account"}),
+    "financial_connections.session": frozenset({
+        "bank_account_token", "filters", "limits", "manual_entry", "return_url", "account_holder.account",
+        "account_holder.customer_account"}),
+    "forwarding.request": frozenset({"metadata"}),
+    "identity.verification_report": frozenset({
+        "email", "id_number", "phone", "selfie", "verification_flow", "options.document", "options.id_number",
+        *(f"options.document.{name}" for name in (
+            "allowed_types", "require_id_number", "require_live_capture", "require_matching_selfie"))}),
+    "identity.verification_session": frozenset({
+        "related_person", "verification_flow",
+        *(f"options.{name}" for name in ("email", "id_number", "matching", "phone", "document",
+                                         "document.allowed_types",
+                                         "document.require_id_number", "document.require_live_capture"))}),
+    "issuing.authorization": frozenset({"fraud_challenges", "treasury"}),
+    "issuing.card": frozenset({"financial_account", "shipping.delivered_at", "shipping.shipped_at"}),
+    "issuing.cardholder": frozenset({"individual.card_issuing"}),
+    "issuing.transaction": frozenset({"treasury"}),
+}
+
+
+def response_required(component: str, dotted: str, name: str) -> bool:
+    """Whether a response always carries this field (`null` when unset): all do but includable fields, fields
+    sent only when they apply, and `deleted` (only on deleted objects)."""
+    if name == "deleted":
+        return False
+    return dotted not in INCLUDABLE.get(component, {}) and dotted not in SENT_WHEN_APPLICABLE.get(component, ())
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # type helpers
 
 
@@ -255,53 +359,76 @@ def _type_checking_imports(module: types.ModuleType) -> dict[str, str]:
 
 
 class ResponseSchemas:
-    """Turn stripe object classes into component schemas (nested objects inline, our objects by $ref)."""
+    """Turn stripe object classes into component schemas (nested objects inline, whole objects by $ref).
 
-    def __init__(self) -> None:
+    Objects outside this API slice get a component of their own when a response embeds them whole (an Issuing
+    authorization's `card`, an invoice's `default_tax_rates`); an expandable field whose object has such a
+    component refers to it too. Other expandable fields to outside objects check only the object's identity.
+    Every field is required except the includable ones and those Stripe leaves out when they do not apply
+    (`response_required`).
+    """
+
+    def __init__(self, embedded: set[str] | None = None) -> None:
         import stripe
 
         self.stripe = stripe
         self.by_qualified: dict[str, str] = {}
         for schema_name, dotted in OBJECT_CLASSES.items():
             cls = _load(dotted, "stripe")
-            self.by_qualified[f"{cls.__module__}.{cls.__name__}"] = schema_name
+            self.by_qualified[_qualified(cls)] = schema_name
         self.components: dict[str, dict] = {}
+        # Outside objects embedded whole somewhere (known after a first pass; see build_response_components).
+        self.embedded: set[str] = set(embedded or ())
+        self.found_embedded: set[str] = set()
+        self.conditional = False  # building a field that Stripe sends only when it applies
 
-    def object_schema(self, cls: type, chain: list[type], object_name: str | None = None) -> dict:
+    def object_schema(self, cls: type, chain: list[type], object_name: str | None = None,
+                      where: tuple[str, str] = ("", "")) -> dict:
+        """`where` is (component, dotted path of this object inside it): it names the fields in the tables."""
         module = sys.modules[cls.__module__]
         own = inspect.get_annotations(cls)
         names = _Names(chain, module)
         hints = {key: _evaluate(value, vars(module), names) for key, value in own.items()}
         props, required = {}, []
+        component, base = where
         for key in own:
             if key.isupper() or key.startswith("_"):
                 continue
             tp = hints[key]
             nullable = _is_union(tp) and type(None) in _args(tp)
-            schema = self.field_schema(tp, chain)
+            dotted = f"{base}.{key}" if base else key
+            outer = self.conditional
+            self.conditional = outer or dotted in SENT_WHEN_APPLICABLE.get(component, ())
+            schema = self.field_schema(tp, chain, (component, dotted))
+            self.conditional = outer
             if key == "object" and object_name:
                 schema = {"type": "string", "enum": [object_name]}
             props[key] = _nullable(schema) if nullable else schema
-            if not nullable and key != "deleted":
+            if dotted in INCLUDABLE.get(component, {}):
+                props[key] = {**props[key], "x-stripe-includable": True}
+            if response_required(component, dotted, key):
                 required.append(key)
         schema = {"type": "object", "properties": props}
         if required:
             schema["required"] = sorted(required)
         return schema
 
-    def field_schema(self, tp: Any, chain: list[type]) -> dict:
+    def field_schema(self, tp: Any, chain: list[type], where: tuple[str, str] = ("", ""),
+                     expandable: bool = False) -> dict:
         if _is_union(tp):
             members = [a for a in _args(tp) if a is not type(None)]
             if len(members) == 1:
-                return self.field_schema(members[0], chain)
+                return self.field_schema(members[0], chain, where, expandable)
             literals = [v for m in members for v in (_literal_values(m) or [])]
             if literals and all(m is str or _literal_values(m) for m in members):
                 # Literal[...] | str: the client stays open to new values; the API documents an enum.
                 return {"type": "string", "enum": literals}
             if str in members and len(members) == 2:  # ExpandableField[T]
                 other = next(m for m in members if m is not str)
-                return {"anyOf": [{"type": "string", "maxLength": 5000}, self.field_schema(other, chain)]}
-            return {"anyOf": [self.field_schema(m, chain) for m in members]}
+                return {"anyOf": [{"type": "string", "maxLength": 5000},
+                                  self.field_schema(other, chain, where, expandable=True)]}
+            return {"anyOf": [self.field_schema(m, chain, where, expandable=expandable or str in members)
+                              for m in members]}
         literals = _literal_values(tp)
         if literals is not None:
             if all(isinstance(v, bool) for v in literals):
@@ -317,7 +444,7 @@ class ResponseSchemas:
             return {}
         origin = _origin(tp)
         if origin in (list, typing.List):  # noqa: UP006
-            return {"type": "array", "items": self.field_schema(_args(tp)[0], chain)}
+            return {"type": "array", "items": self.field_schema(_args(tp)[0], chain, where, expandable)}
         if origin in (dict, typing.Dict):  # noqa: UP006
             return {"type": "object", "additionalProperties": self.field_schema(_args(tp)[1], chain)}
         name = getattr(origin or tp, "__name__", "")
@@ -327,26 +454,57 @@ class ResponseSchemas:
         if name in ("ListObject", "SearchResultObject"):
             return list_envelope(self.field_schema(_args(tp)[0], chain),
                                  "list" if name == "ListObject" else "search_result")
-        qualified = getattr(tp, "__qualified__", None) or (
-            f"{tp.__module__}.{tp.__name__}" if isinstance(tp, type) else None)
+        qualified = getattr(tp, "__qualified__", None) or (_qualified(tp) if isinstance(tp, type) else None)
         if qualified in self.by_qualified:
             return {"$ref": f"#/components/schemas/{self.by_qualified[qualified]}"}
         if getattr(tp, "__qualified__", None):
-            return foreign_object()
+            return self.outside_object(qualified, expandable)
         if isinstance(tp, type) and issubclass(tp, self.stripe.StripeObject):
             if tp in chain:
                 return {"type": "object"}
-            if hasattr(tp, "OBJECT_NAME") and tp not in (chain[-1:] if chain else []) and \
-                    f"{tp.__module__}.{tp.__name__}" not in self.by_qualified and not _is_nested(tp):
-                return foreign_object()
-            return self.object_schema(tp, [*chain, tp])
+            if hasattr(tp, "OBJECT_NAME") and tp not in (chain[-1:] if chain else []) and not _is_nested(tp):
+                return self.outside_object(qualified, expandable)
+            return self.object_schema(tp, [*chain, tp], where=where)
         raise TypeError(f"unsupported response annotation {tp!r}")
+
+    def outside_object(self, qualified: str, expandable: bool) -> dict:
+        """An object outside this API slice: its whole schema where it is embedded (or has a schema because it
+        is embedded elsewhere); only its identity where it is merely expandable."""
+        if self.conditional:  # inside a field sent only when it applies (an error's payment intent): kept light
+            return foreign_object()
+        if not expandable:
+            self.found_embedded.add(qualified)
+        if not expandable or qualified in self.embedded:
+            return {"$ref": f"#/components/schemas/{self.outside_component(qualified)}"}
+        return foreign_object()
+
+    def outside_component(self, qualified: str) -> str:
+        module_name, _, class_name = qualified.rpartition(".")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        schema_name = cls.OBJECT_NAME
+        if qualified not in self.by_qualified:
+            self.by_qualified[qualified] = schema_name
+            self.components[schema_name] = self.object_schema(cls, [cls], schema_name, (schema_name, ""))
+        return schema_name
 
     def build(self) -> dict[str, dict]:
         for schema_name, dotted in OBJECT_CLASSES.items():
             cls = _load(dotted, "stripe")
-            self.components[schema_name] = self.object_schema(cls, [cls], cls.OBJECT_NAME)
-        return self.components
+            self.components[schema_name] = self.object_schema(cls, [cls], cls.OBJECT_NAME, (schema_name, ""))
+        ours = {name: self.components[name] for name in OBJECT_CLASSES}
+        return {**ours, **{name: self.components[name] for name in sorted(self.components) if name not in ours}}
+
+
+def build_response_components() -> dict[str, dict]:
+    """Two passes: the first finds which outside objects some response embeds whole, so that the second can
+    give an expandable field to such an object the same whole schema wherever it appears (order-independent)."""
+    first = ResponseSchemas()
+    first.build()
+    return ResponseSchemas(embedded=first.found_embedded).build()
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__name__}"
 
 
 def _evaluate(annotation: Any, globalns: dict, localns: collections.abc.Mapping) -> Any:
@@ -392,6 +550,8 @@ def list_envelope(items: dict, kind: str = "list") -> dict:
     if kind == "search_result":
         props["next_page"] = {"type": "string", "nullable": True}
         props["total_count"] = {"type": "integer"}
+        if "total_count" in INCLUDABLE["search_result"]:
+            props["total_count"]["x-stripe-includable"] = True
         required.append("next_page")
     return {"type": "object", "properties": props, "required": sorted(required)}
 
@@ -439,7 +599,7 @@ def path_params(path: str) -> list[str]:
     return re.findall(r"{(\w+)}", path)
 
 
-def operation_doc(row: OperationRow, responses: ResponseSchemas) -> dict:
+def operation_doc(row: OperationRow) -> dict:
     params_cls = _load(row.params, "stripe.params") if row.params else None
     fields = typeddict_schema(params_cls) if params_cls else {"type": "object", "properties": {}}
     for (op_id, dotted), extra in SEED_EXTRA_FIELDS.items():
@@ -565,15 +725,14 @@ def links_for(row: OperationRow) -> dict[str, dict]:
 
 
 def build_document() -> dict:
-    responses = ResponseSchemas()
-    components = responses.build()
+    components = build_response_components()
     components["deleted_invoice"] = deleted_schema("invoice")
     components["deleted_invoiceitem"] = deleted_schema("invoiceitem")
     components["error"] = error_schema()
     components["metadata_param"] = metadata_param()
     paths: dict[str, dict] = {}
     for row in OPERATIONS:
-        paths.setdefault(row.path, {})[row.method] = operation_doc(row, responses)
+        paths.setdefault(row.path, {})[row.method] = operation_doc(row)
     return {
         "openapi": "3.0.3",
         "info": {

@@ -24,6 +24,7 @@ from harness.codec import FormError, decode_body, decode_query
 from mockserver.errors import ApiError
 from mockserver.expand import expand
 from mockserver.handlers import HANDLERS
+from mockserver.includable import Hider, kept_paths
 from mockserver.objects import public_copy
 from mockserver.store import Account, Store
 
@@ -116,6 +117,7 @@ class MockApp:
         self.contract = contract or load_contract()
         self.store = store or Store()
         self.hooks = hooks or Hooks()
+        self.hider = Hider(self.contract)
         # (method, path) -> operation for the contract's parameter-free paths, each taken from contract.match
         # itself, so a hit is exactly what match() would answer; every other path goes through match().
         self._literal_routes: dict[tuple[str, str], Operation] = {}
@@ -231,14 +233,16 @@ class MockApp:
             raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
         try:
             result = self.hooks.call_handler(req, ctx, handler)
+            schema = op.responses["200"]
             if not req.params.get("expand") and self._answers_unedited():
                 # Nothing changes this answer before it is sent: serialise it once, now (the bytes are the
                 # snapshot that public_copy's round trip made, and exactly what _send would have produced).
-                resp = Response(200, orjson.dumps(result))
+                resp = Response(200, orjson.dumps(self.hider.hide(result, schema)))
             else:
                 body = public_copy(result)
                 if req.params.get("expand"):
-                    body = expand(self.contract, req.account, body, op.responses["200"], req.params["expand"])
+                    body = expand(self.contract, req.account, body, schema, req.params["expand"])
+                body = self.hider.hide(body, schema, kept_paths(req.params.get("expand")))
                 body = self.hooks.after_handler(req, ctx, body)
                 resp = Response(200, body)
         except ApiError as exc:

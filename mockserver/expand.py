@@ -1,7 +1,8 @@
 """`expand[]=a.b.c`: replace IDs by the objects they name, guided by the contract's response schema.
 
-A field is expandable when its schema is `anyOf [id string, object]`; expanding anything else is a 400, as in
-Stripe. Lists (`data`) and arrays of expandable IDs are expanded element by element.
+A field is expandable when its schema is `anyOf [id string, object]` or when the contract marks it includable
+(shown only when expanded); expanding anything else is a 400, as in Stripe. Lists (`data`) and arrays of
+expandable IDs are expanded element by element.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from contracts.loader import Contract, expandable_target
 from mockserver.errors import ApiError
+from mockserver.includable import INCLUDABLE
 from mockserver.objects import public_copy
 from mockserver.store import Account
 
@@ -47,6 +49,10 @@ def _walk(contract: Contract, account: Account, value: Any, schema: dict, parts:
     if not isinstance(value, dict):
         return value
     field_schema = props[head]
+    if field_schema.get(INCLUDABLE):  # kept in the answer (see mockserver/includable.py); maybe expanded inside
+        if rest:
+            value[head] = _walk(contract, account, value.get(head), field_schema, rest, path, index)
+        return value
     target = expandable_target(field_schema)
     inner = _strip_null(contract, field_schema)
     if inner.get("type") == "array" and expandable_target(inner["items"]) is not False:

@@ -74,6 +74,43 @@ def public_copy(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
+def complete(schema: dict, value: Any) -> Any:
+    """`value` with every field its schema lists, at every depth: what a request left out reads as the blank
+    object would (null where nullable). Stripe answers complete objects however partially they were given."""
+    if isinstance(value, list):
+        items = _object_branch(schema, "array")
+        return [complete(items["items"], v) for v in value] if items else value
+    if not isinstance(value, dict):
+        return value
+    node = _object_branch(schema, "object")
+    if node is None:
+        return value
+    props = node.get("properties", {})
+    out = {name: complete(props[name], v) if name in props else v for name, v in value.items()}
+    for name, sub in props.items():
+        if name not in out:
+            out[name] = _value(sub, ())
+    return out
+
+
+def _object_branch(schema: dict, kind: str) -> dict | None:
+    """The branch of a (possibly $ref, nullable or anyOf) schema that holds values of JSON type `kind`."""
+    if "$ref" in schema:
+        schema = load_contract().components[schema["$ref"].split("/")[-1]]
+    if schema.get("type") == kind:
+        return schema
+    for branch in schema.get("anyOf", []):
+        found = _object_branch(branch, kind)
+        if found is not None:
+            return found
+    return None
+
+
+def complete_field(schema_name: str, field: str, value: Any) -> Any:
+    """A request value for `field` of object `schema_name`, completed to the shape the object holds."""
+    return complete(load_contract().components[schema_name]["properties"][field], value)
+
+
 @functools.cache
 def _field_validator(schema_name: str, field: str) -> Any:
     contract = load_contract()

@@ -26,6 +26,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "identity.verification_report": ("vr", "verification report"),
     "identity.verification_session": ("vs", "verification session"),
     "issuing.authorization": ("iauth", "issuing authorization"),
+    "issuing.card": ("ic", "issuing card"),
+    "issuing.cardholder": ("ich", "issuing cardholder"),
     "customer": ("cus", "customer"),
     "product": ("prod", "product"),
     "payment_method": ("pm", "payment method"),

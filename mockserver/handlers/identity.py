@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.errors import ApiError, bad_state
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, reference
 from mockserver.handlers.registry import handles
+from mockserver.objects import complete_field
 from mockserver.store import new_id
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ def _redact_fields(obj: dict | None, names: tuple[str, ...]) -> None:
 
 
 def _options(current: dict | None, update: Any) -> dict:
-    """Session options after a create/update: `options[document]=""` removes the document options."""
+    """Session options after a create/update: `options[document]=""` removes the document options; the document
+    options given are completed (what was not given reads null)."""
     options = dict(current or {})
     if not isinstance(update, dict):
         return options
@@ -85,7 +87,8 @@ def _options(current: dict | None, update: Any) -> dict:
         if document == "":
             options.pop("document", None)
         else:
-            options["document"] = {k: v for k, v in document.items() if v != ""}
+            given = {k: v for k, v in document.items() if v != ""}
+            options["document"] = complete_field(SESSION, "options", {"document": given})["document"]
     return options
 
 

@@ -12,8 +12,8 @@ from mockserver.errors import ApiError, bad_state, no_such
 from mockserver.handlers import support
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, new_object, reference
 from mockserver.handlers.registry import handles
-from mockserver.objects import check_representable
-from mockserver.store import now
+from mockserver.objects import check_representable, complete_field
+from mockserver.store import new_id, now
 
 if TYPE_CHECKING:
     from mockserver.app import Context
@@ -30,6 +30,9 @@ COPIED_FIELDS = ("auto_advance", "automatically_finalizes_at", "custom_fields", 
                  "collection_method", "days_until_due", "issuer", "default_tax_rates", "account_tax_ids",
                  "transfer_data", "application_fee_amount")
 
+# How many payments an invoice's includable `payments` list carries (the rest via GET /v1/invoice_payments).
+EMBEDDED_PAYMENTS = 10
+
 NOT_SHOWN = ("application_fee_amount", "days_until_due", "transfer_data", "pending_invoice_items_behavior")
 
 
@@ -44,7 +47,7 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
         value = params[name]
         if name in ("default_tax_rates", "account_tax_ids") and value == "":
             value = []
-        value = unset_empty(value)
+        value = complete_field("invoice", name, unset_empty(value))
         check_representable("invoice", name, value)
         inv[name] = value
     if "metadata" in params:
@@ -106,6 +109,7 @@ def _new_invoice(ctx: Context, customer: dict | None, currency: str) -> dict:
                          "default_mandate": None, "payment_method_options": None, "payment_method_types": None},
                      **_customer_fields(customer))
     inv["lines"]["url"] = f"/v1/invoices/{inv['id']}/lines"
+    inv["payments"] = {"object": "list", "data": [], "has_more": False, "url": f"/v1/invoices/{inv['id']}/payments"}
     return inv
 
 
@@ -198,6 +202,10 @@ def finalize(ctx: Context, inv: dict, auto_advance: bool | None = None) -> None:
     inv["webhooks_delivered_at"] = t
     if inv["amount_due"] == 0:
         _mark_paid(inv, t)
+    else:  # Stripe creates the invoice's PaymentIntent on finalization; its secret is includable
+        intent_id = new_id("pi")
+        inv["confirmation_secret"] = {"client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+                                      "type": "payment_intent"}
 
 
 def _number_prefix(ctx: Context) -> str:
@@ -212,10 +220,23 @@ def _mark_paid(inv: dict, t: int) -> None:
 
 
 def _record_payment(ctx: Context, inv: dict, amount: int, payment: dict, status: str = "paid") -> dict:
+    """A new invoice payment, also listed (newest first, the first few) in the invoice's includable `payments`."""
     t = now()
-    return create(ctx, "invoice_payment", invoice=inv["id"], amount_paid=amount if status == "paid" else None,
-                  amount_requested=amount, currency=inv["currency"], is_default=True, payment=payment,
-                  status=status, status_transitions={"canceled_at": None, "paid_at": t if status == "paid" else None})
+    recorded = create(ctx, "invoice_payment", invoice=inv["id"], amount_paid=amount if status == "paid" else None,
+                      amount_requested=amount, currency=inv["currency"], is_default=True, payment=payment,
+                      status=status,
+                      status_transitions={"canceled_at": None, "paid_at": t if status == "paid" else None})
+    listed = inv["payments"]["data"]
+    listed.insert(0, recorded)
+    inv["payments"]["has_more"] = len(listed) > EMBEDDED_PAYMENTS
+    del listed[EMBEDDED_PAYMENTS:]
+    return recorded
+
+
+def _finalization_intent(inv: dict) -> dict:
+    """The ID of the PaymentIntent that finalization announced in `confirmation_secret` (paying uses it)."""
+    secret = (inv.get("confirmation_secret") or {}).get("client_secret")
+    return {"id": secret.partition("_secret_")[0]} if secret else {}
 
 
 @handles("FinalizeInvoice")
@@ -253,7 +274,8 @@ def pay_invoice(ctx: Context) -> dict:
                    "payment_intent": None, "charge": None}
         inv["amount_paid_off_stripe"] = (inv.get("amount_paid_off_stripe") or 0) + due
     else:
-        intent = create(ctx, "payment_intent", amount=due, amount_received=due, currency=inv["currency"],
+        intent = create(ctx, "payment_intent", **_finalization_intent(inv), amount=due, amount_received=due,
+                        currency=inv["currency"],
                         customer=inv["customer"], payment_method=pm["id"], status="succeeded", metadata={})
         payment = {"type": "payment_intent", "payment_intent": intent["id"], "payment_record": None, "charge": None}
     if due > 0:
@@ -390,8 +412,11 @@ def search_invoices(ctx: Context) -> dict:
     data = found[:limit]
     has_more = len(found) > limit
     next_page = _encode_page(data[-1]["id"]) if has_more else None
-    return {"object": "search_result", "data": data, "has_more": has_more, "next_page": next_page,
-            "url": "/v1/invoices/search"}
+    result = {"object": "search_result", "data": data, "has_more": has_more, "next_page": next_page,
+              "url": "/v1/invoices/search"}
+    if "total_count" in (ctx.params.get("expand") or ()):  # includable: counted only when asked for
+        result["total_count"] = sum(1 for inv in coll.newest_first() if query.matches(inv))
+    return result
 
 
 def _encode_page(last_id: str) -> str:

@@ -1,17 +1,19 @@
 """Issuing authorizations: created by the test helper (as in the real API), then read and tagged with metadata.
 
-Cards and cardholders are not modelled: the helper takes their IDs as given (or makes some up), so the
-authorization refers to them by ID only. Only `metadata` is updatable (DESIGN §5).
+The helper takes the card and cardholder IDs as given (or makes some up); the first authorization on a card
+issues it: a whole virtual card with its cardholder, kept in the account, so the authorization embeds the complete
+card (as Stripe does) and `expand[]=cardholder` finds the cardholder. Only `metadata` is updatable.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
-from mockserver.handlers.common import apply_updates, create, fetch, list_objects
+from mockserver.handlers.common import apply_updates, create, fetch, list_objects, new_object, store
 from mockserver.handlers.registry import handles
-from mockserver.store import new_id, now
+from mockserver.store import now
 
 if TYPE_CHECKING:
     from mockserver.app import Context
@@ -47,19 +49,52 @@ def _merchant(given: dict) -> dict:
             "network_id": f"{secrets.randbelow(10**10):010d}", "tax_id": None, "terminal_id": None, "url": None}
 
 
+# The cardholder and card the helper issues when it meets a card ID for the first time (test-mode values).
+CARDHOLDER = {"name": "Jenny Rosen", "email": "jenny.rosen@example.com", "phone_number": "+18008675309",
+              "type": "individual", "status": "active", "preferred_locales": ["en"],
+              "billing": {"address": {"city": "San Francisco", "country": "US", "line1": "1234 Main Street",
+                                      "line2": None, "postal_code": "94111", "state": "CA"}}}
+TEST_CARD = {"brand": "Visa", "last4": "4242", "number": "4242424242424242", "cvc": "123", "type": "virtual",
+             "status": "active", "exp_month": 12}
+CARD_YEARS_VALID = 3
+
+
+def _cardholder(ctx: Context, cardholder_id: str | None) -> dict:
+    holders = ctx.account.collection("issuing.cardholder")
+    found = holders.get(cardholder_id) if cardholder_id else None
+    if found is not None:
+        return found
+    fields = {**CARDHOLDER, "billing": {"address": dict(CARDHOLDER["billing"]["address"])}}
+    return store(ctx, "issuing.cardholder", new_object(ctx, "issuing.cardholder", **fields,
+                                                       **({"id": cardholder_id} if cardholder_id else {})))
+
+
+def _card(ctx: Context, card_id: str | None, cardholder_id: str | None, currency: str) -> dict:
+    """The card an authorization is made on: the account's card of that ID, or a new virtual card."""
+    cards = ctx.account.collection("issuing.card")
+    found = cards.get(card_id) if card_id else None
+    if found is not None:
+        return found
+    holder = _cardholder(ctx, cardholder_id)
+    year = time.gmtime(now()).tm_year + CARD_YEARS_VALID
+    card = new_object(ctx, "issuing.card", **TEST_CARD, exp_year=year, currency=currency, cardholder=holder,
+                      **({"id": card_id} if card_id else {}))
+    return store(ctx, "issuing.card", card)
+
+
 @handles("TestHelperCreateIssuingAuthorization")
 def create_authorization(ctx: Context) -> dict:
     p = ctx.params
     amount = p["amount"]
     currency = (_opt(p, "currency") or "usd").lower()
+    card = _card(ctx, _opt(p, "card"), _opt(p, "cardholder"), currency)
     method = _opt(p, "authorization_method") or "online"
     created = now()
     return create(
         ctx, KIND, amount=amount, currency=currency, merchant_amount=amount, merchant_currency=currency,
         amount_details={"atm_fee": None, "cashback_amount": None}, approved=True,
         authorization_method=method, card_presence="not_present" if method in ("online", "keyed_in") else "present",
-        card={"id": _opt(p, "card") or new_id("ic"), "object": "issuing.card"},
-        cardholder=_opt(p, "cardholder") or new_id("ich"), status=_opt(p, "status") or "pending",
+        card=card, cardholder=_opt(p, "cardholder") or card["cardholder"]["id"], status=_opt(p, "status") or "pending",
         merchant_data=_merchant(p.get("merchant_data") or {}), metadata=_opt(p, "metadata") or {},
         network_data={"acquiring_institution_id": None, "system_trace_audit_number": None,
                       "transaction_id": f"{secrets.randbelow(10**12):012d}"},
