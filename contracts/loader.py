@@ -229,6 +229,21 @@ class Contract:
                 out[name] = target
         return out
 
+    def includable_fields(self, schema_name: str) -> list[str]:
+        """Dotted paths of the fields of an object that Stripe sends only when expanded (`x-stripe-includable`),
+        at any depth inside the object itself (not inside other objects it refers to)."""
+        found: list[str] = []
+
+        def walk(node: dict, prefix: str) -> None:
+            for branch in [node, *node.get("anyOf", [])]:
+                for name, sub in branch.get("properties", {}).items():
+                    if sub.get("x-stripe-includable"):
+                        found.append(prefix + name)
+                    walk(sub, f"{prefix}{name}.")
+
+        walk(self.components[schema_name], "")
+        return found
+
     @functools.cached_property
     def version(self) -> str:
         """A short hash of the contract text, shown in reports."""

@@ -259,6 +259,97 @@ def test_expanding_a_plain_field_is_refused(operation_id, contract, api, world):
                     what="expanding a field that is not expandable is refused")
 
 
+# -- includable fields -------------------------------------------------------------------------------------------
+
+# Objects whose includable fields hold something, per resource: path parameters and list filters that reach them.
+def _paid_invoice(world) -> tuple[dict, dict]:
+    inv = world.fresh("invoice:paid")
+    return {"invoice": inv["id"]}, {"customer": inv["customer"]} if inv.get("customer") else {}
+
+
+def _verified_session(world) -> tuple[dict, dict]:
+    session = world.fresh("verification_session:verified")
+    return {"session": session["id"]}, {}
+
+
+def _verified_report(world) -> tuple[dict, dict]:
+    session = world.fresh("verification_session:verified")
+    return {"report": session["last_verification_report"]}, {"verification_session": session["id"]}
+
+
+INCLUDABLE_SETUPS = {"invoice": _paid_invoice, "identity.verification_session": _verified_session,
+                     "identity.verification_report": _verified_report}
+
+
+def _includable_cases(contract):
+    cases = []
+    for op in SEED_OPERATIONS:
+        if op.method != "GET" or op.resource not in INCLUDABLE_SETUPS or op.response_kind == "search_result":
+            continue
+        for path in contract.includable_fields(op.resource):
+            cases.append(pytest.param(op.operation_id, path, id=f"{op.operation_id}-{path}"))
+    return cases
+
+
+def _lookup(obj: dict, path: list[str]) -> tuple[bool, object]:
+    """(whether every field on the path is present, the value at its end); a null parent counts as present."""
+    value: object = obj
+    for name in path:
+        if value is None:
+            return True, None
+        if not isinstance(value, dict) or name not in value:
+            return False, None
+        value = value[name]
+    return True, value
+
+
+@pytest.mark.parametrize(("operation_id", "path"), _includable_cases(load_contract()))
+def test_includable_fields_appear_only_when_expanded(operation_id, path, contract, api, world):
+    """Stripe leaves includable fields (invoice `payments`, Identity `verified_outputs`, ...) out of an object
+    unless `expand[]` names them, and then sends them (null when empty). Source: each field's row in the contract
+    generator's INCLUDABLE table (Stripe's API reference and guides)."""
+    op = contract[operation_id]
+    prefix = "data." if op.is_list else ""
+    label_test(op, "expand", title=f"{op.label}: {path} is sent only with expand[]={prefix}{path}")
+    path_params, params = INCLUDABLE_SETUPS[op.resource](world)
+    if not op.is_list:
+        params = {}
+    parts = path.split(".")
+    plain = succeeds(op, call(api, op, path_params, params))
+    expanded = succeeds(op, call(api, op, path_params, {**params, "expand": [prefix + path]}))
+    for obj in plain["data"] if op.is_list else [plain]:
+        parent_present, parent = _lookup(obj, parts[:-1])
+        if parent_present and isinstance(parent, dict) and parts[-1] in parent:
+            fail(CONTRACT, op, f"{path} is left out unless expanded",
+                 f"{obj.get('id')}: {path} sent without expand[]={prefix}{path}")
+    objects = expanded["data"] if op.is_list else [expanded]
+    if not objects:
+        pytest.skip(f"the list answered no object to expand {path} on")
+    for obj in objects:
+        present, _ = _lookup(obj, parts)
+        if not present:
+            fail(CONTRACT, op, f"expand[]={prefix}{path} includes the field",
+                 f"{obj.get('id')}: {path} missing although expanded")
+
+
+def test_search_total_count_appears_only_when_expanded(contract, api, world):
+    """`total_count` of a search result is sent only with expand[]=total_count (Stripe's API reference, search),
+    and then counts the matching objects."""
+    op = contract["SearchInvoices"]
+    label_test(op, "expand", title=f"{op.label}: total_count is sent only with expand[]=total_count")
+    params = {"query": 'status:"draft"', "limit": 1}
+    plain = succeeds(op, call(api, op, {}, params))
+    if "total_count" in plain:
+        fail(CONTRACT, op, "total_count is left out unless expanded", "total_count sent without expand")
+    counted = succeeds(op, call(api, op, {}, {**params, "expand": ["total_count"]}))
+    if not isinstance(counted.get("total_count"), int):
+        fail(CONTRACT, op, "expand[]=total_count includes the count", f"total_count: {counted.get('total_count')!r}")
+    if counted["total_count"] < len(counted["data"]) or (counted["has_more"] and counted["total_count"] < 2):
+        fail(CONTRACT, op, "total_count counts the matching objects",
+             f"total_count {counted['total_count']} with {len(counted['data'])} on this page, "
+             f"has_more {counted['has_more']}")
+
+
 # -- search ----------------------------------------------------------------------------------------------------
 
 

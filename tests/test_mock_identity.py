@@ -43,13 +43,20 @@ def test_create_defaults_and_fields(client: InProcessClient) -> None:
     assert session["url"].startswith("https://verify.stripe.com/start/")
     assert session["metadata"] == {"order": "42"}
     assert session["client_reference_id"] == "user_1"
-    assert session["provided_details"] == {"email": "jenny@example.com", "phone": "+15555550100"}
+    # provided_details and verified_outputs are includable: only there when expanded (Stripe's API reference)
+    assert "provided_details" not in session and "verified_outputs" not in session
     assert session["related_customer"] == customer["id"]
     assert session["related_person"] == {"account": "acct_123", "person": "person_456"}
-    assert session["options"]["document"] == {"allowed_types": ["passport"], "require_matching_selfie": True}
+    # the document options come back complete: what was not given reads null
+    assert session["options"]["document"] == {"allowed_types": ["passport"], "require_matching_selfie": True,
+                                              "require_id_number": None, "require_live_capture": None}
     assert session["livemode"] is False
     assert session["last_verification_report"] is None
     assert get_session(client, session["id"]) == session
+    expanded = get_session(client, session["id"], expand=["provided_details", "verified_outputs"])
+    assert expanded["provided_details"] == {"email": "jenny@example.com", "phone": "+15555550100"}
+    assert expanded["verified_outputs"] is None
+    assert {k: v for k, v in expanded.items() if k not in ("provided_details", "verified_outputs")} == session
 
 
 def test_create_from_verification_flow_and_type_exclusive(client: InProcessClient) -> None:
@@ -74,8 +81,10 @@ def test_update_while_requires_input(client: InProcessClient) -> None:
     }), "UpdateIdentityVerificationSession")
     assert updated["metadata"] == {"b": "2", "c": "3"}
     assert updated["type"] == "id_number"
-    assert updated["provided_details"] == {"email": "x@example.com", "phone": "+15555550101"}
-    assert updated["options"]["document"] == {"require_id_number": True}
+    assert get_session(client, session["id"], expand=["provided_details"])["provided_details"] == {
+        "email": "x@example.com", "phone": "+15555550101"}
+    assert updated["options"]["document"] == {"require_id_number": True, "allowed_types": None,
+                                              "require_live_capture": None, "require_matching_selfie": None}
     cleared = ok(client.post(f"{SESSIONS}/{session['id']}", {"metadata": "", "options": {"document": ""}}),
                  "UpdateIdentityVerificationSession")
     assert cleared["metadata"] == {}
@@ -96,8 +105,11 @@ def test_verify_creates_report_and_expands(client: InProcessClient) -> None:
     verified = verify(client, session["id"])
     assert verified["status"] == "verified"
     assert verified["client_secret"] is None and verified["url"] is None
-    outputs = verified["verified_outputs"]
-    assert outputs["first_name"] and outputs["last_name"] and outputs["dob"]["year"]
+    assert "verified_outputs" not in verified
+    outputs = get_session(client, session["id"], expand=["verified_outputs"])["verified_outputs"]
+    assert outputs["first_name"] and outputs["last_name"] and "dob" not in outputs and "id_number" not in outputs
+    outputs = get_session(client, session["id"], expand=["verified_outputs.dob"])["verified_outputs"]
+    assert outputs["dob"]["year"] and "id_number" not in outputs
     assert outputs["address"]["line1"] and outputs["email"] == "v@example.com"
     assert outputs["id_number_type"] == "us_ssn"
     report_id = verified["last_verification_report"]
@@ -109,6 +121,13 @@ def test_verify_creates_report_and_expands(client: InProcessClient) -> None:
     assert report["document"]["status"] == "verified"
     assert report["selfie"]["status"] == "verified"
     assert report["id_number"]["status"] == "verified"
+    hidden = {"document": ("dob", "number", "sex", "unparsed_place_of_birth", "unparsed_sex"),
+              "id_number": ("dob", "id_number")}
+    for check, names in hidden.items():
+        assert not set(names) & set(report[check]), f"{check}: includable fields shown without expand"
+    shown = ok(client.get(f"{REPORTS}/{report_id}", {"expand": [f"{c}.{n}" for c, ns in hidden.items() for n in ns]}),
+               "RetrieveIdentityVerificationReport")
+    assert shown["document"]["dob"]["year"] and shown["document"]["number"] and shown["id_number"]["id_number"]
     expanded = get_session(client, session["id"], expand=["last_verification_report"])
     assert expanded["last_verification_report"] == report
     listed = ok(client.get(SESSIONS, {"expand": ["data.last_verification_report"]}),
@@ -152,7 +171,9 @@ def test_redact_verified_session_and_its_report(client: InProcessClient) -> None
                           provided_details={"email": "r@example.com", "phone": "+15555550102"},
                           options={"document": {"require_id_number": True}})
     verified = verify(client, session["id"])
-    redacted = ok(client.post(f"{SESSIONS}/{session['id']}/redact"), "RedactIdentityVerificationSession")
+    personal = ["provided_details", "verified_outputs", "verified_outputs.dob", "verified_outputs.id_number"]
+    redacted = ok(client.post(f"{SESSIONS}/{session['id']}/redact", {"expand": personal}),
+                  "RedactIdentityVerificationSession")
     assert redacted["redaction"] == {"status": "redacted"}
     assert redacted["status"] == "verified"
     assert redacted["metadata"] == {}
@@ -163,7 +184,7 @@ def test_redact_verified_session_and_its_report(client: InProcessClient) -> None
         assert outputs[name] == "[redacted]"
     assert outputs["address"]["line1"] == "[redacted]"
     assert outputs["dob"] == {"day": None, "month": None, "year": None}
-    report = ok(client.get(f"{REPORTS}/{verified['last_verification_report']}"),
+    report = ok(client.get(f"{REPORTS}/{verified['last_verification_report']}", {"expand": ["id_number.id_number"]}),
                 "RetrieveIdentityVerificationReport")
     assert report["document"]["first_name"] == "[redacted]"
     assert report["document"]["status"] == "verified"
@@ -172,12 +193,13 @@ def test_redact_verified_session_and_its_report(client: InProcessClient) -> None
     # Redaction is final: no second redaction, no update, no cancel; the object stays as it is.
     for path, params in (("/redact", {}), ("", {"metadata": {"a": "b"}}), ("/cancel", {})):
         fails(client.post(f"{SESSIONS}/{session['id']}{path}", params), 400, code="invalid_state")
-    assert get_session(client, session["id"]) == redacted
+    assert get_session(client, session["id"], expand=personal) == redacted
 
 
 def test_redact_requires_input_cancels_it(client: InProcessClient) -> None:
     session = new_session(client, provided_details={"email": "q@example.com"}, metadata={"a": "b"})
-    redacted = ok(client.post(f"{SESSIONS}/{session['id']}/redact"), "RedactIdentityVerificationSession")
+    redacted = ok(client.post(f"{SESSIONS}/{session['id']}/redact", {"expand": ["provided_details"]}),
+                  "RedactIdentityVerificationSession")
     assert redacted["redaction"] == {"status": "redacted"}
     assert redacted["status"] == "canceled"  # the seed: redacting a session awaiting input cancels it
     assert redacted["provided_details"]["email"] == "[redacted]"

@@ -253,6 +253,83 @@ SECTIONS = {
 }
 
 
+def read_through_sdk(contract: Contract, obj: Any, schema: dict, where: str = "") -> int:
+    """Read every field the contract says Stripe always sends, at every depth, as SDK attributes (what integration
+    code does: `inv.shipping_details.address.state`); an absent field raises AttributeError. Returns how many."""
+    schema = contract.resolve(schema)
+    if isinstance(obj, list):
+        items = next((b for b in [schema, *schema.get("anyOf", [])] if "items" in b), None)
+        return sum(read_through_sdk(contract, v, items["items"], f"{where}[]") for v in obj) if items else 0
+    if not isinstance(obj, stripe.StripeObject):
+        return 0
+    branch = next((contract.resolve(b) for b in [schema, *schema.get("anyOf", [])]
+                   if contract.resolve(b).get("properties")), None)
+    if branch is None:
+        return 0
+    read = 0
+    for name in branch.get("required", []):
+        value = getattr(obj, name)  # AttributeError: the field the contract requires is missing
+        read += 1 + read_through_sdk(contract, value, branch["properties"][name], f"{where}.{name}")
+    return read
+
+
+def test_includable_and_nested_fields_through_the_official_client(client: stripe.StripeClient) -> None:
+    """Includable fields are absent until expanded and readable once expanded; nested objects given partially
+    come back complete (null where unset); embedded objects are whole. All read through the SDK's attributes."""
+    contract = load_contract()
+    v1 = client.v1
+    customer = client.deserialize(client.raw_request("post", "/v1/customers", email="nested@example.com"),
+                                  api_mode="V1")
+    inv = v1.invoices.create(params={
+        "customer": customer.id, "collection_method": "send_invoice", "days_until_due": 7,
+        "shipping_details": {"name": "Jenny Rosen", "address": {"line1": "1 Main St", "country": "US"}},
+        "payment_settings": {"payment_method_types": ["card"]}})
+    assert inv.shipping_details.address.state is None and inv.shipping_details.address.line2 is None
+    assert inv.shipping_details.phone is None and inv.shipping_details.tracking_number is None
+    assert inv.shipping_details.carrier is None and inv.shipping_details.address.line1 == "1 Main St"
+    assert inv.payment_settings.default_mandate is None and inv.payment_settings.payment_method_options is None
+    assert "payments" not in inv and "confirmation_secret" not in inv
+    assert read_through_sdk(contract, inv, {"$ref": "#/components/schemas/invoice"}) > 50
+    v1.invoices.add_lines(inv.id, params={"lines": [{"amount": 1200, "description": "nested"}]})
+    opened = v1.invoices.finalize_invoice(inv.id, params={"expand": ["confirmation_secret"]})
+    assert opened.confirmation_secret.type == "payment_intent"
+    assert opened.confirmation_secret.client_secret.startswith("pi_")
+    paid = v1.invoices.pay(inv.id, params={"paid_out_of_band": True, "expand": ["payments"]})
+    assert isinstance(paid.payments, stripe.ListObject) and "confirmation_secret" not in paid
+    assert isinstance(paid.payments.data[0], stripe.InvoicePayment) and paid.payments.data[0].status == "paid"
+    assert paid.payments.data[0].amount_paid == 1200
+    found = v1.invoices.search(params={"query": f'customer:"{customer.id}"', "expand": ["total_count"]})
+    assert found.total_count == 1 and "total_count" not in v1.invoices.search(
+        params={"query": f'customer:"{customer.id}"'})
+
+    idv = v1.identity
+    session = idv.verification_sessions.create(params={"type": "document",
+                                                       "provided_details": {"email": "jenny@example.com"}})
+    assert "provided_details" not in session and "verified_outputs" not in session
+    client.raw_request("post", f"/v1/test_helpers/identity/verification_sessions/{session.id}/verify")
+    session = idv.verification_sessions.retrieve(session.id, params={
+        "expand": ["provided_details", "verified_outputs", "verified_outputs.dob"]})
+    assert session.provided_details.email == "jenny@example.com" and session.provided_details.phone is None
+    assert session.verified_outputs.first_name and session.verified_outputs.dob.year > 1900
+    assert "id_number" not in session.verified_outputs  # only verified_outputs.dob was expanded
+    report = idv.verification_reports.retrieve(session.last_verification_report,
+                                               params={"expand": ["document.dob", "document.number"]})
+    assert report.document.dob.year > 1900 and report.document.number
+    assert "sex" not in report.document and report.document.expiration_date.year > 2000
+    assert read_through_sdk(contract, report, {"$ref": "#/components/schemas/identity.verification_report"}) > 20
+
+    auth = client.deserialize(client.raw_request("post", "/v1/test_helpers/issuing/authorizations", amount=900),
+                              api_mode="V1")
+    auth = v1.issuing.authorizations.retrieve(auth.id, params={"expand": ["cardholder"]})
+    card = auth.card
+    assert isinstance(card, stripe.issuing.Card) and card.object == "issuing.card"
+    assert card.last4 and card.brand and card.status == "active" and 1 <= card.exp_month <= 12 and card.exp_year
+    assert "number" not in card and "cvc" not in card  # includable: only when expanded
+    assert isinstance(auth.cardholder, stripe.issuing.Cardholder) and auth.cardholder.id == card.cardholder.id
+    assert card.cardholder.name and card.cardholder.billing.address.country
+    assert read_through_sdk(contract, auth, {"$ref": "#/components/schemas/issuing.authorization"}) > 50
+
+
 def test_every_operation_through_the_official_client(client: stripe.StripeClient) -> None:
     contract = load_contract()
     tour = Tour(client, contract)
