@@ -20,6 +20,7 @@ from contracts.loader import load_contract
 from harness import allure_http
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
+from harness.operations_plugin import observe_exchange
 from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
 from harness.redaction import register_secret
 from harness.target import Target, TargetError, looks_live, start_embedded_mock
@@ -113,6 +114,7 @@ def _on_exchange(ex: Exchange) -> None:
     allure_http.log_exchange(ex)
     if _recorder is not None:
         _recorder.record(ex.method, ex.path, ex.params, ex.status)
+    observe_exchange(ex)  # skips the test if it used an operation the target does not implement
 
 
 @pytest.fixture(scope="session")

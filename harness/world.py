@@ -1,36 +1,97 @@
 """Objects the suites need on the target, in the states they need, created through the API.
 
-`World.fresh("invoice:open")` makes a new open invoice; `World.shared("customer")` reuses one. Where the target
-cannot create something (no test helpers on a real staging server), the world falls back to IDs from the
-`--harness-config` file, then to objects found through list endpoints, and otherwise skips the test with a reason
-that names the missing capability.
+`World.fresh("invoice:open")` makes a new open invoice; `World.shared("customer")` reuses one.
+
+Real implementations differ in how an object can be made, so each kind has several *recipes* (`RECIPES`), tried in
+order; the first that works on the target is remembered and tried first for the rest of the session. For example
+a draft invoice can be an empty draft with or without ``currency``, or be made from a pending invoice item with
+``pending_invoice_items_behavior=include``; a payment method can come from ``card[token]=tok_visa``, from a raw
+test card number, or be Stripe's ``pm_card_visa`` test ID.
+
+On the way, what the target does wrong is a finding of its own, recorded once, never a failure of the test that
+happened to need the object: a 5xx (`Category.SERVER_ERROR`), or a 4xx refusing a parameter the contract documents
+for that operation (`Category.CONTRACT`). Recipes that need an operation capability discovery found missing are
+passed over. When no recipe works the world falls back to IDs from the ``--harness-config`` file, then to objects
+found through list endpoints, and otherwise skips the test with a reason naming what the target refused; a kind
+that could not be made is not tried again in the session.
+
+Every request the world sends goes through `World.send`, and every create's parameters through
+`World.create_params`: the one place to add what all created objects should carry (e.g. tagging metadata).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from contracts.loader import Contract, load_contract
 from harness.client import ApiClient, Response
+from harness.findings import Category, CheckFailed, Finding, record
+
+SERVER_ERROR_CHECK = "a client request must never cause a 5xx"
+DOCUMENTED_PARAM_CHECK = "a documented parameter is accepted"
+REFUSAL_CODES = ("parameter_unknown", "parameter_invalid", "parameter_invalid_empty", "parameter_invalid_integer",
+                 "parameter_invalid_string_blank", "parameter_invalid_string_empty")
 
 
 class Unavailable(Exception):
     """The target cannot provide an object of this kind (message names the capability and the config key)."""
 
 
+class RecipeFailed(Exception):
+    """One recipe did not work on the target (message: which request, what the target answered)."""
+
+
 _counter = itertools.count(1)
 
 
-def _require_ok(resp: Response, what: str) -> dict:
-    if resp.status == 404 and resp.json.get("error", {}).get("message", "").startswith("Unrecognized request URL"):
-        raise Unavailable(f"the target has no {resp.exchange.method} {resp.exchange.path} ({what})")
-    if resp.status != 200:
-        raise AssertionError(f"Harness error: could not create {what} on the target (setup, not the property "
-                             f"under test):\n{resp.describe()}")
-    return resp.json
+@dataclass(frozen=True)
+class Recipe:
+    """One way of making an object: a name people read in skip reasons, and the `World` method that makes it."""
+
+    name: str
+    make: str  # name of a World method taking no arguments and returning the object
+
+
+# kind -> the ways to make it, in the order they are tried (Stripe's documented way first).
+RECIPES: dict[str, tuple[Recipe, ...]] = {
+    "customer": (Recipe("customer with email and name", "_customer_named"),
+                 Recipe("customer without parameters", "_customer_bare")),
+    "payment_method": (Recipe("card[token]=tok_visa", "_payment_method_token"),
+                       Recipe("raw test card number 4242 4242 4242 4242", "_payment_method_card_number"),
+                       Recipe("the pm_card_visa test payment method ID", "_payment_method_test_id")),
+    "product": (Recipe("product with a name", "_product"),),
+    "invoice:draft": (Recipe("empty draft with currency", "_draft_with_currency"),
+                      Recipe("empty draft without currency", "_draft_without_currency"),
+                      Recipe("draft from a pending invoice item (pending_invoice_items_behavior=include)",
+                             "_draft_from_pending_item")),
+    "invoice:draft_with_lines": (Recipe("draft plus add_lines", "_lines_by_add_lines"),
+                                 Recipe("draft plus invoice items naming it (invoiceitems invoice=)",
+                                        "_lines_by_invoice_items"),
+                                 Recipe("draft from pending invoice items (pending_invoice_items_behavior=include)",
+                                        "_lines_by_pending_items")),
+    "invoice:open": (Recipe("draft with lines, finalized", "_open"),),
+    "invoice:paid": (Recipe("open invoice paid out of band", "_paid_out_of_band"),
+                     Recipe("open invoice paid with a test card", "_paid_with_card")),
+    "invoice:void": (Recipe("open invoice, voided", "_void"),),
+    "invoice:uncollectible": (Recipe("open invoice, marked uncollectible", "_uncollectible"),),
+    "invoiceitem:pending": (Recipe("pending invoice item with amount and currency", "_pending_item"),),
+    "invoice_payment": (Recipe("the payment of a paid invoice", "_invoice_payment"),),
+    "payment_intent:succeeded": (Recipe("confirmed payment intent with pm_card_visa", "_payment_intent"),),
+    "verification_session:requires_input": (Recipe("document verification session", "_verification_session"),),
+    "verification_session:verified": (Recipe("session verified by the test helper", "_verified_session"),),
+    "verification_report": (Recipe("report of a verified session", "_verification_report"),),
+    "template:active": (Recipe("template from the test helper", "_template"),),
+    "template:archived": (Recipe("template, archived", "_archived_template"),),
+    "fc_account": (Recipe("account from the test helper", "_fc_account"),),
+    "fc_session": (Recipe("session for the shared customer", "_fc_session"),),
+    "fc_transaction": (Recipe("a transaction of the shared account", "_fc_transaction"),),
+    "forwarding_request": (Recipe("forwarding request for the shared payment method", "_forwarding_request"),),
+    "issuing_authorization": (Recipe("authorization from the test helper", "_issuing_authorization"),),
+}
 
 
 class World:
@@ -43,45 +104,24 @@ class World:
         "customer": ("customer", "/v1/customers"),
     }
 
-    def __init__(self, api: ApiClient, config: dict | None = None):
+    def __init__(self, api: ApiClient, config: dict | None = None, capabilities: Any = None,
+                 contract: Contract | None = None):
+        """`capabilities`: a `harness.discovery.Capabilities` (or anything with ``unavailable_reason(op_id)``);
+        None treats every operation as available."""
         self.api = api
         self.config = config or {}
+        self.capabilities = capabilities
+        self.contract = contract or load_contract()
         self._shared: dict[str, dict] = {}
-        self.recipes: dict[str, Callable[[], dict]] = {
-            "customer": self._customer,
-            "payment_method": self._payment_method,
-            "product": lambda: _require_ok(self.api.post("/v1/products", {"name": f"Harness {self.tag()}"}),
-                                           "a product"),
-            "invoice:draft": lambda: self._invoice(lines=0),
-            "invoice:draft_with_lines": lambda: self._invoice(lines=2),
-            "invoice:open": lambda: self._advance(self._invoice(lines=2), "finalize"),
-            "invoice:paid": lambda: self._advance(self._invoice(lines=1), "pay", paid_out_of_band=True),
-            "invoice:void": lambda: self._advance(self._advance(self._invoice(lines=1), "finalize"), "void"),
-            "invoice:uncollectible": lambda: self._advance(self._advance(self._invoice(lines=1), "finalize"),
-                                                           "mark_uncollectible"),
-            "invoiceitem:pending": self._pending_item,
-            "invoice_payment": self._invoice_payment,
-            "payment_intent:succeeded": self._payment_intent,
-            "verification_session:requires_input": self._verification_session,
-            "verification_session:verified": self._verified_session,
-            "verification_report": self._verification_report,
-            "template:active": self._template,
-            "template:archived": lambda: self._archived_template(),
-            "fc_account": self._fc_account,
-            "fc_session": self._fc_session,
-            "fc_transaction": self._fc_transaction,
-            "forwarding_request": self._forwarding_request,
-            "issuing_authorization": self._issuing_authorization,
-        }
+        self._chosen: dict[str, int] = {}  # kind -> index of the recipe that worked
+        self._impossible: dict[str, str] = {}  # kind -> why nothing worked (not tried again)
 
     # -- public ---------------------------------------------------------------------------------------------
 
     def fresh(self, kind: str) -> dict:
         """A new object of `kind` (skips the test with a reason when the target can't make one)."""
-        if kind not in self.recipes:
-            raise KeyError(f"World has no recipe for {kind!r}; known: {', '.join(sorted(self.recipes))}")
         try:
-            return self.recipes[kind]()
+            return self.make(kind)
         except Unavailable as exc:
             found = self._discover(kind)
             if found is not None:
@@ -95,8 +135,99 @@ class World:
             self._shared[kind] = self.fresh(kind)
         return self._shared[kind]
 
+    def make(self, kind: str) -> dict:
+        """A new object of `kind` from the first recipe that works; raises `Unavailable` naming every refusal."""
+        if kind not in RECIPES:
+            raise KeyError(f"World has no recipe for {kind!r}; known: {', '.join(sorted(RECIPES))}")
+        if kind in self._impossible:
+            raise Unavailable(self._impossible[kind])
+        recipes = RECIPES[kind]
+        first = self._chosen.get(kind, 0)
+        order = [first, *(i for i in range(len(recipes)) if i != first)]
+        refusals = []
+        for index in order:
+            recipe = recipes[index]
+            try:
+                obj = getattr(self, recipe.make)()
+            except (RecipeFailed, Unavailable) as exc:
+                refusals.append(f"{recipe.name}: {exc}")
+                continue
+            self._chosen[kind] = index
+            return obj
+        self._impossible[kind] = "no recipe worked (" + "; ".join(refusals) + ")"
+        raise Unavailable(self._impossible[kind])
+
+    def recipe_in_use(self, kind: str) -> str | None:
+        """The name of the recipe that worked for `kind` in this session, if one has."""
+        index = self._chosen.get(kind)
+        return None if index is None else RECIPES[kind][index].name
+
     def tag(self) -> str:
         return f"h{next(_counter)}"
+
+    def create_params(self, operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters of every create the world sends (one place to add what all its objects carry)."""
+        return dict(params)
+
+    def send(self, operation_id: str, path_params: dict[str, str] | None = None,
+             params: dict[str, Any] | None = None, *, what: str) -> dict:
+        """Send one request of a recipe and return the object; raises `Unavailable` when capability discovery
+        found the operation missing, `RecipeFailed` (after recording a finding for a 5xx or a refused documented
+        parameter) when the target did not do it."""
+        op = self.contract[operation_id]
+        reason = self.capabilities.unavailable_reason(operation_id) if self.capabilities is not None else None
+        if reason:
+            raise Unavailable(reason)
+        path = op.path
+        for name, value in (path_params or {}).items():
+            path = path.replace("{" + name + "}", value)
+        if op.method == "POST" and not op.path_params:
+            params = self.create_params(operation_id, params or {})
+        resp = self.api.request(op.method, path, params or None)
+        if 200 <= resp.status < 300 and isinstance(resp.body, dict):
+            return resp.body
+        raise RecipeFailed(self._refusal(operation_id, resp, what))
+
+    # -- refusals --------------------------------------------------------------------------------------------
+
+    def _refusal(self, operation_id: str, resp: Response, what: str) -> str:
+        op = self.contract[operation_id]
+        error = resp.body.get("error") if isinstance(resp.body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        said = error.get("message") or (resp.body[:120] if isinstance(resp.body, str) else "")
+        summary = f"{op.label} answered {resp.status}" + (f" ({said})" if said else "")
+        sent = resp.exchange.params
+        if resp.status >= 500:
+            record(Finding(Category.SERVER_ERROR, SERVER_ERROR_CHECK, op.label, f"status {resp.status}",
+                           f"making {what}, {op.label} answered {resp.status} to a valid request",
+                           [resp.exchange.to_dict()]))
+        elif 400 <= resp.status < 500 and self._is_documented(op.request_schema, error.get("param"), sent) \
+                and (error.get("code") in REFUSAL_CODES or error.get("code") is None):
+            record(Finding(Category.CONTRACT, DOCUMENTED_PARAM_CHECK, op.label, f"param={error['param']}",
+                           f"making {what}, {op.label} refused {error['param']}, a parameter the contract "
+                           f"documents, with {resp.status} {error.get('code') or ''}".rstrip(),
+                           [resp.exchange.to_dict()]))
+        return summary
+
+    @staticmethod
+    def _is_documented(schema: dict, param: Any, sent: dict) -> bool:
+        """True when `param` (Stripe's bracket form, ``card[token]``) was sent and the contract documents it."""
+        if not isinstance(param, str) or not param:
+            return False
+        parts = [p for p in param.replace("]", "").split("[") if p]
+        node: Any = schema
+        value: Any = sent
+        for part in parts:
+            if part.isdigit():  # an array index: the schema's items, the value's element
+                node = node.get("items", {}) if isinstance(node, dict) else {}
+                value = value[int(part)] if isinstance(value, list) and int(part) < len(value) else None
+                continue
+            props = node.get("properties", {}) if isinstance(node, dict) else {}
+            if part not in props:
+                return False
+            node = props[part]
+            value = value.get(part) if isinstance(value, dict) else None
+        return value is not None
 
     # -- discovery -----------------------------------------------------------------------------------------
 
@@ -106,105 +237,172 @@ class World:
             return {"id": self.config[key]}
         if list_path:
             resp = self.api.get(list_path, {"limit": 1})
-            if resp.status == 200 and resp.json.get("data"):
-                return resp.json["data"][0]
+            if resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("data"):
+                return resp.body["data"][0]
         return None
 
-    # -- recipes --------------------------------------------------------------------------------------------
+    # -- recipes: customers, payment methods, products -------------------------------------------------------
 
-    def _customer(self) -> dict:
+    def _customer_named(self) -> dict:
         tag = self.tag()
-        return _require_ok(self.api.post("/v1/customers", {"email": f"{tag}@example.com", "name": f"Harness {tag}"}),
-                           "a customer")
+        return self.send("CreateCustomer", params={"email": f"{tag}@example.com", "name": f"Harness {tag}"},
+                         what="a customer")
 
-    def _payment_method(self) -> dict:
-        return _require_ok(self.api.post("/v1/payment_methods", {"type": "card", "card": {"token": "tok_visa"}}),
-                           "a payment method")
+    def _customer_bare(self) -> dict:
+        return self.send("CreateCustomer", params={}, what="a customer")
 
-    def _invoice(self, lines: int, **params: Any) -> dict:
-        customer = self.shared("customer")["id"]
-        inv = _require_ok(self.api.post("/v1/invoices", {"customer": customer, "currency": "usd", **params}),
-                          "a draft invoice")
-        if lines:
-            spec = [{"amount": 1000 + 100 * n, "description": f"line {n}"} for n in range(lines)]
-            inv = _require_ok(self.api.post(f"/v1/invoices/{inv['id']}/add_lines", {"lines": spec}),
-                              "lines on a draft invoice")
-        return inv
+    def _payment_method_token(self) -> dict:
+        return self.send("CreatePaymentMethod", params={"type": "card", "card": {"token": "tok_visa"}},
+                         what="a payment method")
+
+    def _payment_method_card_number(self) -> dict:
+        card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+        return self.send("CreatePaymentMethod", params={"type": "card", "card": card}, what="a payment method")
+
+    def _payment_method_test_id(self) -> dict:
+        # Stripe accepts its test payment method IDs wherever a payment method is expected.
+        return {"id": "pm_card_visa", "object": "payment_method", "type": "card"}
+
+    def _product(self) -> dict:
+        return self.send("CreateProduct", params={"name": f"Harness {self.tag()}"}, what="a product")
+
+    # -- recipes: invoices -----------------------------------------------------------------------------------
+
+    def _customer_id(self) -> str:
+        return self.shared("customer")["id"]
+
+    def _draft_with_currency(self) -> dict:
+        return self.send("CreateInvoice", params={"customer": self._customer_id(), "currency": "usd"},
+                         what="a draft invoice")
+
+    def _draft_without_currency(self) -> dict:
+        return self.send("CreateInvoice", params={"customer": self._customer_id()}, what="a draft invoice")
+
+    def _draft_from_pending_item(self, lines: int = 1) -> dict:
+        for n in range(lines):
+            self._pending_item(amount=1000 + 100 * n, description=f"line {n}")
+        return self.send("CreateInvoice", params={"customer": self._customer_id(),
+                                                  "pending_invoice_items_behavior": "include"},
+                         what="a draft invoice from pending invoice items")
+
+    def _line_specs(self, lines: int) -> list[dict]:
+        return [{"amount": 1000 + 100 * n, "description": f"line {n}"} for n in range(lines)]
+
+    def _lines_by_add_lines(self, lines: int = 2) -> dict:
+        inv = self.make("invoice:draft")
+        return self.send("AddInvoiceLines", {"invoice": inv["id"]}, {"lines": self._line_specs(lines)},
+                         what="lines on a draft invoice")
+
+    def _lines_by_invoice_items(self, lines: int = 2) -> dict:
+        inv = self.make("invoice:draft")
+        for spec in self._line_specs(lines):
+            self.send("CreateInvoiceItem", params={"customer": inv.get("customer") or self._customer_id(),
+                                                   "invoice": inv["id"], **spec},
+                      what="an invoice item on a draft invoice")
+        return self.send("RetrieveInvoice", {"invoice": inv["id"]}, what="a draft invoice with lines")
+
+    def _lines_by_pending_items(self, lines: int = 2) -> dict:
+        return self._draft_from_pending_item(lines)
 
     def _advance(self, inv: dict, action: str, **params: Any) -> dict:
-        return _require_ok(self.api.post(f"/v1/invoices/{inv['id']}/{action}", params), f"an invoice ({action})")
+        op_id = {"finalize": "FinalizeInvoice", "pay": "PayInvoice", "void": "VoidInvoice",
+                 "mark_uncollectible": "MarkInvoiceUncollectible"}[action]
+        return self.send(op_id, {"invoice": inv["id"]}, params, what=f"an invoice ({action})")
 
-    def _pending_item(self) -> dict:
-        customer = self.shared("customer")["id"]
-        return _require_ok(self.api.post("/v1/invoiceitems", {"customer": customer, "amount": 700, "currency": "usd",
-                                                              "description": "pending"}), "a pending invoice item")
+    def _open(self) -> dict:
+        return self._advance(self.make("invoice:draft_with_lines"), "finalize")
 
-    def _payment_intent(self, amount: int = 1000) -> dict:
-        return _require_ok(self.api.post("/v1/payment_intents", {
-            "amount": amount, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}),
-            "a succeeded payment intent")
+    def _paid_out_of_band(self) -> dict:
+        return self._advance(self.make("invoice:open"), "pay", paid_out_of_band=True)
+
+    def _paid_with_card(self) -> dict:
+        return self._advance(self.make("invoice:open"), "pay", payment_method=self.shared("payment_method")["id"])
+
+    def _void(self) -> dict:
+        return self._advance(self.make("invoice:open"), "void")
+
+    def _uncollectible(self) -> dict:
+        return self._advance(self.make("invoice:open"), "mark_uncollectible")
+
+    def _pending_item(self, amount: int = 700, description: str = "pending") -> dict:
+        return self.send("CreateInvoiceItem", params={"customer": self._customer_id(), "amount": amount,
+                                                      "currency": "usd", "description": description},
+                         what="a pending invoice item")
 
     def _invoice_payment(self) -> dict:
-        inv = self.fresh("invoice:paid")
-        resp = self.api.get("/v1/invoice_payments", {"invoice": inv["id"], "limit": 1})
-        data = resp.json.get("data") if resp.status == 200 else None
+        inv = self.make("invoice:paid")
+        op = self.contract["ListInvoicePayments"]
+        if self.capabilities is not None and self.capabilities.unavailable_reason(op.operation_id):
+            raise Unavailable(self.capabilities.unavailable_reason(op.operation_id))
+        resp = self.api.get(op.path, {"invoice": inv["id"], "limit": 1})
+        data = resp.body.get("data") if resp.status == 200 and isinstance(resp.body, dict) else None
         if not data:
-            raise AssertionError(f"Invariant violation: paid invoice {inv['id']} has no invoice payment\n"
-                                 f"{resp.describe()}")
+            raise CheckFailed(Finding(
+                Category.INVARIANT, "paying an invoice records an invoice payment", op.label,
+                "no invoice payment for a paid invoice",
+                f"paid invoice {inv['id']} has no invoice payment\n{resp.describe()}", [resp.exchange.to_dict()]))
         return data[0]
+
+    def _payment_intent(self, amount: int = 1000) -> dict:
+        return self.send("CreatePaymentIntent", params={"amount": amount, "currency": "usd",
+                                                        "payment_method": "pm_card_visa", "confirm": True},
+                         what="a succeeded payment intent")
+
+    # -- recipes: identity, templates, Financial Connections, forwarding, Issuing ----------------------------
 
     def _verification_session(self) -> dict:
         # No metadata: a boundary update may add the 50 keys an object can hold.
-        return _require_ok(self.api.post("/v1/identity/verification_sessions", {"type": "document"}),
-                           "a verification session")
+        return self.send("CreateIdentityVerificationSession", params={"type": "document"},
+                         what="a verification session")
 
     def _verified_session(self) -> dict:
         session = self._verification_session()
-        return _require_ok(self.api.post(f"/v1/test_helpers/identity/verification_sessions/{session['id']}/verify"),
-                           "a verified session (test helper)")
+        return self.send("TestHelperVerifyIdentityVerificationSession", {"session": session["id"]},
+                         what="a verified session (test helper)")
 
     def _verification_report(self) -> dict:
         session = self._verified_session()
         report = session.get("last_verification_report")
         report_id = report["id"] if isinstance(report, dict) else report
-        return _require_ok(self.api.get(f"/v1/identity/verification_reports/{report_id}"), "a verification report")
+        if not report_id:
+            raise RecipeFailed(f"verified session {session['id']} names no last_verification_report")
+        return self.send("RetrieveIdentityVerificationReport", {"report": report_id}, what="a verification report")
 
     def _template(self) -> dict:
-        return _require_ok(self.api.post("/v1/test_helpers/invoice_rendering_templates",
-                                          {"nickname": f"Harness {self.tag()}"}), "an invoice rendering template")
+        return self.send("TestHelperCreateInvoiceRenderingTemplate", params={"nickname": f"Harness {self.tag()}"},
+                         what="an invoice rendering template")
 
     def _archived_template(self) -> dict:
-        template = self.fresh("template:active")
-        return _require_ok(self.api.post(f"/v1/invoice_rendering_templates/{template['id']}/archive"),
-                           "an archived template")
+        template = self.make("template:active")
+        return self.send("ArchiveInvoiceRenderingTemplate", {"template": template["id"]},
+                         what="an archived template")
 
     def _fc_account(self) -> dict:
-        customer = self.shared("customer")["id"]
-        return _require_ok(self.api.post("/v1/test_helpers/financial_connections/accounts",
-                                         {"customer": customer, "transactions": 6}), "a Financial Connections account")
+        return self.send("TestHelperCreateFinancialConnectionsAccount",
+                         params={"customer": self._customer_id(), "transactions": 6},
+                         what="a Financial Connections account")
 
     def _fc_session(self) -> dict:
-        customer = self.shared("customer")["id"]
-        return _require_ok(self.api.post("/v1/financial_connections/sessions", {
-            "account_holder": {"type": "customer", "customer": customer}, "permissions": ["transactions"]}),
-            "a Financial Connections session")
+        return self.send("CreateFinancialConnectionsSession", params={
+            "account_holder": {"type": "customer", "customer": self._customer_id()},
+            "permissions": ["transactions"]}, what="a Financial Connections session")
 
     def _fc_transaction(self) -> dict:
         account = self.shared("fc_account")["id"]
-        resp = self.api.get("/v1/financial_connections/transactions", {"account": account, "limit": 1})
-        data = resp.json.get("data") if resp.status == 200 else None
+        op = self.contract["ListFinancialConnectionsTransactions"]
+        resp = self.api.get(op.path, {"account": account, "limit": 1})
+        data = resp.body.get("data") if resp.status == 200 and isinstance(resp.body, dict) else None
         if not data:
             raise Unavailable(f"account {account} has no transactions")
         return data[0]
 
     def _forwarding_request(self) -> dict:
-        return _require_ok(self.api.post("/v1/forwarding/requests", {
+        return self.send("CreateForwardingRequest", params={
             "payment_method": self.shared("payment_method")["id"], "url": "https://forwarding.example.com/cards",
             "replacements": ["card_number", "card_expiry"],
-            "request": {"body": '{"card": "{{CARD_NUMBER}}"}', "headers": [{"name": "X-Trace", "value": "1"}]}}),
-            "a forwarding request")
+            "request": {"body": '{"card": "{{CARD_NUMBER}}"}', "headers": [{"name": "X-Trace", "value": "1"}]}},
+            what="a forwarding request")
 
     def _issuing_authorization(self) -> dict:
-        return _require_ok(self.api.post("/v1/test_helpers/issuing/authorizations", {"amount": 1234,
-                                                                                      "currency": "usd"}),
-                           "an Issuing authorization (test helper)")
+        return self.send("TestHelperCreateIssuingAuthorization", params={"amount": 1234, "currency": "usd"},
+                         what="an Issuing authorization (test helper)")

@@ -8,6 +8,8 @@ one is caught. Faults only use the app's extension points (mockserver.app.Hooks)
 from __future__ import annotations
 
 import copy
+import fnmatch
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,20 +22,53 @@ from mockserver.errors import ApiError
 
 
 @dataclass(frozen=True)
+class Recognise:
+    """How the finding a fault causes is recognised in a run's findings (``reports/findings.json``).
+
+    A finding is this fault's when its category is one of `categories` (any, if empty), its ``check`` matches the
+    regular expression `check` (case-insensitive search) and its ``operation`` matches one of the shell patterns
+    in `operations`. `expect` is how many distinct findings the fault should produce: one, or one per operation
+    when it breaks several operations independently (an operation that is not implemented is its own finding).
+    """
+
+    check: str
+    operations: tuple[str, ...] = ("*",)
+    categories: tuple[str, ...] = ()
+    expect: int = 1
+
+    def matches(self, finding: dict[str, Any]) -> bool:
+        if self.categories and finding.get("category") not in self.categories:
+            return False
+        if not re.search(self.check, str(finding.get("check", "")), re.IGNORECASE):
+            return False
+        operation = str(finding.get("operation", ""))
+        return any(fnmatch.fnmatchcase(operation, pattern) for pattern in self.operations)
+
+
+CONTRACT, INVARIANT, SERVER, MISSING = "contract violation", "invariant violation", "server error", "not implemented"
+LISTS = ("GET /v1/*",)
+INVOICE_ACTIONS = ("POST /v1/invoices/*", "DELETE /v1/invoices/*")
+REFUSAL = r"reject|refuse|invalid|error"
+READ_BACK = r"read-after-write|retrieve after|update|stored|model|read back"
+
+
+@dataclass(frozen=True)
 class Fault:
     name: str
     family: str
     breaks: str
     caught_by: str  # the suite (pytest marker) that should catch it
     hooks: type[Hooks]
+    finding: Recognise  # how its finding is recognised (fault matrix --multi)
 
 
 CATALOGUE: dict[str, Fault] = {}
 
 
-def fault(name: str, family: str, breaks: str, caught_by: str) -> Callable[[type[Hooks]], type[Hooks]]:
+def fault(name: str, family: str, breaks: str, caught_by: str,
+          finding: Recognise) -> Callable[[type[Hooks]], type[Hooks]]:
     def register(cls: type[Hooks]) -> type[Hooks]:
-        CATALOGUE[name] = Fault(name, family, breaks, caught_by, cls)
+        CATALOGUE[name] = Fault(name, family, breaks, caught_by, cls, finding)
         return cls
 
     return register
@@ -57,14 +92,16 @@ def _objects(body: Any, kind: str) -> list[dict]:
 # -- pagination ------------------------------------------------------------------------------------------------
 
 
-@fault("limit_ignored", "pagination", "lists ignore `limit` and return up to 100 objects", "pagination")
+@fault("limit_ignored", "pagination", "lists ignore `limit` and return up to 100 objects", "pagination",
+       finding=Recognise(r"limit", LISTS))
 class LimitIgnored(Hooks):
     def after_validation(self, req: Request) -> None:
         if _is_list(req) and "limit" in req.params:
             req.params["limit"] = 100
 
 
-@fault("has_more_always_false", "pagination", "`has_more` is always false", "pagination")
+@fault("has_more_always_false", "pagination", "`has_more` is always false", "pagination",
+       finding=Recognise(r"has_more|next_page|visits every object", LISTS))
 class HasMoreAlwaysFalse(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _is_list(req):
@@ -74,7 +111,8 @@ class HasMoreAlwaysFalse(Hooks):
         return body
 
 
-@fault("has_more_always_true", "pagination", "`has_more` is true even on the last page", "pagination")
+@fault("has_more_always_true", "pagination", "`has_more` is true even on the last page", "pagination",
+       finding=Recognise(r"has_more|pages ends|visits every object", LISTS))
 class HasMoreAlwaysTrue(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _is_list(req) and body.get("object") == "list" and body["data"]:
@@ -82,7 +120,8 @@ class HasMoreAlwaysTrue(Hooks):
         return body
 
 
-@fault("list_oldest_first", "pagination", "lists come oldest first", "pagination")
+@fault("list_oldest_first", "pagination", "lists come oldest first", "pagination",
+       finding=Recognise(r"newest first|in the order|ending_before", LISTS))
 class ListOldestFirst(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _is_list(req):
@@ -91,7 +130,8 @@ class ListOldestFirst(Hooks):
 
 
 @fault("cursor_off_by_one", "pagination", "`starting_after` repeats the cursor object on the next page",
-       "pagination")
+       "pagination",
+       finding=Recognise(r"visits every object|exactly once|ending_before|has_more", LISTS))
 class CursorOffByOne(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         cursor = req.params.get("starting_after")
@@ -102,13 +142,15 @@ class CursorOffByOne(Hooks):
         return body
 
 
-@fault("ending_before_ignored", "pagination", "`ending_before` is ignored (the first page comes back)", "pagination")
+@fault("ending_before_ignored", "pagination", "`ending_before` is ignored (the first page comes back)", "pagination",
+       finding=Recognise(r"ending_before|visits every object", LISTS))
 class EndingBeforeIgnored(Hooks):
     def after_validation(self, req: Request) -> None:
         req.params.pop("ending_before", None)
 
 
-@fault("unknown_cursor_first_page", "pagination", "an unknown cursor silently gives the first page", "pagination")
+@fault("unknown_cursor_first_page", "pagination", "an unknown cursor silently gives the first page", "pagination",
+       finding=Recognise(r"cursor", LISTS))
 class UnknownCursorFirstPage(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         try:
@@ -120,14 +162,16 @@ class UnknownCursorFirstPage(Hooks):
             raise
 
 
-@fault("status_filter_ignored", "filters", "list filter `status` is ignored", "pagination")
+@fault("status_filter_ignored", "filters", "list filter `status` is ignored", "pagination",
+       finding=Recognise(r"status|matching objects|filter", LISTS))
 class StatusFilterIgnored(Hooks):
     def after_validation(self, req: Request) -> None:
         if _is_list(req):
             req.params.pop("status", None)
 
 
-@fault("created_gt_is_gte", "filters", "`created[gt]`/`[lt]` include the bound (treated as gte/lte)", "pagination")
+@fault("created_gt_is_gte", "filters", "`created[gt]`/`[lt]` include the bound (treated as gte/lte)", "pagination",
+       finding=Recognise(r"created|matching objects|filter", LISTS))
 class CreatedGtIsGte(Hooks):
     def after_validation(self, req: Request) -> None:
         bounds = req.params.get("created")
@@ -138,7 +182,8 @@ class CreatedGtIsGte(Hooks):
 # -- schema ------------------------------------------------------------------------------------------------------
 
 
-@fault("invoice_currency_missing", "schema", "invoices lack the required `currency` field", "conformance")
+@fault("invoice_currency_missing", "schema", "invoices lack the required `currency` field", "conformance",
+       finding=Recognise(r"schema|currency", categories=(CONTRACT,)))
 class InvoiceCurrencyMissing(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoice"):
@@ -146,7 +191,8 @@ class InvoiceCurrencyMissing(Hooks):
         return body
 
 
-@fault("amount_as_string", "schema", "`amount_due` is serialised as a string", "conformance")
+@fault("amount_as_string", "schema", "`amount_due` is serialised as a string", "conformance",
+       finding=Recognise(r"schema|amount_due", categories=(CONTRACT,)))
 class AmountAsString(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoice"):
@@ -154,7 +200,8 @@ class AmountAsString(Hooks):
         return body
 
 
-@fault("wrong_object_name", "schema", "invoice items say `object: invoice_item`", "conformance")
+@fault("wrong_object_name", "schema", "invoice items say `object: invoice_item`", "conformance",
+       finding=Recognise(r"schema|object", categories=(CONTRACT,)))
 class WrongObjectName(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoiceitem"):
@@ -162,7 +209,8 @@ class WrongObjectName(Hooks):
         return body
 
 
-@fault("null_livemode", "schema", "`livemode` is null (not nullable) on verification sessions", "conformance")
+@fault("null_livemode", "schema", "`livemode` is null (not nullable) on verification sessions", "conformance",
+       finding=Recognise(r"livemode|schema", categories=(CONTRACT,)))
 class NullLivemode(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "identity.verification_session"):
@@ -170,7 +218,8 @@ class NullLivemode(Hooks):
         return body
 
 
-@fault("created_in_milliseconds", "schema", "`created` is in milliseconds, not seconds", "conformance")
+@fault("created_in_milliseconds", "schema", "`created` is in milliseconds, not seconds", "conformance",
+       finding=Recognise(r"unix seconds|schema|created", categories=(CONTRACT,)))
 class CreatedInMilliseconds(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoice_rendering_template"):
@@ -181,7 +230,8 @@ class CreatedInMilliseconds(Hooks):
 # -- status codes, content types, error shapes -------------------------------------------------------------------
 
 
-@fault("create_returns_201", "status codes", "creates answer 201 instead of the documented 200", "conformance")
+@fault("create_returns_201", "status codes", "creates answer 201 instead of the documented 200", "conformance",
+       finding=Recognise(r"status|2xx|200", ("POST /v1/*",), (CONTRACT,)))
 class CreateReturns201(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if resp.status == 200 and _op(req).startswith("Create"):
@@ -189,7 +239,8 @@ class CreateReturns201(Hooks):
         return resp
 
 
-@fault("html_content_type", "content types", "successful answers are labelled text/html", "conformance")
+@fault("html_content_type", "content types", "successful answers are labelled text/html", "conformance",
+       finding=Recognise(r"json|content.type", ("GET /v1/*",), (CONTRACT,)))
 class HtmlContentType(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if resp.status == 200 and _op(req).startswith("Retrieve"):
@@ -198,7 +249,8 @@ class HtmlContentType(Hooks):
 
 
 @fault("plain_text_not_found", "content types", "a missing object is a text/plain 404, not a JSON error",
-       "security")
+       "security",
+       finding=Recognise(r"json|content.type|404|invisible|error", categories=(CONTRACT,)))
 class PlainTextNotFound(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if resp.status == 404:
@@ -206,7 +258,8 @@ class PlainTextNotFound(Hooks):
         return resp
 
 
-@fault("no_request_id", "headers", "list answers have no Request-Id header", "conformance")
+@fault("no_request_id", "headers", "list answers have no Request-Id header", "conformance",
+       finding=Recognise(r"request-id", LISTS, (CONTRACT,)))
 class NoRequestId(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if _is_list(req):
@@ -214,7 +267,8 @@ class NoRequestId(Hooks):
         return resp
 
 
-@fault("error_without_param", "error shape", "400 errors do not name the offending `param`", "negative")
+@fault("error_without_param", "error shape", "400 errors do not name the offending `param`", "negative",
+       finding=Recognise(r"param", categories=(CONTRACT,)))
 class ErrorWithoutParam(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if resp.status == 400 and isinstance(resp.body, dict):
@@ -222,7 +276,8 @@ class ErrorWithoutParam(Hooks):
         return resp
 
 
-@fault("error_without_type", "error shape", "error bodies lack `type`", "negative")
+@fault("error_without_type", "error shape", "error bodies lack `type`", "negative",
+       finding=Recognise(r"type|error schema|error", categories=(CONTRACT,)))
 class ErrorWithoutType(Hooks):
     def before_send(self, req: Request, resp: Response) -> Response:
         if 400 <= resp.status < 500 and isinstance(resp.body, dict):
@@ -230,7 +285,8 @@ class ErrorWithoutType(Hooks):
         return resp
 
 
-@fault("server_error_on_limit_100", "5xx", "`limit=100` (a boundary) causes a 500", "conformance")
+@fault("server_error_on_limit_100", "5xx", "`limit=100` (a boundary) causes a 500", "conformance",
+       finding=Recognise(r"5xx|server error", LISTS, (SERVER,)))
 class ServerErrorOnLimit100(Hooks):
     def after_validation(self, req: Request) -> None:
         if req.params.get("limit") == 100:
@@ -262,7 +318,8 @@ class _Lenient(Hooks):
         raise error
 
 
-@fault("missing_required_accepted", "validation", "missing required parameters are not detected", "negative")
+@fault("missing_required_accepted", "validation", "missing required parameters are not detected", "negative",
+       finding=Recognise(REFUSAL, categories=(CONTRACT, INVARIANT)))
 class MissingRequiredAccepted(Hooks):
     def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
         if error.code != "parameter_missing":
@@ -281,12 +338,14 @@ def _without_required(schema: Any) -> Any:
     return schema
 
 
-@fault("unknown_parameter_accepted", "validation", "unknown parameters are silently ignored", "negative")
+@fault("unknown_parameter_accepted", "validation", "unknown parameters are silently ignored", "negative",
+       finding=Recognise(REFUSAL, categories=(CONTRACT, INVARIANT)))
 class UnknownParameterAccepted(_Lenient):
     codes = ("parameter_unknown",)
 
 
-@fault("limit_out_of_range_accepted", "validation", "`limit` outside 1..100 is accepted", "negative")
+@fault("limit_out_of_range_accepted", "validation", "`limit` outside 1..100 is accepted", "negative",
+       finding=Recognise(REFUSAL, LISTS, (CONTRACT, INVARIANT)))
 class LimitOutOfRangeAccepted(Hooks):
     def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
         if error.param != "limit":
@@ -299,7 +358,8 @@ class LimitOutOfRangeAccepted(Hooks):
 
 
 @fault("metadata_limits_not_enforced", "validation", "metadata over 50 keys / 40-char keys / 500-char values is "
-       "accepted", "negative")
+       "accepted", "negative",
+       finding=Recognise(REFUSAL, ("POST /v1/*",), (CONTRACT, INVARIANT)))
 class MetadataLimitsNotEnforced(_Lenient):
     codes = ("parameter_invalid", "parameter_invalid_string_too_long")
 
@@ -309,7 +369,8 @@ class MetadataLimitsNotEnforced(_Lenient):
         return super().on_param_error(req, error, raw)
 
 
-@fault("bad_enum_accepted", "validation", "values outside an enum are accepted", "negative")
+@fault("bad_enum_accepted", "validation", "values outside an enum are accepted", "negative",
+       finding=Recognise(REFUSAL, categories=(CONTRACT, INVARIANT)))
 class BadEnumAccepted(_Lenient):
     codes = ("parameter_invalid",)
 
@@ -326,7 +387,8 @@ def _invoice(ctx: Context) -> dict | None:
     return ctx.account.collection("invoice").get(ctx.path.get("invoice", ""))
 
 
-@fault("void_accepts_draft", "lifecycle", "voiding a draft invoice is accepted", "lifecycle")
+@fault("void_accepts_draft", "lifecycle", "voiding a draft invoice is accepted", "lifecycle",
+       finding=Recognise(r"void|refused|model|transition", INVOICE_ACTIONS))
 class VoidAcceptsDraft(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -336,7 +398,8 @@ class VoidAcceptsDraft(Hooks):
         return handler(ctx)
 
 
-@fault("delete_open_invoice", "lifecycle", "deleting an open invoice is accepted", "lifecycle")
+@fault("delete_open_invoice", "lifecycle", "deleting an open invoice is accepted", "lifecycle",
+       finding=Recognise(r"delet|refused|model|transition", INVOICE_ACTIONS))
 class DeleteOpenInvoice(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -346,7 +409,8 @@ class DeleteOpenInvoice(Hooks):
         return handler(ctx)
 
 
-@fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle")
+@fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle",
+       finding=Recognise(r"add_lines|lines|refused|model|transition", INVOICE_ACTIONS))
 class AddLinesAfterFinalize(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -360,7 +424,8 @@ class AddLinesAfterFinalize(Hooks):
         return handler(ctx)
 
 
-@fault("finalize_does_not_stick", "lifecycle", "finalize answers `open` but the invoice stays a draft", "lifecycle")
+@fault("finalize_does_not_stick", "lifecycle", "finalize answers `open` but the invoice stays a draft", "lifecycle",
+       finding=Recognise(r"finaliz|status|model|read", ("POST /v1/invoices/*", "GET /v1/invoices*")))
 class FinalizeDoesNotStick(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -373,7 +438,8 @@ class FinalizeDoesNotStick(Hooks):
         return answer
 
 
-@fault("number_not_set", "lifecycle", "finalized invoices have no `number`", "lifecycle")
+@fault("number_not_set", "lifecycle", "finalized invoices have no `number`", "lifecycle",
+       finding=Recognise(r"number|model|finaliz", ("*/v1/invoices*",)))
 class NumberNotSet(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoice"):
@@ -382,7 +448,8 @@ class NumberNotSet(Hooks):
 
 
 @fault("amount_remaining_stale_after_pay", "amounts", "after pay, `amount_remaining` keeps the old value",
-       "lifecycle")
+       "lifecycle",
+       finding=Recognise(r"amount|model|pay", ("*/v1/invoices*",)))
 class AmountRemainingStale(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -393,7 +460,8 @@ class AmountRemainingStale(Hooks):
         return result
 
 
-@fault("payment_not_recorded", "lifecycle", "paying an invoice creates no invoice payment", "lifecycle")
+@fault("payment_not_recorded", "lifecycle", "paying an invoice creates no invoice payment", "lifecycle",
+       finding=Recognise(r"payment", ("*/v1/invoice*",)))
 class PaymentNotRecorded(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         result = handler(ctx)
@@ -405,7 +473,8 @@ class PaymentNotRecorded(Hooks):
         return result
 
 
-@fault("cancel_canceled_session", "lifecycle", "a canceled verification session can be canceled again", "lifecycle")
+@fault("cancel_canceled_session", "lifecycle", "a canceled verification session can be canceled again", "lifecycle",
+       finding=Recognise(r"cancel|refused|model", ("POST /v1/identity/*",)))
 class CancelCanceledSession(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         if _op(req) == "CancelIdentityVerificationSession":
@@ -415,7 +484,8 @@ class CancelCanceledSession(Hooks):
         return handler(ctx)
 
 
-@fault("archive_archived_template", "lifecycle", "archiving an archived template is accepted", "lifecycle")
+@fault("archive_archived_template", "lifecycle", "archiving an archived template is accepted", "lifecycle",
+       finding=Recognise(r"archiv|refused|model", ("POST /v1/invoice_rendering_templates/*",)))
 class ArchiveArchivedTemplate(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         if _op(req) == "ArchiveInvoiceRenderingTemplate":
@@ -429,7 +499,8 @@ class ArchiveArchivedTemplate(Hooks):
 
 
 @fault("update_dropped", "read-after-write", "updates answer with the change but do not store it",
-       "properties")
+       "properties",
+       finding=Recognise(READ_BACK, categories=(INVARIANT, CONTRACT)))
 class UpdateDropped(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         if not _op(req).startswith("Update") or not ctx.path:
@@ -443,7 +514,8 @@ class UpdateDropped(Hooks):
         return answer
 
 
-@fault("stale_read", "read-after-write", "retrieve serves the first version it ever served", "properties")
+@fault("stale_read", "read-after-write", "retrieve serves the first version it ever served", "properties",
+       finding=Recognise(READ_BACK, categories=(INVARIANT, CONTRACT)))
 class StaleRead(Hooks):
     def __init__(self) -> None:
         self.cache: dict[str, Any] = {}
@@ -454,7 +526,8 @@ class StaleRead(Hooks):
         return body
 
 
-@fault("deleted_still_retrievable", "deletion", "a deleted invoice can still be retrieved", "properties")
+@fault("deleted_still_retrievable", "deletion", "a deleted invoice can still be retrieved", "properties",
+       finding=Recognise(r"delet|gone|404", ("*/v1/invoice*",)))
 class DeletedStillRetrievable(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         if _op(req) not in ("DeleteInvoice", "DeleteInvoiceItem"):
@@ -467,7 +540,8 @@ class DeletedStillRetrievable(Hooks):
         return result
 
 
-@fault("deleted_still_listed", "deletion", "deleted invoice items still appear in lists", "properties")
+@fault("deleted_still_listed", "deletion", "deleted invoice items still appear in lists", "properties",
+       finding=Recognise(r"delet|listed", ("*/v1/invoiceitems*",)))
 class DeletedStillListed(Hooks):
     def __init__(self) -> None:
         self.deleted: dict[str, dict] = {}
@@ -493,7 +567,8 @@ class DeletedStillListed(Hooks):
 
 
 @fault("idempotency_ignored", "idempotency", "Idempotency-Key is ignored: a replay creates a second object",
-       "properties")
+       "properties",
+       finding=Recognise(r"replay|idempot", ("POST /v1/*",)))
 class IdempotencyIgnored(Hooks):
     async def before(self, req: Request) -> Response | None:
         req.headers.pop("idempotency-key", None)
@@ -501,7 +576,8 @@ class IdempotencyIgnored(Hooks):
 
 
 @fault("idempotency_mismatch_not_detected", "idempotency", "a key reused with other parameters is not refused",
-       "properties")
+       "properties",
+       finding=Recognise(r"idempot|key", ("POST /v1/*",)))
 class IdempotencyMismatchNotDetected(Hooks):
     def after_validation(self, req: Request) -> None:
         key = req.headers.get("idempotency-key")
@@ -510,13 +586,15 @@ class IdempotencyMismatchNotDetected(Hooks):
             req.headers.pop("idempotency-key", None)  # a different request: served as new, key forgotten
 
 
-@fault("expand_ignored", "expand", "`expand[]` is ignored", "properties")
+@fault("expand_ignored", "expand", "`expand[]` is ignored", "properties",
+       finding=Recognise(r"expand"))
 class ExpandIgnored(Hooks):
     def after_validation(self, req: Request) -> None:
         req.params.pop("expand", None)
 
 
-@fault("search_ignores_second_clause", "search", "search only applies the first clause of a query", "properties")
+@fault("search_ignores_second_clause", "search", "search only applies the first clause of a query", "properties",
+       finding=Recognise(r"search|query", ("GET /v1/invoices/search",)))
 class SearchIgnoresSecondClause(Hooks):
     def after_validation(self, req: Request) -> None:
         if _op(req) == "SearchInvoices":
@@ -552,7 +630,8 @@ class SearchSubstringIsPrefix(Hooks):
 # -- isolation and auth --------------------------------------------------------------------------------------------
 
 
-@fault("cross_account_read", "isolation", "another account's objects can be retrieved by ID", "security")
+@fault("cross_account_read", "isolation", "another account's objects can be retrieved by ID", "security",
+       finding=Recognise(r"another account|invisible|isolation"))
 class CrossAccountRead(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         try:
@@ -567,7 +646,8 @@ class CrossAccountRead(Hooks):
             raise
 
 
-@fault("cross_account_list", "isolation", "lists also show another account's newest invoice", "security")
+@fault("cross_account_list", "isolation", "lists also show another account's newest invoice", "security",
+       finding=Recognise(r"another account|lists never", LISTS))
 class CrossAccountList(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _op(req) == "ListInvoices":
@@ -580,7 +660,8 @@ class CrossAccountList(Hooks):
         return body
 
 
-@fault("auth_not_required", "auth", "requests without an API key are served (as a default account)", "security")
+@fault("auth_not_required", "auth", "requests without an API key are served (as a default account)", "security",
+       finding=Recognise(r"api key|401|without"))
 class AuthNotRequired(Hooks):
     def on_auth_error(self, req: Request, error: ApiError) -> str:
         if "authorization" not in req.headers:
@@ -588,13 +669,113 @@ class AuthNotRequired(Hooks):
         raise error
 
 
-@fault("malformed_key_accepted", "auth", "any Bearer value is accepted as a key", "security")
+@fault("malformed_key_accepted", "auth", "any Bearer value is accepted as a key", "security",
+       finding=Recognise(r"api key|401|malformed"))
 class MalformedKeyAccepted(Hooks):
     def on_auth_error(self, req: Request, error: ApiError) -> str:
         value = req.headers.get("authorization", "")
         if value:
             return "sk_test_" + "".join(ch for ch in value if ch.isalnum())[:40]
         raise error
+
+
+# -- shallow defects of real implementations: they touch every answer or whole operations ----------------------
+
+
+@fault("no_request_id_anywhere", "headers", "no answer carries a Request-Id header", "conformance",
+       finding=Recognise(r"request-id", categories=(CONTRACT,)))
+class NoRequestIdAnywhere(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        resp.headers["request-id"] = ""
+        return resp
+
+
+@fault("error_without_code_and_param", "error shape", "error objects carry neither `code` nor `param`", "negative",
+       finding=Recognise(r"param|code|error", categories=(CONTRACT,)))
+class ErrorWithoutCodeAndParam(Hooks):
+    def before_send(self, req: Request, resp: Response) -> Response:
+        if 400 <= resp.status < 500 and isinstance(resp.body, dict) and isinstance(resp.body.get("error"), dict):
+            resp.body["error"].pop("code", None)
+            resp.body["error"].pop("param", None)
+        return resp
+
+
+class _Unimplemented(Hooks):
+    """Operations the server does not implement: it answers them as it answers a path it does not serve."""
+
+    missing: frozenset[str] = frozenset()
+    plain_text = False  # True: the server's answer for an unserved path is a text/plain 404 (not Stripe's JSON)
+
+    def __init__(self) -> None:
+        from contracts.loader import load_contract
+
+        self.contract = load_contract()
+
+    async def before(self, req: Request) -> Response | None:
+        found = self.contract.match(req.method, req.path)
+        if found is None and self.plain_text and req.path != "/v1/__health__":
+            return Response(404, b"404 page not found", {"content-type": "text/plain; charset=utf-8"})
+        if found is None or found[0].operation_id not in self.missing:
+            return None
+        if self.plain_text:
+            return Response(404, b"404 page not found", {"content-type": "text/plain; charset=utf-8"})
+        raise ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
+
+
+DOZEN_MISSING = frozenset({
+    "CreateInvoicePreview", "SearchInvoices", "AttachInvoicePayment", "UpdateInvoiceLines", "RemoveInvoiceLines",
+    "SendInvoice", "RefreshFinancialConnectionsAccount", "SubscribeFinancialConnectionsAccount",
+    "UnsubscribeFinancialConnectionsAccount", "RedactIdentityVerificationSession",
+    "UnarchiveInvoiceRenderingTemplate", "UpdateIssuingAuthorization"})
+
+# A fake that implements invoices and invoice items only (14 of the 50 operations).
+FOURTEEN_IMPLEMENTED = frozenset({
+    "ListInvoices", "CreateInvoice", "RetrieveInvoice", "UpdateInvoice", "DeleteInvoice", "FinalizeInvoice",
+    "PayInvoice", "VoidInvoice", "MarkInvoiceUncollectible", "ListInvoiceLines", "ListInvoiceItems",
+    "CreateInvoiceItem", "RetrieveInvoiceItem", "DeleteInvoiceItem"})
+
+
+def _seed_operation_ids() -> frozenset[str]:
+    from contracts.loader import load_contract
+
+    return frozenset(op.operation_id for op in load_contract().seed_operations)
+
+
+@fault("dozen_operations_unimplemented", "capabilities", "12 operations answer `Unrecognized request URL` (404)",
+       "conformance",
+       finding=Recognise(r"implemented", categories=(MISSING,), expect=len(DOZEN_MISSING)))
+class DozenOperationsUnimplemented(_Unimplemented):
+    missing = DOZEN_MISSING
+
+
+@fault("only_invoices_implemented", "capabilities", "36 operations are missing (text/plain 404 for every path "
+       "the server does not serve); only invoices and invoice items exist", "conformance",
+       finding=Recognise(r"implemented", categories=(MISSING,), expect=50 - len(FOURTEEN_IMPLEMENTED)))
+class OnlyInvoicesImplemented(_Unimplemented):
+    plain_text = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing = _seed_operation_ids() - FOURTEEN_IMPLEMENTED
+
+
+@fault("invoice_currency_server_error", "recipes", "creating an invoice with the documented `currency` is a 500",
+       "conformance",
+       finding=Recognise(r"5xx|server error", ("POST /v1/invoices",), (SERVER,)))
+class InvoiceCurrencyServerError(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if _op(req) == "CreateInvoice" and "currency" in req.params:
+            raise ApiError(500, "Internal server error", type="api_error")
+
+
+@fault("card_token_refused", "recipes", "payment methods refuse the documented `card[token]`", "conformance",
+       finding=Recognise(r"documented parameter", ("POST /v1/payment_methods",), (CONTRACT,)))
+class CardTokenRefused(Hooks):
+    def after_validation(self, req: Request) -> None:
+        card = req.params.get("card")
+        if _op(req) == "CreatePaymentMethod" and isinstance(card, dict) and "token" in card:
+            raise ApiError(400, "Received unknown parameter: card[token]", code="parameter_unknown",
+                           param="card[token]")
 
 
 def fault_hooks(names: list[str]) -> list[Hooks]:

@@ -13,8 +13,8 @@ OPERATION_IDS = [op.operation_id for op in SEED_OPERATIONS]
 
 
 @pytest.fixture(scope="session")
-def world(api: ApiClient, harness_config: dict) -> World:
-    return World(api, harness_config)
+def world(api: ApiClient, harness_config: dict, capabilities) -> World:
+    return World(api, harness_config, capabilities)
 
 
 def call(client: ApiClient, op: Operation, path_params: dict[str, str], params: dict | None = None,

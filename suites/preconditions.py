@@ -61,7 +61,7 @@ def _lines_action(body: Callable[[str], dict]) -> Precondition:
 
 def _attach_payment(world: World) -> tuple[dict[str, str], dict]:
     inv = world.fresh("invoice:open")
-    intent = world.recipes["payment_intent:succeeded"]()
+    intent = world.fresh("payment_intent:succeeded")
     return {"invoice": inv["id"]}, {"payment_intent": intent["id"]}
 
 
