@@ -1,6 +1,7 @@
 """The detection matrix: run the suites once per planted fault and once per chaos mode, and say what was caught.
 
     python -m harness.faultmatrix [--profile ci] [--faults a,b] [--chaos NAME ...] [--jobs 2] [--subset]
+    python -m harness.faultmatrix --multi K --seeds N [--profile quick]   (K faults at once: harness.multifault)
 
 A fault is caught when a run against the mock with that fault fails (stopping at the first failure: the time to
 first failure is that run's wall time). A chaos mode passes when a full run against the (correct but unfriendly)
@@ -151,8 +152,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (each is one pytest process)")
     parser.add_argument("--out", type=Path, default=REPORTS, help="folder for faultmatrix.json / .md")
+    multi = parser.add_argument_group("many faults at once (see harness/multifault.py)")
+    multi.add_argument("--multi", type=int, metavar="K", help="plant K random faults per run and score the findings "
+                       "(recall, precision, findings per planted fault); --faults limits the pool drawn from")
+    multi.add_argument("--seeds", type=int, default=1, metavar="N", help="runs, seeds 0..N-1 (default 1)")
+    multi.add_argument("--min-recall", type=float, default=0.95, help="exit 1 below this recall (default 0.95)")
+    multi.add_argument("--min-precision", type=float, default=1.0, help="exit 1 below this precision (default 1)")
+    multi.add_argument("--workers", type=int, default=2, help="xdist workers per run (default 2)")
     args = parser.parse_args(argv)
 
+    if args.multi is not None:
+        from harness import multifault
+
+        pool = args.faults.split(",") if args.faults else None
+        unknown = [n for n in pool or () if n not in CATALOGUE]
+        if unknown:
+            parser.error(f"unknown faults: {', '.join(unknown)} (see python -m mockserver --fault list)")
+        if args.multi < 1 or args.seeds < 1:
+            parser.error("--multi and --seeds must be at least 1")
+        try:
+            return multifault.main(args.multi, args.seeds, args.profile, args.jobs, args.out, pool,
+                                   args.min_recall, args.min_precision, args.workers)
+        except ValueError as exc:
+            parser.error(str(exc))
     names = [] if args.no_faults else (args.faults.split(",") if args.faults else
                                        (SUBSET if args.subset else list(CATALOGUE)))
     unknown = [n for n in names if n not in CATALOGUE]

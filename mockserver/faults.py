@@ -27,8 +27,9 @@ class Recognise:
 
     A finding is this fault's when its category is one of `categories` (any, if empty), its ``check`` matches the
     regular expression `check` (case-insensitive search) and its ``operation`` matches one of the shell patterns
-    in `operations`. `expect` is how many distinct findings the fault should produce: one, or one per operation
-    when it breaks several operations independently (an operation that is not implemented is its own finding).
+    in `operations` (a finding not tied to one operation, ``"*"``, matches any). `expect` is how many distinct
+    findings the fault should produce: one, or one per operation when it breaks several operations independently
+    (an operation that is not implemented is its own finding).
     """
 
     check: str
@@ -42,7 +43,7 @@ class Recognise:
         if not re.search(self.check, str(finding.get("check", "")), re.IGNORECASE):
             return False
         operation = str(finding.get("operation", ""))
-        return any(fnmatch.fnmatchcase(operation, pattern) for pattern in self.operations)
+        return operation == "*" or any(fnmatch.fnmatchcase(operation, pattern) for pattern in self.operations)
 
 
 CONTRACT, INVARIANT, SERVER, MISSING = "contract violation", "invariant violation", "server error", "not implemented"
