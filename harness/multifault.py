@@ -66,7 +66,11 @@ class SeedResult:
 
 def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
     """The K faults seed `seed` plants (deterministic; sorted for display)."""
-    names = sorted(pool if pool is not None else (n for n in CATALOGUE if n not in NOT_DRAWN))
+    names = sorted(pool if pool is not None else
+                   (n for n, f in CATALOGUE.items() if n not in NOT_DRAWN and f.finding is not None))
+    unscored = [n for n in names if CATALOGUE[n].finding is None]
+    if unscored:
+        raise ValueError(f"faults without a recogniser (finding=Recognise(...)) cannot be scored: {unscored}")
     if k > len(names):
         raise ValueError(f"--multi {k}: the pool has only {len(names)} faults")
     return sorted(random.Random(seed).sample(names, k))
@@ -87,7 +91,7 @@ def removed_operations(faults: Iterable[str]) -> set[str]:
 
 def is_masked(fault: Fault, removed: set[str]) -> bool:
     """True when every operation the fault's finding can name was removed by another planted fault."""
-    if not removed:
+    if not removed or fault.finding is None:
         return False
     labels = [op.label for op in load_contract().seed_operations]
     reachable = [label for label in labels if any(fnmatch.fnmatchcase(label, p) for p in fault.finding.operations)]
@@ -114,7 +118,8 @@ def score(seed: int, faults: list[str], findings: list[dict[str, Any]]) -> SeedR
         own_removed = removed - removed_operations([name])
         if is_masked(CATALOGUE[name], own_removed):
             result.masked.append(name)
-    result.expected = sum(CATALOGUE[name].finding.expect for name in result.scored)
+    recognisers = {name: CATALOGUE[name].finding for name in faults}
+    result.expected = sum(r.expect for name, r in recognisers.items() if r is not None and name in result.scored)
     for name in faults:
         result.recalled[name] = 0
     for finding in findings:
@@ -123,7 +128,7 @@ def score(seed: int, faults: list[str], findings: list[dict[str, Any]]) -> SeedR
             result.set_apart.append(_headline(finding))
             continue
         result.findings += 1
-        explained = [name for name in faults if CATALOGUE[name].finding.matches(finding)]
+        explained = [name for name, r in recognisers.items() if r is not None and r.matches(finding)]
         for name in explained:
             result.recalled[name] += 1
         if not explained:
@@ -194,8 +199,8 @@ def render(results: list[SeedResult], k: int, profile: str, wall: float) -> str:
             continue
         for name in r.faults:
             verdict = "masked" if name in r.masked else ("seen" if r.recalled.get(name) else "MISSED")
-            lines.append(f"| {r.seed} | `{name}` | {r.recalled.get(name, 0)} "
-                         f"(expects {CATALOGUE[name].finding.expect}) | {verdict} |")
+            expect = getattr(CATALOGUE[name].finding, "expect", 1)
+            lines.append(f"| {r.seed} | `{name}` | {r.recalled.get(name, 0)} (expects {expect}) | {verdict} |")
     for r in results:
         if r.unexplained:
             lines += ["", f"Seed {r.seed}: findings no planted fault explains:"]

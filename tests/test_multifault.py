@@ -20,6 +20,7 @@ def _finding(category: str, operation: str, check: str, signature: str = "s", re
 def test_every_fault_says_how_its_finding_is_recognised():
     for name, fault in CATALOGUE.items():
         rec = fault.finding
+        assert rec is not None, f"{name}: declare how its finding is recognised (finding=Recognise(...))"
         re.compile(rec.check)
         assert rec.expect >= 1, name
         assert any(any(fnmatch.fnmatchcase(label, p) for p in rec.operations) for label in LABELS), \
