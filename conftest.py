@@ -1,4 +1,5 @@
-"""Top-level pytest configuration: the harness plugin (options, profiles, target, clients, coverage) and capability
-discovery (which operations the target implements)."""
+"""Top-level pytest configuration: the harness plugin (options, profiles, target, clients, coverage), capability
+discovery (which operations the target implements) and the findings plugin (typed findings, run summary, reports,
+replay, exit code)."""
 
-pytest_plugins = ["harness.operations_plugin", "harness.plugin"]
+pytest_plugins = ["harness.operations_plugin", "harness.plugin", "harness.findings_plugin"]

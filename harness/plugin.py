@@ -6,6 +6,7 @@ without editing commands.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.operations_plugin import observe_exchange
 from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
 from harness.redaction import register_secret
+from harness.steps import observe
 from harness.target import Target, TargetError, looks_live, start_embedded_mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +112,8 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
 _recorder: CoverageRecorder | None = None
 
 
-def _on_exchange(ex: Exchange) -> None:
+def _on_exchange(ex: Exchange, account: str = "primary") -> None:
+    observe(ex, account)
     allure_http.log_exchange(ex)
     if _recorder is not None:
         _recorder.record(ex.method, ex.path, ex.params, ex.status)
@@ -133,7 +136,10 @@ def other_api(target: Target, api: ApiClient) -> ApiClient:
     """The same target with the second account's key (isolation checks)."""
     if not target.second_api_key:
         pytest.skip("isolation needs --second-api-key (HARNESS_SECOND_API_KEY): a key of another account")
-    return api.with_key(target.second_api_key)
+    other = api.with_key(target.second_api_key)
+    # Marked as the second account's, so a replay of a finding sends them with the second key again.
+    other.on_exchange = functools.partial(_on_exchange, account="second")
+    return other
 
 
 @pytest.fixture(scope="session")

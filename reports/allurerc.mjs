@@ -8,7 +8,8 @@
 //   HARNESS_REPORT_NAME  the title shown on the report (default below)
 //
 // Categories live here, not in categories.json: Allure 3's awesome report ignores categories.json in the
-// results. Suites start every failure message with its category (suites/checks.py); allure-pytest prefixes
+// results. Suites start every failure message with its finding's category (harness/findings.py Category.heading,
+// raised by suites/checks.py or by harness/findings_plugin.py for a test that recorded findings); allure-pytest prefixes
 // the exception type ("AssertionError: Contract violation: ..."), so the patterns allow an optional
 // "Type: " in front. Rules are tried in order and the first match wins.
 import { dirname, join } from "node:path";
@@ -67,7 +68,8 @@ export default defineConfig({
     rules: [
       category("Contract violation", "Contract violation", SCHEMATHESIS_CONTRACT),
       category("Invariant violation", "Invariant violation"),
-      category("Server error (5xx)", String.raw`Server error \(5xx\)`, SCHEMATHESIS_SERVER),
+      category("Server error (5xx)", String.raw`Server error(?: \(5xx\))?:`, SCHEMATHESIS_SERVER),
+      category("Not implemented", "Not implemented:"),
       {
         // No HTTP answer at all: harness.client.ApiError (after retries) or a raw requests/urllib3 error.
         id: "transport-error",

@@ -137,6 +137,7 @@ class ApiRequest:
     expected: Expected | None = None
     label: str = ""
     raw_pairs: tuple[tuple[str, str], ...] | None = None
+    defect: str = ""  # invalid requests: the kind of defect planted ("unknown", "range", "malformed", ...)
 
     def encoded(self) -> list[tuple[str, str]]:
         """The (key, value) pairs on the wire: Stripe's bracket encoding of `params`, or `raw_pairs` as given."""
@@ -296,10 +297,11 @@ def _built(op: Operation, refs: Refs, mode: Mode, *, full_arrays: bool = False
 
 
 def _request(op: Operation, variant: _Variant, params: Mapping[str, Any], kind: RequestKind, label: str, *,
-             expected: Expected | None = None, raw_pairs: tuple[tuple[str, str], ...] | None = None) -> ApiRequest:
+             expected: Expected | None = None, raw_pairs: tuple[tuple[str, str], ...] | None = None,
+             defect: str = "") -> ApiRequest:
     path_params = {name: str(variant.bound[name]) for name in op.path_params}
     return ApiRequest(op.operation_id, op.method, fill_path(op.path, path_params), path_params, dict(params), kind,
-                      expected, label, raw_pairs)
+                      expected, label, raw_pairs, defect)
 
 
 def _pick(built: list[tuple[_Variant, SearchStrategy[Any]]]) -> SearchStrategy[int]:
@@ -446,7 +448,8 @@ def _invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
                 lambda d=defect: _invalid(op, variant, params, d))  # applied only when drawn (a deep copy each)
         for label, pairs in _malformed(params):
             families.setdefault("malformed", []).append(lambda label=label, pairs=pairs: _request(
-                op, variant, params, "invalid", label, expected=Expected(), raw_pairs=pairs))
+                op, variant, params, "invalid", label, expected=Expected(), raw_pairs=pairs,
+                defect="malformed"))
         return st.sampled_from(sorted(families)).flatmap(
             lambda family: st.sampled_from(families[family]).map(lambda make: make()))
 
@@ -455,7 +458,7 @@ def _invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
 
 def _invalid(op: Operation, variant: _Variant, params: Mapping[str, Any], defect: Defect) -> ApiRequest:
     return _request(op, variant, defect.apply(params), "invalid", defect.label,
-                    expected=Expected(param=defect.param, code=defect.code))
+                    expected=Expected(param=defect.param, code=defect.code), defect=defect.family)
 
 
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -1,11 +1,22 @@
 """Checks on single responses, one function per property, named after what it verifies.
 
-Each failure message starts with its category (the Allure categories match on it), names the operation and
-the property, and carries the exchange: request (redacted), response, and a curl line to reproduce it.
+A violated check produces a typed `harness.findings.Finding` (category from the check, never from a message
+prefix), carrying the operation, the property, a signature free of per-run values and the exchange (request
+redacted, response, curl line with ``$HARNESS_API_KEY``):
+
+- the property under test (`succeeds`' status, `is_stripe_error`'s status, invariants through `fail`) raises
+  `CheckFailed` and the test stops there;
+- what every answer must satisfy (JSON content type, ``Request-Id``, schema conformance, error envelope,
+  ``livemode``, Unix-second timestamps) is recorded (`harness.findings.record`) and the test goes on; the plugin
+  fails the test at its end and lists every finding it saw. Those are defects of the whole server
+  (``operation == "*"``, where they were seen in ``operations``): one finding however many tests see them.
+
+Checks that look at one answer are registered for `harness.replay`, which re-runs them on the replayed answer.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, NoReturn
 
@@ -13,21 +24,62 @@ import allure
 
 from contracts.loader import Operation
 from harness.client import Response
+from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, record, register_check
 
-CONTRACT = "Contract violation"
-INVARIANT = "Invariant violation"
-SERVER_ERROR = "Server error (5xx)"
-HARNESS = "Harness error"
+CONTRACT = Category.CONTRACT
+INVARIANT = Category.INVARIANT
+SERVER_ERROR = Category.SERVER_ERROR
+HARNESS = Category.HARNESS
+_BY_TITLE = {c.heading: c for c in Category} | {"Server error (5xx)": Category.SERVER_ERROR}
 
 SEVERITY = {"security": allure.severity_level.CRITICAL, "server": allure.severity_level.CRITICAL}
 
 
-def fail(category: str, op: Operation | str, prop: str, detail: str, resp: Response | None = None) -> NoReturn:
-    label = op.label if isinstance(op, Operation) else op
-    text = f"{category}: {label}: {prop}\n{detail}"
+def _category(category: Category | str) -> Category:
+    return category if isinstance(category, Category) else _BY_TITLE.get(category, Category.CONTRACT)
+
+
+def _label(op: Operation | str) -> str:
+    return op.label if isinstance(op, Operation) else op
+
+
+def finding(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
+            *, signature: str = "", server_wide: bool = False, predicate: dict | None = None) -> Finding:
+    """A `Finding` for `op` (an `Operation` or its label) whose example is `resp`'s final attempt.
+
+    :param server_wide: a defect of the whole server (the finding's operation is ``"*"``; `op` goes to
+        ``operations``), for properties every answer must have.
+    :param predicate: how `harness.replay` re-checks it: ``{"check": NAME, "kwargs": {...}}``.
+    """
+    label = _label(op)
+    return Finding(_category(category), prop, ANY_OPERATION if server_wide else label, signature, detail,
+                   operations=[label], predicate=predicate, raw=[resp.exchange] if resp is not None else [])
+
+
+def fail(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
+         *, signature: str = "", predicate: dict | None = None) -> NoReturn:
+    """Raise `CheckFailed`: the property under test does not hold (the test stops here).
+
+    The message starts with the category's title (``Contract violation: POST /v1/invoices: ...``), then the
+    detail and the exchange with its curl line.
+    """
+    found = finding(category, op, prop, detail, resp, signature=signature, predicate=predicate)
+    text = f"{found.category.heading}: {_label(op)}: {prop}\n{detail}"
     if resp is not None:
         text += f"\n\n{resp.describe()}"
-    raise AssertionError(text)
+    raise CheckFailed(found, text)
+
+
+def note(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response, *,
+         signature: str, predicate: dict | None = None) -> None:
+    """Record a server-wide finding and go on (a cross-cutting property every answer must have)."""
+    record(finding(category, op, prop, detail, resp, signature=signature, server_wide=True, predicate=predicate))
+
+
+def harness_error(what: str, detail: str = "") -> NoReturn:
+    """Raise for a bug in the harness itself (never a defect of the target): category HARNESS."""
+    raise CheckFailed(Finding(Category.HARNESS, what, ANY_OPERATION, "", detail),
+                      f"{Category.HARNESS.heading}: {what}\n{detail}")
 
 
 def label_test(op: Operation | None, story: str, *, severity: str = "normal", title: str | None = None) -> None:
@@ -44,47 +96,144 @@ def label_test(op: Operation | None, story: str, *, severity: str = "normal", ti
 # -- properties of every response ----------------------------------------------------------------------------
 
 
+def _status_class(status: int) -> str:
+    return f"{status // 100}xx"
+
+
+def _predicate(check: str, **kwargs: Any) -> dict:
+    return {"check": check, "kwargs": kwargs}
+
+
 def no_server_error(op: Operation, resp: Response) -> None:
+    """A client request never causes a 5xx (raises: nothing else about the answer can be trusted)."""
     if resp.status >= 500:
         fail(SERVER_ERROR, op, "a client request must never cause a 5xx",
-             f"got {resp.status}; a 5xx answers a bug in the server, not a client's mistake", resp)
+             f"got {resp.status}; a 5xx answers a bug in the server, not a client's mistake", resp,
+             signature=f"status {resp.status}", predicate=_predicate("no_server_error"))
+
+
+def _media_type(resp: Response) -> str:
+    return resp.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(op: Operation, resp: Response) -> bool:
+    """Answers are ``application/json`` (recorded, server-wide). Returns whether this one is."""
+    media = _media_type(resp)
+    if media == "application/json":
+        return True
+    note(CONTRACT, op, "responses are JSON", f"Content-Type is {resp.headers.get('content-type', '')!r}", resp,
+         signature=f"{_status_class(resp.status)} answered as {media or 'no Content-Type'}",
+         predicate=_predicate("is_json"))
+    return False
+
+
+def has_request_id(op: Operation, resp: Response) -> None:
+    """Every answer carries a ``Request-Id`` header (recorded, server-wide)."""
+    if not resp.request_id:
+        note(CONTRACT, op, "every response has a Request-Id header", "no Request-Id header", resp,
+             signature="header missing", predicate=_predicate("has_request_id"))
 
 
 def is_json_with_request_id(op: Operation, resp: Response) -> None:
-    ctype = resp.headers.get("content-type", "")
-    if not ctype.startswith("application/json"):
-        fail(CONTRACT, op, "responses are JSON", f"Content-Type is {ctype!r}", resp)
-    if not resp.request_id:
-        fail(CONTRACT, op, "every response has a Request-Id header", "no Request-Id header", resp)
+    """`is_json` and `has_request_id`."""
+    is_json(op, resp)
+    has_request_id(op, resp)
 
 
-def conforms_to_contract(op: Operation, resp: Response) -> None:
-    """The body validates against the contract's schema for its status (the 200 schema, or the error schema)."""
+_REQUIRED = re.compile(r"^'([^']+)' is a required property")
+
+
+def _owner_path(body: Any, path: list) -> tuple[str, str]:
+    """The type of the innermost Stripe object on `path` (its ``object`` field) and the path below it, indices
+    folded: ``(["data", 3, "lines", "data", 0, "amount"]) -> ("line_item", "amount")``."""
+    owner, rel, node = "", [], body
+    if isinstance(body, dict) and isinstance(body.get("object"), str):
+        owner = body["object"]
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        if isinstance(step, int):
+            rel.append("[]")
+        else:
+            rel.append(f".{step}" if rel else str(step))
+        if isinstance(node, dict) and isinstance(node.get("object"), str) and node["object"] not in (
+                "list", "search_result"):
+            owner, rel = node["object"], []
+    return owner or "(body)", "".join(rel).replace(".[]", "[]")
+
+
+def schema_signature(body: Any, error: Any) -> str:
+    """A JSON-schema error as ``<object>.<field path>: <keyword>`` (``invoice.amount_due: type integer``,
+    ``invoice: required currency``): the same for every object and operation that shows the defect."""
+    owner, rel = _owner_path(body, list(error.absolute_path))
+    where = f"{owner}.{rel}" if rel else owner
+    keyword = error.validator
+    if keyword == "required":
+        match = _REQUIRED.match(error.message)
+        return f"{where}: required {match.group(1) if match else ''}".rstrip()
+    if keyword == "type":
+        return f"{where}: type {error.validator_value}"
+    return f"{where}: {keyword}"
+
+
+def _schema_status(op: Operation, status: int) -> int | str:
+    """The response the body should match: an undocumented 2xx (201 for a 200) is checked as the documented 2xx,
+    so a wrong status is one finding, not a cascade of error-schema mismatches."""
+    if 200 <= status < 300 and str(status) not in op.responses:
+        return next((s for s in op.responses if s.startswith("2")), status)
+    return status
+
+
+def conforms_to_contract(op: Operation, resp: Response, limit: int = 10) -> None:
+    """The body validates against the contract's schema for its status (recorded, server-wide; one finding per
+    distinct `schema_signature`)."""
     if not isinstance(resp.body, dict):
-        fail(CONTRACT, op, "the body is a JSON object", f"got {type(resp.body).__name__}", resp)
-    errors = op.response_errors(resp.status, resp.body)
-    if errors:
-        which = "200 schema" if resp.status < 300 else "error schema"
-        fail(CONTRACT, op, f"the body matches the contract's {which}", "\n".join(errors), resp)
+        if _media_type(resp) == "application/json":  # a non-JSON answer is already the content-type finding
+            note(CONTRACT, op, "the body is a JSON object", f"got {type(resp.body).__name__}", resp,
+                 signature=f"{_status_class(resp.status)} body is {type(resp.body).__name__}",
+                 predicate=_predicate("conforms_to_contract"))
+        return
+    status = _schema_status(op, resp.status)
+    which = "200 schema" if resp.status < 300 else "error schema"
+    seen: set[str] = set()
+    for error in op.validator(status).iter_errors(resp.body):
+        signature = schema_signature(resp.body, error)
+        if signature in seen:
+            continue
+        seen.add(signature)
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        note(CONTRACT, op, f"the body matches the contract's {which}", f"at {where}: {error.message[:300]}", resp,
+             signature=signature, predicate=_predicate("conforms_to_contract"))
+        if len(seen) >= limit:
+            break
+
+
+def _objects(value: Any, owner: str = "(body)", path: str = "") -> list[tuple[str, str, Any]]:
+    """(owner object type, field path below it, value) for every field, at any depth."""
+    out = []
+    if isinstance(value, dict):
+        if isinstance(value.get("object"), str) and value["object"] not in ("list", "search_result"):
+            owner, path = value["object"], ""
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else k
+            out.append((owner, here, v))
+            out += _objects(v, owner, here)
+    elif isinstance(value, list):
+        for v in value:
+            out += _objects(v, owner, f"{path}[]")
+    return out
 
 
 def livemode_is_false(op: Operation, resp: Response) -> None:
-    """Test keys must only ever see test-mode objects."""
-    bad = [path for path, value in _walk(resp.body) if path.endswith("livemode") and value is not False]
-    if bad:
-        fail(CONTRACT, op, "objects are livemode=false for test keys", f"livemode is not false at {bad[:5]}", resp)
-
-
-def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    out = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.append((f"{path}.{k}" if path else k, v))
-            out += _walk(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list):
-        for n, v in enumerate(value):
-            out += _walk(v, f"{path}[{n}]")
-    return out
+    """Test keys only ever see test-mode objects: no ``livemode: true`` (recorded, server-wide; a null or
+    non-boolean livemode is a schema finding)."""
+    for owner, path, value in _objects(resp.body):
+        if path.rsplit(".", 1)[-1] == "livemode" and value is True:
+            note(CONTRACT, op, "objects are livemode=false for test keys", f"{owner}.{path} is true", resp,
+                 signature=f"{owner}.{path} true", predicate=_predicate("livemode_is_false"))
+            return
 
 
 EPOCH_FLOOR = 1_262_304_000  # 2010-01-01: no Stripe object is older
@@ -92,48 +241,90 @@ TIMESTAMP_FIELDS = ("created", "date", "transacted_at", "finalized_at", "paid_at
 
 
 def timestamps_are_unix_seconds(op: Operation, resp: Response) -> None:
-    """`created` and other times are Unix seconds: not milliseconds, not in the far future."""
+    """`created` and other times are Unix seconds: not milliseconds, not in the far future (recorded,
+    server-wide)."""
     ceiling = int(time.time()) + 86_400
-    for path, value in _walk(resp.body):
+    for owner, path, value in _objects(resp.body):
         if path.rsplit(".", 1)[-1] in TIMESTAMP_FIELDS and isinstance(value, int) and value != 0 \
                 and not EPOCH_FLOOR <= value <= ceiling:
-            fail(CONTRACT, op, "times are Unix seconds", f"{path} = {value} is not a plausible Unix time in seconds",
-                 resp)
+            note(CONTRACT, op, "times are Unix seconds",
+                 f"{owner}.{path} = {value} is not a plausible Unix time in seconds", resp,
+                 signature=f"{owner}.{path} not Unix seconds", predicate=_predicate("timestamps_are_unix_seconds"))
+            return
 
 
 def well_formed(op: Operation, resp: Response) -> None:
-    """Everything every answer must satisfy, whatever its status."""
+    """Everything every answer must satisfy, whatever its status (only a 5xx stops the test)."""
     no_server_error(op, resp)
     is_json_with_request_id(op, resp)
     conforms_to_contract(op, resp)
 
 
 def succeeds(op: Operation, resp: Response, what: str = "a valid request succeeds") -> dict:
+    """A 2xx with the documented status and a well-formed body; returns the body. A non-2xx raises (the
+    property under test); the rest is recorded."""
     well_formed(op, resp)
     if not 200 <= resp.status < 300:
-        fail(CONTRACT, op, what, f"expected 2xx, got {resp.status}", resp)
+        body = resp.body if isinstance(resp.body, dict) else {}
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        code = f" ({error['code']})" if isinstance(error.get("code"), str) else ""
+        fail(CONTRACT, op, what, f"expected 2xx, got {resp.status}", resp,
+             signature=f"expected 2xx, got {resp.status}{code}", predicate=_predicate("succeeds"))
     if str(resp.status) not in op.responses:
-        fail(CONTRACT, op, "the success status is the documented one",
-             f"got {resp.status}; the contract documents {sorted(s for s in op.responses if s.startswith('2'))}", resp)
+        documented = sorted(s for s in op.responses if s.startswith("2"))
+        note(CONTRACT, op, "the success status is the documented one",
+             f"got {resp.status}; the contract documents {documented}", resp,
+             signature=f"{resp.status} instead of {'/'.join(documented)}", predicate=_predicate("succeeds"))
     livemode_is_false(op, resp)
     timestamps_are_unix_seconds(op, resp)
-    return resp.body
+    return resp.body if isinstance(resp.body, dict) else {}
 
 
 def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, ...] = 400,
                     error_type: str | None = "invalid_request_error", param: str | None = None,
-                    code: str | None = None, what: str = "an invalid request is rejected") -> dict:
-    """A Stripe-shaped error with the expected status, type, and (when given) param and code."""
+                    code: str | None = None, what: str = "an invalid request is rejected",
+                    defect: str | None = None, context: str = "") -> dict:
+    """A Stripe-shaped error with the expected status, type, and (when given) param and code.
+
+    A wrong status raises (the property under test): for `op` alone, or, when `defect` names the kind of
+    invalid request (``"unknown"``, ``"range"``, ... from the strategies), as one server-wide finding per kind.
+    Type, param and code are the error envelope: recorded, server-wide. `context` (the request's label) goes
+    into the detail. Returns the error object (``{}`` when there is none).
+    """
     well_formed(op, resp)
     statuses = (status,) if isinstance(status, int) else status
+    expected = " or ".join(map(str, statuses))
+    suffix = f" ({context})" if context else ""
+    kwargs = {"status": list(statuses), "error_type": error_type, "param": param, "code": code}
     if resp.status not in statuses:
-        fail(CONTRACT, op, what, f"expected {' or '.join(map(str, statuses))}, got {resp.status}", resp)
-    error = resp.body.get("error", {})
-    if error_type and error.get("type") != error_type:
-        fail(CONTRACT, op, what, f"error.type should be {error_type!r}, got {error.get('type')!r}", resp)
+        signature = f"expected {expected}, got {resp.status}"
+        found = finding(CONTRACT, op, what, f"{signature}{suffix}", resp,
+                        signature=f"{defect}: {signature}" if defect else signature, server_wide=bool(defect),
+                        predicate=_predicate("is_stripe_error", **kwargs))
+        raise CheckFailed(found, f"{found.category.heading}: {op.label}: {what}\n{signature}{suffix}\n\n"
+                                 f"{resp.describe()}")
+    body = resp.body if isinstance(resp.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    envelope = _predicate("is_stripe_error", **kwargs)
+    got_type = error.get("type")
+    if error_type and got_type is not None and got_type != error_type:  # a missing type is a schema finding
+        note(CONTRACT, op, "errors have the documented type", f"error.type should be {error_type!r}, got "
+             f"{got_type!r}{suffix}", resp, signature=f"error.type {got_type} instead of {error_type}",
+             predicate=envelope)
     if param is not None and error.get("param") != param:
-        fail(CONTRACT, op, f"{what}, naming the offending parameter",
-             f"error.param should be {param!r}, got {error.get('param')!r}", resp)
+        got = error.get("param")
+        note(CONTRACT, op, "errors name the offending parameter",
+             f"error.param should be {param!r}, got {got!r}{suffix}", resp,
+             signature="error.param missing" if got in (None, "") else "error.param names another parameter",
+             predicate=envelope)
     if code is not None and error.get("code") != code:
-        fail(CONTRACT, op, what, f"error.code should be {code!r}, got {error.get('code')!r}", resp)
+        got = error.get("code")
+        note(CONTRACT, op, "errors carry the documented code", f"error.code should be {code!r}, got {got!r}{suffix}",
+             resp, signature="error.code missing" if got in (None, "") else f"error.code {got} instead of {code}",
+             predicate=envelope)
     return error
+
+
+for _check in (no_server_error, is_json, has_request_id, conforms_to_contract, livemode_is_false,
+               timestamps_are_unix_seconds, succeeds, is_stripe_error):
+    register_check(_check.__name__, _check)

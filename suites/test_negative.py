@@ -46,7 +46,8 @@ def test_invalid_requests_are_rejected_naming_the_param(operation_id, contract, 
         expected = req.expected
         assert expected is not None
         is_stripe_error(op, resp, status=expected.status, error_type=expected.error_type, param=expected.param,
-                        code=expected.code, what=f"an invalid request is rejected ({req.label})")
+                        code=expected.code, what="an invalid request is rejected", defect=req.defect or None,
+                        context=req.label)
         if snapshot(contract, api, op, path_params) != before:
             fail(CONTRACT, op, "a rejected request changes nothing",
                  f"{fill_path(op.path, path_params)} changed after the refused request ({req.label})", resp)

@@ -1,0 +1,131 @@
+"""The requests that lead to a defect: which earlier calls made (and changed) the objects a failing request uses.
+
+A finding's example is one request, but that request names objects (``POST /v1/invoices/in_123/pay``) that
+earlier requests created and moved into a state. This module watches every exchange of the worker (cheaply: a
+dict insert per object-creating or object-changing call) and, for a failing request, returns the shortest
+sequence that rebuilds its world:
+
+- for each object ID the request names (path, query or body), the request that created it, and the earlier
+  successful POST/DELETE requests that changed it (its path names it, or it was created with a reference to it,
+  like an invoice item attached to an invoice);
+- then, recursively, the same for the IDs those requests name (a draft invoice needs its customer), but only
+  the creators and path-named changes there, so a shared customer does not drag in every invoice of the run.
+
+`harness.replay` sends the sequence again against any target, mapping each old ID to the one the target gives
+back. Sequences are capped at `MAX_STEPS`; a longer history is cut to the most recent steps (the replay then
+usually says "inconclusive" rather than guessing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections import defaultdict
+from typing import Any
+
+from harness import findings
+
+MAX_STEPS = 40
+_ID = re.compile(r"\b[a-z]{2,}(?:_[a-z]+)*_[A-Za-z0-9]{8,}\b")
+_MUTATING = frozenset({"POST", "DELETE"})
+
+_lock = threading.Lock()
+_seq = itertools.count(1)
+_creators: dict[str, Any] = {}
+_changes: dict[str, list[Any]] = defaultdict(list)
+_references: dict[str, list[Any]] = defaultdict(list)
+_SECOND = "second"
+_observed = [0]
+
+
+def observed() -> int:
+    """How many exchanges this process has seen (0: no test talked to a target)."""
+    return _observed[0]
+
+
+def ids_in(exchange: Any) -> list[str]:
+    """Object IDs a request names, in its path, query string or body (each once, in order)."""
+    text = f"{exchange.url} {exchange.request_body or ''}"
+    return list(dict.fromkeys(_ID.findall(text)))
+
+
+def observe(exchange: Any, account: str = "primary") -> None:
+    """Note one exchange (the client's on_exchange hook calls this for every attempt).
+
+    :param account: ``"primary"`` (the run's key) or ``"second"`` (the second account's key, isolation tests);
+        ``harness.replay`` uses it to pick the key again.
+    """
+    exchange.__dict__["_seq"] = next(_seq)
+    _observed[0] += 1
+    if account == _SECOND:
+        exchange.__dict__["account"] = _SECOND
+    if exchange.method not in _MUTATING or exchange.status is None or not 200 <= exchange.status < 300:
+        return
+    body = exchange.body
+    created = body.get("id") if isinstance(body, dict) and exchange.method == "POST" else None
+    path_ids = _ID.findall(exchange.path)
+    with _lock:
+        if isinstance(created, str) and created not in path_ids and created not in _creators:
+            _creators[created] = exchange
+        for object_id in path_ids:
+            _changes[object_id].append(exchange)
+        if isinstance(created, str) and created not in path_ids:
+            for object_id in ids_in(exchange):
+                if object_id != created and object_id not in path_ids:
+                    _references[object_id].append(exchange)
+
+
+def account_of(exchange: Any) -> str:
+    """``"second"`` for an exchange sent with the second account's key, else ``"primary"``."""
+    return exchange.__dict__.get("account", "primary") if hasattr(exchange, "__dict__") else "primary"
+
+
+def steps_for(*exchanges: Any) -> list[Any]:
+    """The earlier exchanges that rebuild the objects `exchanges` use, oldest first (see the module doc)."""
+    before = min(ex.__dict__.get("_seq", 1 << 62) for ex in exchanges)
+    chosen: dict[int, Any] = {}
+    seen: set[str] = set()
+    with _lock:
+        frontier = [(object_id, 0) for ex in exchanges for object_id in ids_in(ex)]
+        while frontier:
+            object_id, depth = frontier.pop(0)
+            if object_id in seen:
+                continue
+            seen.add(object_id)
+            related = [_creators.get(object_id), *_changes.get(object_id, ())]
+            if depth == 0:
+                related += _references.get(object_id, ())
+            for step in related:
+                if step is None:
+                    continue
+                seq = step.__dict__.get("_seq", 0)
+                if seq >= before or seq in chosen:
+                    continue
+                chosen[seq] = step
+                frontier += [(i, depth + 1) for i in ids_in(step) if i not in seen]
+    ordered = [chosen[s] for s in sorted(chosen)]
+    return ordered[-MAX_STEPS:]
+
+
+def _attach_steps(finding: findings.Finding) -> None:
+    """findings' new-example callback: prefix the example's defect request with the steps that lead to it."""
+    if not finding.raw:
+        return
+    last = finding.raw[-1]
+    if finding.__dict__.get("_stepped_for") is last or not hasattr(last, "__dict__"):
+        return
+    finding.raw = [*steps_for(*finding.raw), *finding.raw]
+    finding.__dict__["_stepped_for"] = last
+
+
+def reset() -> None:
+    """Forget every observed exchange (tests of the harness use it)."""
+    with _lock:
+        _observed[0] = 0
+        _creators.clear()
+        _changes.clear()
+        _references.clear()
+
+
+findings.on_new_example(_attach_steps)
