@@ -70,7 +70,15 @@ def _other_failures(exc: BaseException) -> list[BaseException]:
 
 
 def finding_for_exception(exc: BaseException, nodeid: str) -> Finding:
-    """A raised exception that is not a check's: no HTTP answer (a server error) or a bug in the harness."""
+    """A raised exception that is not a check's: no HTTP answer (a server error), a consequence of a defect
+    already found (a KeyError on a field the contract requires and the target left out), or a bug in the harness.
+    """
+    if isinstance(exc, KeyError) and exc.args:
+        missing = f"required {exc.args[0]}"
+        known = next((f for f in findings.collected() if f.signature.endswith(missing)), None)
+        if known is not None:
+            return Finding(known.category, known.check, known.operation, known.signature, known.detail,
+                           operations=list(known.operations), predicate=known.predicate)
     if isinstance(exc, ApiError):
         return Finding(Category.SERVER_ERROR, "the target answers every request", stable(f"{exc.method} {exc.path}"),
                        "no HTTP answer", scrub(str(exc)), raw=list(exc.exchanges[-1:]))

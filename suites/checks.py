@@ -140,7 +140,8 @@ def is_json_with_request_id(op: Operation, resp: Response) -> None:
     has_request_id(op, resp)
 
 
-_REQUIRED = re.compile(r"^'([^']+)' is a required property")
+_REQUIRED = re.compile(r"""^["']([^"']+)["'] is a required property""")
+_TYPE = re.compile(r"is not of type (.+)$")
 
 
 def _owner_path(body: Any, path: list) -> tuple[str, str]:
@@ -154,27 +155,26 @@ def _owner_path(body: Any, path: list) -> tuple[str, str]:
             node = node[step]
         except (KeyError, IndexError, TypeError):
             node = None
-        if isinstance(step, int):
-            rel.append("[]")
-        else:
-            rel.append(f".{step}" if rel else str(step))
+        rel.append("[]" if isinstance(step, int) else f".{step}")
         if isinstance(node, dict) and isinstance(node.get("object"), str) and node["object"] not in (
                 "list", "search_result"):
             owner, rel = node["object"], []
-    return owner or "(body)", "".join(rel).replace(".[]", "[]")
+    return owner or "(body)", "".join(rel).lstrip(".")
 
 
 def schema_signature(body: Any, error: Any) -> str:
-    """A JSON-schema error as ``<object>.<field path>: <keyword>`` (``invoice.amount_due: type integer``,
-    ``invoice: required currency``): the same for every object and operation that shows the defect."""
-    owner, rel = _owner_path(body, list(error.absolute_path))
+    """A JSON-schema error (jsonschema_rs) as ``<object>.<field path>: <keyword>`` (``invoice.amount_due: type
+    "integer"``, ``invoice: required currency``): the same for every object and operation that shows the defect,
+    and free of the offending value."""
+    owner, rel = _owner_path(body, list(error.instance_path))
     where = f"{owner}.{rel}" if rel else owner
-    keyword = error.validator
+    keyword = str(error.schema_path[-1]) if error.schema_path else "schema"
     if keyword == "required":
         match = _REQUIRED.match(error.message)
         return f"{where}: required {match.group(1) if match else ''}".rstrip()
     if keyword == "type":
-        return f"{where}: type {error.validator_value}"
+        match = _TYPE.search(error.message)
+        return f"{where}: type {match.group(1).strip() if match else ''}".rstrip()
     return f"{where}: {keyword}"
 
 
@@ -203,7 +203,7 @@ def conforms_to_contract(op: Operation, resp: Response, limit: int = 10) -> None
         if signature in seen:
             continue
         seen.add(signature)
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        where = "/".join(str(p) for p in error.instance_path) or "(root)"
         note(CONTRACT, op, f"the body matches the contract's {which}", f"at {where}: {error.message[:300]}", resp,
              signature=signature, predicate=_predicate("conforms_to_contract"))
         if len(seen) >= limit:
