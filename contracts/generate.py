@@ -161,6 +161,12 @@ SENT_WHEN_APPLICABLE: dict[str, frozenset[str]] = {
 }
 
 
+# Outside objects that a server of this slice holds itself (their IDs come from the 50 operations' objects), so an
+# expanded one is checked whole, not only its identity. (Customers, payment methods and payment intents come from
+# the supporting endpoints, whose own contract, contracts/support.yaml, describes them.)
+WHOLE_WHEN_EXPANDED = frozenset({"stripe.financial_connections._account_ownership.AccountOwnership"})
+
+
 def response_required(component: str, dotted: str, name: str) -> bool:
     """Whether a response always carries this field (`null` when unset): all do but includable fields, fields
     sent only when they apply, and `deleted` (only on deleted objects)."""
@@ -378,7 +384,7 @@ class ResponseSchemas:
             self.by_qualified[_qualified(cls)] = schema_name
         self.components: dict[str, dict] = {}
         # Outside objects embedded whole somewhere (known after a first pass; see build_response_components).
-        self.embedded: set[str] = set(embedded or ())
+        self.embedded: set[str] = set(embedded or ()) | WHOLE_WHEN_EXPANDED
         self.found_embedded: set[str] = set()
         self.conditional = False  # building a field that Stripe sends only when it applies
 

@@ -196,7 +196,8 @@ def _expand_hint(op: Operation) -> Hint:
     resource = op.resource
     if resource is None or resource not in contract.components:
         return Omit("the response has no expandable fields")
-    fields = sorted(contract.expandable_fields(resource))
+    # IDs to expand and includable fields to include (`verified_outputs`, `verified_outputs.dob`, `payments`)
+    fields = sorted({*contract.expandable_fields(resource), *contract.includable_fields(resource)})
     if op.is_list:
         fields = [f"data.{name}" for name in fields]
     if not fields:

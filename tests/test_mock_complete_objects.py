@@ -175,6 +175,21 @@ def test_authorizations_on_one_card_embed_the_same_card(client: InProcessClient)
     assert first["cardholder"] == second["cardholder"] == "ich_given"
 
 
+def test_expanded_ownership_is_the_whole_ownership_object(client: InProcessClient) -> None:
+    """An account's `ownership` is an ID that expands to the ownership record with its owners (not a stub)."""
+    account = client.post("/v1/test_helpers/financial_connections/accounts",
+                          {"permissions": ["ownership", "balances"]}).body
+    assert account["ownership"].startswith("fcaowns_")
+    refreshed = ok(client.post(f"/v1/financial_connections/accounts/{account['id']}/refresh",
+                               {"features": ["ownership"], "expand": ["ownership"]}),
+                   "RefreshFinancialConnectionsAccount")
+    ownership = refreshed["ownership"]
+    assert ownership["object"] == "financial_connections.account_ownership" and ownership["created"] > 0
+    [owner] = ownership["owners"]["data"]
+    assert owner["object"] == "financial_connections.account_owner" and owner["ownership"] == ownership["id"]
+    assert owner["name"] and "raw_address" in owner and "refreshed_at" in owner
+
+
 # -- the contract's side ----------------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "identity.verification_report": ("vr", "verification report"),
     "identity.verification_session": ("vs", "verification session"),
     "issuing.authorization": ("iauth", "issuing authorization"),
+    "financial_connections.account_ownership": ("fcaowns", "financial connections account ownership"),
     "issuing.card": ("ic", "issuing card"),
     "issuing.cardholder": ("ich", "issuing cardholder"),
     "customer": ("cus", "customer"),

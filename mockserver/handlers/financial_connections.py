@@ -13,7 +13,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import KINDS, create, fetch, list_objects
+from mockserver.handlers.common import KINDS, create, fetch, list_objects, new_object, store
 from mockserver.handlers.registry import handles
 from mockserver.store import new_id, now
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 ACCOUNT = "financial_connections.account"
 SESSION = "financial_connections.session"
 TRANSACTION = "financial_connections.transaction"
+OWNERSHIP = "financial_connections.account_ownership"
 
 DEFAULT_PERMISSIONS = ["transactions", "balances"]
 DEFAULT_TRANSACTIONS = 5
@@ -108,8 +109,19 @@ def create_account(ctx: Context) -> dict:
         account["transaction_refresh"] = {"id": refresh_id, **_refreshed()}
         _generate_transactions(ctx, account_id, refresh_id, count)
     if "ownership" in permissions:
-        account.update(ownership=new_id("fcaowns"), ownership_refresh=_refreshed())
+        account.update(ownership=_ownership(ctx, account_id), ownership_refresh=_refreshed())
     return create(ctx, ACCOUNT, **account)
+
+
+def _ownership(ctx: Context, account_id: str) -> str:
+    """A new ownership record of the account (kept, so `expand[]=ownership` finds it whole): one test owner."""
+    ownership = new_object(ctx, OWNERSHIP)
+    owner = {"id": new_id("fcaown"), "object": "financial_connections.account_owner", "email": "jenny@example.com",
+             "name": "Jenny Rosen", "ownership": ownership["id"], "phone": "+15555550100",
+             "raw_address": "1234 Main St, San Francisco, CA 94111", "refreshed_at": ownership["created"]}
+    ownership["owners"] = {"object": "list", "data": [owner], "has_more": False,
+                           "url": f"/v1/financial_connections/accounts/{account_id}/owners"}
+    return store(ctx, OWNERSHIP, ownership)["id"]
 
 
 @handles("RefreshFinancialConnectionsAccount")
@@ -124,7 +136,7 @@ def refresh_account(ctx: Context) -> dict:
             account["balance"] = _balance(account["category"])
             account["balance_refresh"] = _refreshed()
         elif feature == "ownership":
-            account["ownership"] = account.get("ownership") or new_id("fcaowns")
+            account["ownership"] = _ownership(ctx, account["id"])
             account["ownership_refresh"] = _refreshed()
         elif feature == "transactions":
             refresh_id = _new_refresh_id(ctx, account["id"])
