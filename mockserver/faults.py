@@ -219,6 +219,40 @@ class NullLivemode(Hooks):
         return body
 
 
+@fault("nested_nulls_dropped", "schema", "invoice `payment_settings` leaves out its null fields (incomplete object)",
+       "conformance", finding=Recognise(r"schema|payment_settings|required", ("* /v1/invoices*",), (CONTRACT,)))
+class NestedNullsDropped(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "invoice"):
+            settings = obj.get("payment_settings")
+            if isinstance(settings, dict):
+                obj["payment_settings"] = {k: v for k, v in settings.items() if v is not None}
+        return body
+
+
+@fault("embedded_card_stub", "schema", "an Issuing authorization embeds its card as `{id, object}` only",
+       "conformance", finding=Recognise(r"schema|card|required", ("* /v1/issuing/*",), (CONTRACT,)))
+class EmbeddedCardStub(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for obj in _objects(body, "issuing.authorization"):
+            card = obj.get("card")
+            if isinstance(card, dict):
+                obj["card"] = {"id": card.get("id"), "object": card.get("object")}
+        return body
+
+
+@fault("includable_always_sent", "schema", "verification sessions send `verified_outputs` without being asked",
+       "properties", finding=Recognise(r"unless expanded|includ", ("* /v1/identity/*",), (CONTRACT,)))
+class IncludableAlwaysSent(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        sessions = ctx.account.collection("identity.verification_session")
+        for obj in _objects(body, "identity.verification_session"):
+            stored = sessions.get(obj.get("id"))
+            if stored is not None and "verified_outputs" not in obj:
+                obj["verified_outputs"] = copy.deepcopy(stored.get("verified_outputs"))
+        return body
+
+
 @fault("created_in_milliseconds", "schema", "`created` is in milliseconds, not seconds", "conformance",
        finding=Recognise(r"unix seconds|schema|created", categories=(CONTRACT,)))
 class CreatedInMilliseconds(Hooks):

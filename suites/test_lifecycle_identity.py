@@ -103,7 +103,9 @@ class IdentityLifecycle(ApiMachine):
     @invariant()
     def server_matches_model(self) -> None:
         for s in self.model.values():
-            body = self.ok("RetrieveIdentityVerificationSession", {"session": s.id})
+            # verified_outputs is includable: Stripe sends it only when expanded
+            personal = {"expand": ["verified_outputs", "provided_details"]} if s.redacted else None
+            body = self.ok("RetrieveIdentityVerificationSession", {"session": s.id}, personal)
             label = f"verification session {s.id}"
             expect(body["status"] == s.status, label, "the status follows the lifecycle",
                    f"server {body['status']!r}, model {s.status!r}")
@@ -112,10 +114,11 @@ class IdentityLifecycle(ApiMachine):
             redaction = (body.get("redaction") or {}).get("status")
             expect((redaction is not None) == s.redacted, label, "redaction is reported exactly after redact",
                    f"redaction {body.get('redaction')}")
-            if s.redacted and body.get("verified_outputs"):
-                names = [body["verified_outputs"].get("first_name"), body["verified_outputs"].get("last_name")]
+            if s.redacted:
+                outputs, details = body.get("verified_outputs") or {}, body.get("provided_details") or {}
+                names = [outputs.get("first_name"), outputs.get("last_name"), details.get("email")]
                 expect(all(n in (None, "[redacted]") for n in names), label,
-                       "personal fields read [redacted] after redaction", f"verified_outputs names {names}")
+                       "personal fields read [redacted] after redaction", f"personal fields {names}")
             if s.reports:
                 last = body["last_verification_report"]
                 last_id = last["id"] if isinstance(last, dict) else last
