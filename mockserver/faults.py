@@ -219,34 +219,38 @@ class NullLivemode(Hooks):
         return body
 
 
-@fault("nested_nulls_dropped", "schema", "invoice `payment_settings` leaves out its null fields (incomplete object)",
-       "conformance", finding=Recognise(r"schema|payment_settings|required", ("* /v1/invoices*",), (CONTRACT,)))
+@fault("nested_nulls_dropped", "schema", "a retrieved invoice's `payment_settings` leaves out its null fields",
+       "conformance",
+       finding=Recognise(r"schema|payment_settings|required", ("GET /v1/invoices/{invoice}",), (CONTRACT,)))
 class NestedNullsDropped(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
-        for obj in _objects(body, "invoice"):
+        for obj in _objects(body, "invoice") if _op(req) == "RetrieveInvoice" else ():
             settings = obj.get("payment_settings")
             if isinstance(settings, dict):
                 obj["payment_settings"] = {k: v for k, v in settings.items() if v is not None}
         return body
 
 
-@fault("embedded_card_stub", "schema", "an Issuing authorization embeds its card as `{id, object}` only",
-       "conformance", finding=Recognise(r"schema|card|required", ("* /v1/issuing/*",), (CONTRACT,)))
+@fault("embedded_card_stub", "schema", "a retrieved Issuing authorization embeds its card as `{id, object}` only",
+       "conformance", finding=Recognise(r"schema|card|required", ("GET /v1/issuing/authorizations/*",),
+                                        (CONTRACT,)))
 class EmbeddedCardStub(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
-        for obj in _objects(body, "issuing.authorization"):
+        for obj in _objects(body, "issuing.authorization") if _op(req) == "RetrieveIssuingAuthorization" else ():
             card = obj.get("card")
             if isinstance(card, dict):
                 obj["card"] = {"id": card.get("id"), "object": card.get("object")}
         return body
 
 
-@fault("includable_always_sent", "schema", "verification sessions send `verified_outputs` without being asked",
-       "properties", finding=Recognise(r"unless expanded|includ", ("* /v1/identity/*",), (CONTRACT,)))
+@fault("includable_always_sent", "schema", "a retrieved verification session sends `verified_outputs` unasked",
+       "properties", finding=Recognise(r"unless expanded", ("GET /v1/identity/verification_sessions/*",),
+                                       (CONTRACT,)))
 class IncludableAlwaysSent(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         sessions = ctx.account.collection("identity.verification_session")
-        for obj in _objects(body, "identity.verification_session"):
+        retrieve = _op(req) == "RetrieveIdentityVerificationSession"
+        for obj in _objects(body, "identity.verification_session") if retrieve else ():
             stored = sessions.get(obj.get("id"))
             if stored is not None and "verified_outputs" not in obj:
                 obj["verified_outputs"] = copy.deepcopy(stored.get("verified_outputs"))

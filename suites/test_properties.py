@@ -317,7 +317,10 @@ def test_includable_fields_appear_only_when_expanded(operation_id, path, contrac
     parts = path.split(".")
     plain = succeeds(op, call(api, op, path_params, params))
     expanded = succeeds(op, call(api, op, path_params, {**params, "expand": [prefix + path]}))
+    enclosing = [p for p in contract.includable_fields(op.resource) if path.startswith(p + ".")]
     for obj in plain["data"] if op.is_list else [plain]:
+        if any(_lookup(obj, p.split("."))[0] for p in enclosing):
+            continue  # an enclosing includable field is sent unasked: its own case reports that one defect
         parent_present, parent = _lookup(obj, parts[:-1])
         if parent_present and isinstance(parent, dict) and parts[-1] in parent:
             fail(CONTRACT, op, f"{path} is left out unless expanded",
