@@ -33,6 +33,7 @@ class Hider:
     def __init__(self, contract: Contract):
         self.contract = contract
         self._below: dict[int, bool] = {}
+        self._cache: dict[tuple[str, int], Any] = {}  # per schema node (the contract's dicts live as long as it)
 
     def hide(self, value: Any, schema: dict, kept: Kept | None = None) -> Any:
         """`value` without the includable fields that `kept` does not name (see the module docstring)."""
@@ -41,36 +42,51 @@ class Hider:
         return self._hide(value, schema, kept or {})
 
     def _hide(self, value: Any, schema: dict, kept: Kept) -> Any:
-        node = self._branch(schema, value)
+        node = self._branch(schema, "object" if isinstance(value, dict) else "array")
         if node is None:
             return value
         if isinstance(value, list):
             items = node.get("items", {})
             return [self._hide(v, items, kept) for v in value] if self.has_includable(items) else value
         out: dict | None = None
-        for name, sub in node.get("properties", {}).items():
+        for name, sub, includable in self._relevant(node):
             if name not in value:
                 continue
-            if sub.get(INCLUDABLE) and name not in kept:
+            if includable and name not in kept:
                 out = out if out is not None else dict(value)
                 del out[name]
                 continue
             inner = value[name]
-            if isinstance(inner, dict | list) and self.has_includable(sub):
+            if isinstance(inner, dict | list):
                 shown = self._hide(inner, sub, kept.get(name, {}))
                 if shown is not inner:
                     out = out if out is not None else dict(value)
                     out[name] = shown
         return value if out is None else out
 
-    def _branch(self, schema: dict, value: Any) -> dict | None:
-        """The object or array schema that describes `value` (through $ref and anyOf)."""
+    def _relevant(self, node: dict) -> list[tuple[str, dict, bool]]:
+        """The properties of an object schema that are includable or may hold includable fields."""
+        key = ("props", id(node))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = [(name, sub, bool(sub.get(INCLUDABLE)))
+                                        for name, sub in node.get("properties", {}).items()
+                                        if sub.get(INCLUDABLE) or self.has_includable(sub)]
+        return found
+
+    def _branch(self, schema: dict, kind: str) -> dict | None:
+        """The schema of JSON type `kind` ("object" or "array") that describes a value (through $ref and anyOf)."""
+        key = (kind, id(schema))
+        if key not in self._cache:
+            self._cache[key] = self._find_branch(schema, kind)
+        return self._cache[key]
+
+    def _find_branch(self, schema: dict, kind: str) -> dict | None:
         schema = self.contract.resolve(schema)
-        want = "object" if isinstance(value, dict) else "array"
-        if schema.get("type") == want:
+        if schema.get("type") == kind:
             return schema
         for branch in schema.get("anyOf", []):
-            found = self._branch(branch, value)
+            found = self._find_branch(branch, kind)
             if found is not None:
                 return found
         return None

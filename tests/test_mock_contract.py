@@ -229,7 +229,10 @@ def path_ids(w: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def expand_paths(resource: str | None) -> list[str]:
-    return sorted(CONTRACT.expandable_fields(resource)) if resource else []
+    """Every expandable ID and every includable field of the resource (so expanded answers are validated too)."""
+    if not resource:
+        return []
+    return sorted({*CONTRACT.expandable_fields(resource), *CONTRACT.includable_fields(resource)})
 
 
 def filter_values(op: Operation, w: dict[str, Any]) -> list[dict]:
