@@ -15,7 +15,8 @@ all of them, and its ``findings.json`` is scored with each fault's `Recognise` e
 - **findings per planted fault**: findings divided by the findings the planted faults should produce (one each,
   or one per operation for a fault that removes operations).
 
-Prints the table (and writes ``multifault.md`` / ``multifault.json``); exits non-zero when recall or precision is
+Prints the table (and writes ``multifault.md`` / ``multifault.json``; each seed's own reports, ``findings.md``
+included, stay in ``multifault-runs/seed-N/``); exits non-zero when recall or precision is
 below ``--min-recall`` / ``--min-precision``.
 """
 
@@ -25,6 +26,7 @@ import fnmatch
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.loader import load_contract
-from mockserver.faults import CATALOGUE, Fault
+from mockserver.faults import CATALOGUE, INDISTINGUISHABLE, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFECT_CATEGORIES = ("server error", "contract violation", "invariant violation", "not implemented")
@@ -47,9 +49,11 @@ class SeedResult:
     seed: int
     faults: list[str]
     recalled: dict[str, int] = field(default_factory=dict)  # fault -> findings its recogniser matches
+    matched: dict[str, list[str]] = field(default_factory=dict)  # fault -> headlines of those findings
     masked: list[str] = field(default_factory=list)
     expected: int = 0  # findings the planted faults should produce
     findings: int = 0  # defect findings reported
+    kinds: int = 0  # distinct (category, check, signature) among them: findings that differ only by operation
     unexplained: list[str] = field(default_factory=list)  # headlines of findings no planted fault explains
     set_apart: list[str] = field(default_factory=list)  # flaky findings and harness errors
     seconds: float = 0.0
@@ -65,7 +69,8 @@ class SeedResult:
 
 
 def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
-    """The K faults seed `seed` plants (deterministic; sorted for display)."""
+    """The K faults seed `seed` plants (deterministic; sorted for display), never two of one
+    `INDISTINGUISHABLE` group."""
     names = sorted(pool if pool is not None else
                    (n for n, f in CATALOGUE.items() if n not in NOT_DRAWN and f.finding is not None))
     unscored = [n for n in names if CATALOGUE[n].finding is None]
@@ -73,7 +78,15 @@ def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
         raise ValueError(f"faults without a recogniser (finding=Recognise(...)) cannot be scored: {unscored}")
     if k > len(names):
         raise ValueError(f"--multi {k}: the pool has only {len(names)} faults")
-    return sorted(random.Random(seed).sample(names, k))
+    rng = random.Random(seed)
+    rng.shuffle(names)
+    chosen: list[str] = []
+    for name in names:  # never two faults whose findings no scorer could tell apart
+        if not any(name in group and group & set(chosen) for group in INDISTINGUISHABLE):
+            chosen.append(name)
+        if len(chosen) == k:
+            return sorted(chosen)
+    raise ValueError(f"--multi {k}: only {len(chosen)} faults of the pool can be planted together")
 
 
 def removed_operations(faults: Iterable[str]) -> set[str]:
@@ -122,23 +135,29 @@ def score(seed: int, faults: list[str], findings: list[dict[str, Any]]) -> SeedR
     result.expected = sum(r.expect for name, r in recognisers.items() if r is not None and name in result.scored)
     for name in faults:
         result.recalled[name] = 0
+    kinds = set()
     for finding in findings:
         reproducible = finding.get("reproducible")
         if finding.get("category") not in DEFECT_CATEGORIES or reproducible is False:
             result.set_apart.append(_headline(finding))
             continue
         result.findings += 1
+        kinds.add((finding.get("category"), finding.get("check"), finding.get("signature")))
         explained = [name for name, r in recognisers.items() if r is not None and r.matches(finding)]
         for name in explained:
             result.recalled[name] += 1
+            result.matched.setdefault(name, []).append(_headline(finding))
         if not explained:
             result.unexplained.append(_headline(finding))
+    result.kinds = len(kinds)
     return result
 
 
 def run_seed(seed: int, faults: list[str], profile: str, workdir: Path, workers: int) -> SeedResult:
     """One run of every suite against the mock with all `faults` planted, scored."""
     reports = workdir / f"seed-{seed}"
+    if reports.exists():
+        shutil.rmtree(reports)
     env = {**os.environ, "HARNESS_FAULT": ",".join(faults), "HARNESS_REPORTS_DIR": str(reports)}
     env.pop("HARNESS_BASE_URL", None)
     cmd = [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
@@ -165,6 +184,7 @@ class Totals:
     findings: int
     explained: int
     expected: int
+    kinds: int
 
     @property
     def recall(self) -> float:
@@ -183,7 +203,7 @@ def totals(results: list[SeedResult]) -> Totals:
     ok = [r for r in results if r.error is None]
     return Totals(planted=sum(len(r.scored) for r in ok), caught=sum(r.caught for r in ok),
                   findings=sum(r.findings for r in ok), explained=sum(r.findings - len(r.unexplained) for r in ok),
-                  expected=sum(r.expected for r in ok))
+                  expected=sum(r.expected for r in ok), kinds=sum(r.kinds for r in ok))
 
 
 def render(results: list[SeedResult], k: int, profile: str, wall: float) -> str:
@@ -191,7 +211,9 @@ def render(results: list[SeedResult], k: int, profile: str, wall: float) -> str:
     lines = [f"# Multi-fault matrix: {k} faults at once, {len(results)} seed(s), {profile} profile", "",
              f"Recall {t.recall:.1%} ({t.caught}/{t.planted} planted faults seen as their own finding); "
              f"precision {t.precision:.1%} ({t.explained}/{t.findings} findings explained by a planted fault); "
-             f"{t.per_fault:.2f} findings per expected finding ({t.findings}/{t.expected}); wall time {wall:.0f} s.",
+             f"{t.per_fault:.2f} findings per expected finding ({t.findings}/{t.expected}; "
+             f"{t.kinds / t.expected if t.expected else 0:.2f} counting findings that differ only by operation "
+             f"once: {t.kinds}/{t.expected}); wall time {wall:.0f} s.",
              "", "| seed | fault | findings matched | verdict |", "|---|---|---|---|"]
     for r in results:
         if r.error:
@@ -214,13 +236,13 @@ def render(results: list[SeedResult], k: int, profile: str, wall: float) -> str:
 def main(k: int, seeds: int, profile: str, jobs: int, out: Path, pool: list[str] | None, min_recall: float,
          min_precision: float, workers: int = 2) -> int:
     """Run `seeds` multi-fault runs (`jobs` at a time), print and write the table; 0 when the bars are met."""
-    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     plans = [(seed, draw(seed, k, pool)) for seed in range(seeds)]
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="multifault-") as tmp, ThreadPoolExecutor(max(jobs, 1)) as executor:
-        futures = [executor.submit(run_seed, seed, faults, profile, Path(tmp), workers) for seed, faults in plans]
+    runs = out / "multifault-runs"  # each seed's reports (findings.json / .md) are kept here
+    with ThreadPoolExecutor(max(jobs, 1)) as executor:
+        futures = [executor.submit(run_seed, seed, faults, profile, runs, workers) for seed, faults in plans]
         results = []
         for future in futures:
             r = future.result()

@@ -7,7 +7,7 @@ import re
 
 from contracts.loader import load_contract
 from harness.multifault import draw, is_masked, removed_operations, render, score, totals
-from mockserver.faults import CATALOGUE, DOZEN_MISSING
+from mockserver.faults import CATALOGUE, DOZEN_MISSING, INDISTINGUISHABLE
 
 LABELS = [op.label for op in load_contract().operations.values()]
 
@@ -27,10 +27,14 @@ def test_every_fault_says_how_its_finding_is_recognised():
             f"{name}: its recogniser's operations match no operation of the contract"
 
 
-def test_draws_are_deterministic_and_leave_out_scenarios():
+def test_draws_are_deterministic_and_leave_out_scenarios_and_lookalikes():
     assert draw(3, 10) == draw(3, 10)
     assert draw(3, 10) != draw(4, 10)
-    assert all("only_invoices_implemented" not in draw(seed, 20) for seed in range(20))
+    for seed in range(30):
+        drawn = set(draw(seed, 20))
+        assert len(drawn) == 20 and "only_invoices_implemented" not in drawn
+        assert all(len(group & drawn) <= 1 for group in INDISTINGUISHABLE)
+    assert all(name in CATALOGUE for group in INDISTINGUISHABLE for name in group)
 
 
 def test_score_counts_recall_precision_and_findings_per_fault():
