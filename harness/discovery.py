@@ -39,7 +39,7 @@ from typing import Any
 from contracts.loader import Contract, Operation, fill_path
 from harness import findings
 from harness.client import ApiClient, Exchange, Response
-from harness.findings import Category, Finding
+from harness.findings import Category, CheckFailed, Finding
 
 PROBE_PARAM = "harness_probe_unknown_parameter"  # no Stripe operation documents it
 PROBE_ID = "harness_probe_missing_id"  # no object has it
@@ -340,7 +340,7 @@ def discover(client: ApiClient, contract: Contract, selection: OperationSelectio
             _record_outside_tests(Finding(
                 Category.SERVER_ERROR, SERVER_ERROR_CHECK, cap.label, f"status {cap.answer.split()[0]}",
                 f"a request that validation must refuse (capability probe) got {cap.answer}",
-                [cap.exchange] if cap.exchange else []))
+                [cap.exchange] if cap.exchange else [], predicate={"check": "no_server_error", "kwargs": {}}))
     return caps
 
 
@@ -363,12 +363,25 @@ def _not_implemented_finding(cap: Capability) -> Finding:
                    f"{cap.label} answered {cap.answer}, the target's answer for a path it does not serve; its "
                    "other tests are skipped. If the target leaves it out on purpose, run with "
                    "--skip-operations to leave it out of the run.",
-                   [cap.exchange] if cap.exchange else [])
+                   [cap.exchange] if cap.exchange else [],
+                   predicate={"check": "operation_is_implemented", "kwargs": {}})
+
+
+def operation_is_implemented(operation: Any, resp: Response, **_: Any) -> None:
+    """The replay check of a not-implemented finding: raises `CheckFailed` while the operation still answers as
+    a path the target does not serve (405, 501, ``Unrecognized request URL``, or a non-JSON 404)."""
+    label = getattr(operation, "label", str(operation))
+    if classify(resp, resp.exchange.path, None, has_path_params=False) is Status.NOT_IMPLEMENTED:
+        cap = Capability("", label, False, Status.NOT_IMPLEMENTED, _describe(resp), resp.exchange.to_dict())
+        raise CheckFailed(_not_implemented_finding(cap))
+
+
+findings.register_check("operation_is_implemented", operation_is_implemented)
 
 
 def _record_outside_tests(finding: Finding) -> None:
     """Record a session-level finding without attributing it to whichever test happened to be running."""
-    current = getattr(findings, "_current_test", None)
+    current = findings.current_test()
     findings.set_current_test(None)
     try:
         findings.record(finding)

@@ -29,10 +29,8 @@ import pytest
 
 from contracts.loader import Contract, load_contract
 from harness.client import ApiClient, Response
-from harness.findings import Category, CheckFailed, Finding, record
+from harness.findings import Category, CheckFailed, Finding, record, refused_request
 
-SERVER_ERROR_CHECK = "a client request must never cause a 5xx"
-DOCUMENTED_PARAM_CHECK = "a documented parameter is accepted"
 REFUSAL_CODES = ("parameter_unknown", "parameter_invalid", "parameter_invalid_empty", "parameter_invalid_integer",
                  "parameter_invalid_string_blank", "parameter_invalid_string_empty")
 
@@ -197,16 +195,15 @@ class World:
         said = error.get("message") or (resp.body[:120] if isinstance(resp.body, str) else "")
         summary = f"{op.label} answered {resp.status}" + (f" ({said})" if said else "")
         sent = resp.exchange.params
+        param = error.get("param")
         if resp.status >= 500:
-            record(Finding(Category.SERVER_ERROR, SERVER_ERROR_CHECK, op.label, f"status {resp.status}",
-                           f"making {what}, {op.label} answered {resp.status} to a valid request",
-                           [resp.exchange.to_dict()]))
-        elif 400 <= resp.status < 500 and self._is_documented(op.request_schema, error.get("param"), sent) \
+            record(refused_request(f"making {what}", resp))
+        elif 400 <= resp.status < 500 and self._is_documented(op.request_schema, param, sent) \
                 and (error.get("code") in REFUSAL_CODES or error.get("code") is None):
-            record(Finding(Category.CONTRACT, DOCUMENTED_PARAM_CHECK, op.label, f"param={error['param']}",
-                           f"making {what}, {op.label} refused {error['param']}, a parameter the contract "
-                           f"documents, with {resp.status} {error.get('code') or ''}".rstrip(),
-                           [resp.exchange.to_dict()]))
+            finding = refused_request(f"making {what}, {op.label} refused {param}, a parameter the contract "
+                                      "documents for it", resp)
+            finding.signature = f"param={param} refused"
+            record(finding)
         return summary
 
     @staticmethod

@@ -224,3 +224,14 @@ def _cap(status: Status):
     from harness.discovery import Capability
 
     return Capability("SendInvoice", "POST /v1/invoices/{invoice}/send", False, status, "404 text/plain")
+
+
+def test_a_not_implemented_finding_replays_with_its_own_check():
+    from harness.discovery import operation_is_implemented
+
+    op = CONTRACT["SendInvoice"]
+    with pytest.raises(findings.CheckFailed) as info:
+        operation_is_implemented(op, _response(404, "404 page not found", "text/plain"))
+    assert info.value.finding.category is findings.Category.NOT_IMPLEMENTED
+    operation_is_implemented(op, _response(404, {"error": {"code": "resource_missing", "message": "No such"}}))
+    assert findings.registered_check("operation_is_implemented") is operation_is_implemented
