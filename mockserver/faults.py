@@ -51,7 +51,7 @@ CONTRACT, INVARIANT, SERVER, MISSING = "contract violation", "invariant violatio
 LISTS = ("GET /v1/*",)
 INVOICE_ACTIONS = ("POST /v1/invoices/*", "DELETE /v1/invoices/*")
 LENIENT = r"rejected|refused|changes nothing"
-READ_BACK = r"read-after-write|retrieve after|update|stored|model|read back"
+READ_BACK = r"read-after-write|retrieve after|update|stored|model|read back|follows its lines"
 
 
 @dataclass(frozen=True)
