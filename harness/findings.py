@@ -42,7 +42,10 @@ from typing import Any
 
 ANY_OPERATION = "*"
 # Per-run values that must not reach a check name or a signature: object IDs and long numbers (times, amounts).
-_ID = re.compile(r"\b[a-z]{2,}(?:_[a-z]+)*_[A-Za-z0-9]{8,}\b")
+# A Stripe object ID: a lowercase prefix, then 8+ random letters and digits with at least one digit or capital
+# (``in_1Nv0aB2cD3``, ``inrtem_Q8...``); words such as ``financial_connections`` or ``invoice_doesnotexist`` are not.
+ID_PATTERN = re.compile(r"\b[a-z]+(?:_[a-z]+)*_(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{8,}\b")
+_ID = ID_PATTERN
 _NUMBER = re.compile(r"\b\d{6,}\b")
 _INDEX = re.compile(r"\[\d+\]")
 
@@ -72,6 +75,13 @@ class Category(StrEnum):
     def heading(self) -> str:
         """``Contract violation``: the label capitalised, as failure messages and the Allure categories start."""
         return self.value[:1].upper() + self.value[1:]
+
+
+def _exchange_dict(exchange: Any) -> dict[str, Any]:
+    """``Exchange.to_dict()`` plus the account it was sent as (``"second"`` for the isolation tests' key)."""
+    data = exchange.to_dict()
+    data["account"] = getattr(exchange, "__dict__", {}).get("account", "primary")
+    return data
 
 
 def request_size(exchange: Any) -> int:
@@ -169,7 +179,7 @@ class Finding:
     def materialise(self) -> None:
         """Convert the raw exchanges to their redacted JSON form (done once, when the finding is written out)."""
         if self.raw:
-            self.exchanges = [ex.to_dict() for ex in self.raw]
+            self.exchanges = [_exchange_dict(ex) for ex in self.raw]
             self.raw = []
 
     def absorb(self, other: Finding) -> None:

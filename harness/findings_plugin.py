@@ -151,6 +151,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 # -- session ------------------------------------------------------------------------------------------------------
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("harness").addoption(
+        "--no-replay", action="store_true", default=os.environ.get("HARNESS_NO_REPLAY") == "1",
+        help="do not replay findings at the end of the run (they are reported as seen) [HARNESS_NO_REPLAY=1]")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _state.update(failed=set(), merged=None, written=[], replay_note="")
 
@@ -183,10 +189,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _replay(config: pytest.Config, merged: list[Finding]) -> None:
     """Replay each defect once (harness.replay); the outcome goes into the findings."""
-    try:
-        from harness.replay import replay_run
-    except ImportError:  # replay not available: findings stay "not replayed"
-        return
+    from harness.replay import replay_run
+
     _state["replay_note"] = replay_run(config, merged)
 
 

@@ -19,15 +19,15 @@ usually says "inconclusive" rather than guessing).
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from collections import defaultdict
 from typing import Any
 
 from harness import findings
+from harness.findings import ID_PATTERN as _ID
 
 MAX_STEPS = 40
-_ID = re.compile(r"\b[a-z]{2,}(?:_[a-z]+)*_[A-Za-z0-9]{8,}\b")
+MAX_SHOWN = 5  # objects of a defect's answer whose creation is replayed (a list shows many)
 _MUTATING = frozenset({"POST", "DELETE"})
 
 _lock = threading.Lock()
@@ -50,6 +50,24 @@ def ids_in(exchange: Any) -> list[str]:
     return list(dict.fromkeys(_ID.findall(text)))
 
 
+def body_ids(value: Any, depth: int = 0) -> list[str]:
+    """Object IDs in an answer's ``id`` fields, at any depth up to 4 (lists' items included)."""
+    out: list[str] = []
+    if depth > 4:
+        return out
+    if isinstance(value, dict):
+        object_id = value.get("id")
+        if isinstance(object_id, str) and _ID.fullmatch(object_id):
+            out.append(object_id)
+        for item in value.values():
+            if isinstance(item, dict | list):
+                out += body_ids(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            out += body_ids(item, depth + 1)
+    return out
+
+
 def observe(exchange: Any, account: str = "primary") -> None:
     """Note one exchange (the client's on_exchange hook calls this for every attempt).
 
@@ -68,6 +86,9 @@ def observe(exchange: Any, account: str = "primary") -> None:
     with _lock:
         if isinstance(created, str) and created not in path_ids and created not in _creators:
             _creators[created] = exchange
+        if exchange.method == "POST":  # objects made on the way (a verification report by verify, ...)
+            for object_id in body_ids(body):
+                _creators.setdefault(object_id, exchange)
         for object_id in path_ids:
             _changes[object_id].append(exchange)
         if isinstance(created, str) and created not in path_ids:
@@ -88,6 +109,8 @@ def steps_for(*exchanges: Any) -> list[Any]:
     seen: set[str] = set()
     with _lock:
         frontier = [(object_id, 0) for ex in exchanges for object_id in ids_in(ex)]
+        # What the defect's answer shows (a list's objects) must exist again too.
+        frontier += [(object_id, 1) for object_id in body_ids(exchanges[-1].body)[:MAX_SHOWN]]
         while frontier:
             object_id, depth = frontier.pop(0)
             if object_id in seen:

@@ -286,8 +286,9 @@ def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, .
                     defect: str | None = None, context: str = "") -> dict:
     """A Stripe-shaped error with the expected status, type, and (when given) param and code.
 
-    A wrong status raises (the property under test): for `op` alone, or, when `defect` names the kind of
-    invalid request (``"unknown"``, ``"range"``, ... from the strategies), as one server-wide finding per kind.
+    A wrong status raises (the property under test): for `op` alone (signature ``expected 400, got 200``), or,
+    when `defect` names the kind of invalid request (``"unknown"``, ``"range"``, ``"no API key"``, ...), as one
+    server-wide finding per kind (``range: not answered 400``), whatever the operation answered instead.
     Type, param and code are the error envelope: recorded, server-wide. `context` (the request's label) goes
     into the detail. Returns the error object (``{}`` when there is none).
     """
@@ -295,11 +296,13 @@ def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, .
     statuses = (status,) if isinstance(status, int) else status
     expected = " or ".join(map(str, statuses))
     suffix = f" ({context})" if context else ""
-    kwargs = {"status": list(statuses), "error_type": error_type, "param": param, "code": code}
+    kwargs = {"status": list(statuses), "error_type": error_type, "param": param, "code": code, "what": what,
+              "defect": defect}
     if resp.status not in statuses:
         signature = f"expected {expected}, got {resp.status}"
         found = finding(CONTRACT, op, what, f"{signature}{suffix}", resp,
-                        signature=f"{defect}: {signature}" if defect else signature, server_wide=bool(defect),
+                        signature=f"{defect}: not answered {expected}" if defect else signature,
+                        server_wide=bool(defect),
                         predicate=_predicate("is_stripe_error", **kwargs))
         raise CheckFailed(found, f"{found.category.heading}: {op.label}: {what}\n{signature}{suffix}\n\n"
                                  f"{resp.describe()}")

@@ -21,7 +21,8 @@ def test_missing_api_key_is_rejected_with_401(operation_id, contract, api):
     op = contract[operation_id]
     label_test(op, "authentication", severity="critical", title=f"{op.label}: no API key → 401")
     resp = call(api, op, PLACEHOLDER_IDS, api_key=None)
-    is_stripe_error(op, resp, status=401, error_type=None, what="a request without an API key is refused")
+    is_stripe_error(op, resp, status=401, error_type=None, what="a request without an API key is refused",
+                    defect="no API key")
 
 
 @pytest.mark.parametrize("bad_key", MALFORMED_KEYS)
@@ -30,7 +31,8 @@ def test_malformed_api_key_is_rejected_with_401(operation_id, bad_key, contract,
     op = contract[operation_id]
     label_test(op, "authentication", severity="critical", title=f"{op.label}: malformed key {bad_key!r} → 401")
     resp = call(api, op, PLACEHOLDER_IDS, headers={"Authorization": f"Bearer {bad_key}"}, api_key=None)
-    is_stripe_error(op, resp, status=401, error_type=None, what="a request with a malformed API key is refused")
+    is_stripe_error(op, resp, status=401, error_type=None, what="a request with a malformed API key is refused",
+                    defect="malformed API key")
 
 
 @pytest.mark.parametrize("operation_id", WITH_PATH_OBJECT)
@@ -42,7 +44,8 @@ def test_other_account_gets_404_for_objects_it_does_not_own(operation_id, contra
     path_params, params = PRECONDITIONS[operation_id].setup(world)
     owner_view = snapshot(contract, api, op, path_params)
     resp = call(other_api, op, path_params, params)
-    is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)")
+    is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)",
+                    defect="another account's object")
     if resp.body["error"].get("code") not in (None, "resource_missing"):
         fail(CONTRACT, op, "another account's object is invisible", "error.code should be resource_missing", resp)
     if snapshot(contract, api, op, path_params) != owner_view:
@@ -59,7 +62,8 @@ def test_lists_never_show_another_accounts_objects(operation_id, contract, api, 
     my_ids = {obj["id"] for obj in mine["data"]}
     if op.path_params:  # a list under one of my objects: the other account must not reach it at all
         resp = call(other_api, op, path_params, params)
-        is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)")
+        is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)",
+                    defect="another account's object")
         return
     theirs = call(other_api, op, path_params, {**params, "limit": 100})
     if theirs.status == 200:
