@@ -16,7 +16,7 @@ Two ways to produce one:
   to the end.
 
 Each finding keeps the smallest example seen (Hypothesis shrinks raised failures; for recorded ones the smallest
-request wins) and the requests that lead to it (`harness.steps`), so `harness.replay` can send them again.
+request wins, among the ones a replay can judge) and the requests that lead to it (`harness.steps`), so `harness.replay` can send them again.
 
 Interface (stable; other modules code against it):
 
@@ -182,6 +182,11 @@ class Finding:
             self.exchanges = [_exchange_dict(ex) for ex in self.raw]
             self.raw = []
 
+    def better_example_than(self, other: Finding) -> bool:
+        """Whether this occurrence is the better example of the defect: one a replay can judge (a predicate)
+        first, then the smaller request."""
+        return (self.predicate is not None, -self.size) > (other.predicate is not None, -other.size)
+
     def absorb(self, other: Finding) -> None:
         """Merge another occurrence of the same defect: counts add up, tests and operations join, and the
         smaller example (request size) is kept."""
@@ -192,7 +197,7 @@ class Finding:
         for op in other.operations:
             if op not in self.operations:
                 self.operations.append(op)
-        if other.size < self.size:
+        if other.better_example_than(self):
             self.detail, self.exchanges, self.raw = other.detail, other.exchanges, other.raw
             self.predicate = other.predicate
         if other.reproducible is not None and self.reproducible is None:
@@ -305,7 +310,7 @@ def record(finding: Finding) -> Finding:
         if test and test not in finding.tests:
             finding.tests.append(test)
         merged = _registry.get(finding.key)
-        new_example = merged is None or finding.size < merged.size
+        new_example = merged is None or finding.better_example_than(merged)
         if merged is None:
             merged = _registry[finding.key] = finding
         else:

@@ -57,10 +57,10 @@ def stripe_error_shape(ctx: schemathesis.CheckContext, response: schemathesis.Re
     body = _body(response)
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not error.get("type") or not error.get("message"):
-        raise AssertionError(f"Contract violation: error answer without Stripe's error.type/message: {body!r:.300}")
+        raise AssertionError(f"Contract violation: error answer without Stripe's error.type/message\n{body!r:.300}")
     code = error.get("code") or ""
     if response.status_code == 400 and code.startswith("parameter_") and not error.get("param"):
-        raise AssertionError(f"Contract violation: parameter error {code} does not name the param: {error}")
+        raise AssertionError(f"Contract violation: a parameter error does not name the param\n{error}")
     return True
 
 
@@ -84,7 +84,8 @@ def livemode_false_for_test_keys(ctx: schemathesis.CheckContext, response: schem
         value = stack.pop()
         if isinstance(value, dict):
             if value.get("livemode") not in (None, False):
-                raise AssertionError(f"Contract violation: livemode={value.get('livemode')!r} for a test key")
+                raise AssertionError("Contract violation: livemode is not false for a test key\n"
+                                     f"{value.get('livemode')!r}")
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
@@ -101,14 +102,70 @@ def list_envelope(ctx: schemathesis.CheckContext, response: schemathesis.Respons
     if body.get("object") not in ("list", "search_result"):
         return None
     if not isinstance(body.get("data"), list) or not isinstance(body.get("has_more"), bool):
-        raise AssertionError(f"Contract violation: malformed list envelope: {list(body)}")
+        raise AssertionError(f"Contract violation: malformed list envelope\n{list(body)}")
     limit = (case.query or {}).get("limit")
     if isinstance(limit, int) and 1 <= limit <= 100 and len(body["data"]) > limit:
-        raise AssertionError(f"Contract violation: limit={limit} but {len(body['data'])} items returned")
+        raise AssertionError(f"Contract violation: a list holds more items than limit\nlimit={limit}, "
+                             f"{len(body['data'])} items returned")
     return True
 
 
 API_CHECKS = [stripe_error_shape, request_id_header, livemode_false_for_test_keys, list_envelope]
+
+# Failures the suites' own checks (suites/checks.py) judge on the same answer, with their own signatures, so a
+# defect seen by both is one finding: server errors, content types, response schema, malformed JSON, and our
+# custom checks of Request-Id, livemode and the error envelope's type/message.
+_JUDGED_BY_OURS = {"ST101", "ST102", "ST104", "ST105", "ST106", "ST108", "ST109", "ST110"}
+_OURS_CUSTOM = ("Request-Id header", "livemode is not false", "error.type/message")
+
+
+def _failures(exc: BaseException) -> list[Any]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [f for sub in exc.exceptions for f in _failures(sub)]
+    return [exc]
+
+
+def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
+    """Schemathesis's failures on one answer as `harness.findings.Finding`s, minus the ones our checks judge.
+
+    Categories come from the failure's type: a server error is never here (ours records it), everything else
+    Schemathesis checks compares the answer with the contract. Signatures name the failure kind and what is
+    stable about it (the status, the header), never the generated values. An undocumented 2xx is the same
+    finding as ours ("the success status is the documented one").
+    """
+    from harness.findings import ANY_OPERATION, Category, Finding, stable
+
+    out = []
+    for failure in _failures(exc):
+        code = getattr(failure, "code", "")
+        message = str(getattr(failure, "message", "") or failure)
+        if code in _JUDGED_BY_OURS or (code == "ST901" and any(k in message for k in _OURS_CUSTOM)):
+            continue
+        status = getattr(failure, "status_code", None)
+        title = str(getattr(failure, "title", "") or type(failure).__name__)
+        raw = [resp.exchange] if resp is not None else []
+        if code == "ST103" and isinstance(status, int) and 200 <= status < 300:
+            documented = sorted(str(s) for s in getattr(failure, "defined_status_codes", []) if str(s)[:1] == "2")
+            out.append(Finding(Category.CONTRACT, "the success status is the documented one", ANY_OPERATION,
+                               f"{status} instead of {'/'.join(documented)}", stable(message[:500]),
+                               operations=[operation], raw=raw, predicate={"check": "succeeds", "kwargs": {}}))
+            continue
+        if code == "ST901" and "does not name the param" in message:  # the same as suites/checks.py's
+            out.append(Finding(Category.CONTRACT, "errors name the offending parameter", ANY_OPERATION,
+                               "error.param missing", stable(message[:500]), operations=[operation], raw=raw))
+            continue
+        if code == "ST901":  # our custom checks: "Contract violation: <property>\n<values>"
+            title = message.split("\n", 1)[0].split(": ", 1)[-1]
+            signature = "custom check"
+        elif code == "ST107":
+            signature = "missing " + ", ".join(sorted(getattr(failure, "missing_headers", []) or []))
+        elif status is not None:
+            signature = f"{code} status {status}"
+        else:
+            signature = code or type(failure).__name__
+        out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", operation, signature,
+                           stable(message[:1000]), raw=raw))
+    return out
 
 
 def send_case(api: Any, case: schemathesis.Case) -> Any:

@@ -21,10 +21,11 @@ from hypothesis import settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance, unsupported_method
 
 from contracts.loader import CONTRACT_PATH
+from harness.findings import CheckFailed, record
 from harness.profiles import active
 from harness.redaction import scrub
-from harness.schemathesis_support import API_CHECKS, send_case
-from suites.checks import label_test
+from harness.schemathesis_support import API_CHECKS, findings_from, send_case
+from suites.checks import label_test, livemode_is_false, timestamps_are_unix_seconds, well_formed
 
 pytestmark = [pytest.mark.schemathesis]
 
@@ -47,12 +48,28 @@ def _check(case, raw, target) -> None:
                            transport_kwargs={"base_url": target.base_url})
 
 
-def _validate(case, resp, target) -> None:
+def _validate(case, resp, target, contract) -> None:
+    """Our checks of every answer (recorded), then Schemathesis's: its failures become findings, deduplicated with
+    ours (see harness/schemathesis_support.py `findings_from`), the first raised, the others recorded."""
+    matched = contract.match(case.method, case.operation.path)
+    op = matched[0] if matched else None
+    if op is not None:
+        try:
+            well_formed(op, resp)
+        except CheckFailed as failed:  # a 5xx: recorded, Schemathesis's own checks still run
+            record(failed.finding)
+        livemode_is_false(op, resp)
+        timestamps_are_unix_seconds(op, resp)
     try:
         _check(case, resp.raw, target)
     except (Exception, BaseExceptionGroup) as exc:  # its message may quote headers: never let a key through
-        raise AssertionError(f"Contract violation (Schemathesis): {case.operation.label}\n"
-                             f"{scrub(str(exc))}\n\n{resp.describe()}") from None
+        found = findings_from(exc, op.label if op else case.operation.label, resp)
+        if not found:
+            return  # every failure is one our checks judged (and recorded) on the same answer
+        for extra in found[1:]:
+            record(extra)
+        raise CheckFailed(found[0], f"{found[0].category.heading} (Schemathesis): {case.operation.label}\n"
+                                    f"{scrub(str(exc))}\n\n{resp.describe()}") from None
 
 
 @schema.parametrize()
@@ -60,23 +77,21 @@ def test_schemathesis_checks_hold(case, api, target, contract):
     op = contract.match(case.method, case.operation.path)
     label_test(op[0] if op else None, "schemathesis", title=f"Schemathesis: {case.operation.label}")
     allure.dynamic.parameter("operation", case.operation.label)  # one Allure test per operation, not retries
-    _validate(case, send_case(api, case), target)
+    _validate(case, send_case(api, case), target, contract)
 
 
-def test_schemathesis_stateful_links_chain_real_calls(api, target, profile):
+def test_schemathesis_stateful_links_chain_real_calls(api, target, profile, contract):
     """The contract's OpenAPI links let Schemathesis chain create -> retrieve/update/actions and list -> retrieve."""
     label_test(None, "schemathesis stateful", title="Schemathesis state machine over the contract's links")
     base = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[misc, valid-type]
         def call(self, case, **kwargs):
-            return send_case(api, case).raw
+            self._last = send_case(api, case)
+            return self._last.raw
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
-            try:
-                _check(case, response, target)
-            except (Exception, BaseExceptionGroup) as exc:
-                raise AssertionError(f"Contract violation (Schemathesis stateful): {scrub(str(exc))}") from None
+            _validate(case, self._last, target, contract)
 
     Machine.run(settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps,
                                   deadline=None))
