@@ -16,7 +16,8 @@ Two ways to produce one:
   to the end.
 
 Each finding keeps the smallest example seen (Hypothesis shrinks raised failures; for recorded ones the smallest
-request wins, among the ones a replay can judge) and the requests that lead to it (`harness.steps`), so `harness.replay` can send them again.
+request wins, among the ones a replay can judge) and the requests that lead to it (`harness.steps`), so
+`harness.replay` can send them again.
 
 Interface (stable; other modules code against it):
 
