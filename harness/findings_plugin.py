@@ -128,13 +128,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.when == "call" or (call.when == "setup" and report.failed):
         seen = findings.findings_of(item.nodeid)
         if seen:
-            _annotate(seen)
+            raised = [f.finding.key for f in check_failures(call.excinfo.value if call.excinfo else None)]
+            primary = next((f for f in seen if f.key in raised), seen[0])
+            _annotate([*(f for f in seen if f is not primary), primary])
     return report
 
 
 def _annotate(seen: list[Finding]) -> None:
-    """The Allure page of the test: one `finding` label per finding (the report's findings overview groups by it)
-    and an attachment listing them."""
+    """The Allure page of the test: one `finding` label per finding, the main one (what the test raised, else the
+    first it recorded) last, since the report's categories group by the last; and an attachment listing them."""
     try:
         for finding in seen:
             allure.dynamic.label("finding", scrub(f"[{finding.id}] {finding.headline()}"))

@@ -37,6 +37,9 @@ HTML = "html"
 JUNIT = "junit.xml"
 COVERAGE_PARTS = "coverage-parts"  # per-worker coverage recorded by harness/plugin.py
 COVERAGE_NAME = "API coverage matrix"
+FINDINGS_NAME = "Findings"  # the findings overview (global attachment); failing tests are grouped by finding
+FINDINGS_JSON = "findings.json"  # written by harness/findings_plugin.py
+FINDINGS_STASH = "findings.json"  # its copy inside a results folder
 SINGLE_FILE_WARN_MB = 100  # a single-file report inlines every attachment; past this browsers struggle
 
 # Options whose value names a credential: the values are checked for (and scrubbed from) the outputs.
@@ -178,21 +181,48 @@ def coverage_markdown(results_dirs: Sequence[Path]) -> str | None:
     return matrix(load_contract(), merge(parts)).markdown()
 
 
-def write_coverage_globals(folder: Path, markdown: str) -> None:
-    """An Allure results folder holding the matrix as a global attachment (the report's Global Attachments tab).
+def write_globals(folder: Path, documents: dict[str, str]) -> None:
+    """An Allure results folder holding markdown documents as global attachments (the report's Global Attachments
+    tab): the coverage matrix, the findings overview.
 
-    A global attachment rather than a synthetic test: it is visible from the overview without adding a fake
-    result to the pass/fail counts.
+    Global attachments rather than synthetic tests: they are visible from the overview without adding fake
+    results to the pass/fail counts.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    source = f"{uuid.uuid4()}-attachment.md"
-    (folder / source).write_text(markdown, encoding="utf-8")
-    globals_file = {
-        "attachments": [{"name": f"{COVERAGE_NAME}.md", "source": source, "type": "text/markdown",
-                         "timestamp": int(time.time() * 1000)}],
-        "errors": [],
-    }
+    attachments = []
+    for name, markdown in documents.items():
+        source = f"{uuid.uuid4()}-attachment.md"
+        (folder / source).write_text(markdown, encoding="utf-8")
+        attachments.append({"name": f"{name}.md", "source": source, "type": "text/markdown",
+                            "timestamp": int(time.time() * 1000)})
+    globals_file = {"attachments": attachments, "errors": []}
     (folder / f"{uuid.uuid4()}-globals.json").write_text(json.dumps(globals_file), encoding="utf-8")
+
+
+# -- findings --------------------------------------------------------------------------------------------------
+
+
+def stash_findings(results: Path, started: float, reports: Path) -> bool:
+    """Copy this run's findings.json (merged and replayed by the pytest controller) into the results, so it
+    travels with them and `generate` can show it (CI shards: merged again there)."""
+    source = reports / FINDINGS_JSON
+    if not source.exists() or source.stat().st_mtime < started - 1:
+        return False
+    shutil.copy2(source, results / FINDINGS_STASH)
+    return True
+
+
+def findings_markdown(results_dirs: Sequence[Path]) -> str | None:
+    """The findings overview merged over every results folder's stashed findings (None when none was stashed)."""
+    from harness.findings import Finding, merge
+    from harness.findings_output import markdown
+
+    stashed = [d / FINDINGS_STASH for d in results_dirs if (d / FINDINGS_STASH).exists()]
+    if not stashed:
+        return None
+    found = [Finding.from_dict(item) for path in stashed
+             for item in json.loads(path.read_text(encoding="utf-8")).get("findings", [])]
+    return markdown(merge(found))
 
 
 # -- Allure ----------------------------------------------------------------------------------------------------
@@ -221,9 +251,10 @@ def generate(reports: Path, results_dirs: Sequence[Path], *, single_file: bool) 
     env = {**os.environ, "HARNESS_REPORTS_DIR": str(reports), "HARNESS_SINGLE_FILE": "1" if single_file else "0"}
     with tempfile.TemporaryDirectory(prefix="harness-report-") as extra:
         inputs = [str(d) for d in existing]
-        markdown = coverage_markdown(existing)
-        if markdown:
-            write_coverage_globals(Path(extra), markdown)
+        documents = {COVERAGE_NAME: coverage_markdown(existing), FINDINGS_NAME: findings_markdown(existing)}
+        documents = {name: text for name, text in documents.items() if text}
+        if documents:
+            write_globals(Path(extra), documents)
             inputs.append(extra)
         cmd = [str(ALLURE_BIN), "generate", "--config", str(CONFIG), *inputs]
         started = time.monotonic()
@@ -263,6 +294,7 @@ def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
         say("interrupted: the report covers the tests that finished")
     say(f"pytest took {time.time() - started:.0f} s")
     stash_coverage_parts(results, started, reports)
+    stash_findings(results, started, reports)
     leaked = scrub_leaks([results, junit], secrets_in(pytest_args))
     if leaked:
         say(f"WARNING: an API key was written to {len(leaked)} file(s) and has been scrubbed "

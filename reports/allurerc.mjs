@@ -52,8 +52,9 @@ const category = (name, prefix, more = []) => ({
     ...more,
   ],
   // Messages carry request IDs and response bodies, so grouping by message would give one group per failure;
-  // group by operation (the `feature` label set by suites/checks.py label_test) instead: what someone fixes.
-  groupBy: [{ label: "feature" }],
+  // group by finding instead (the `finding` label harness/findings_plugin.py puts on a failing test: its main
+  // finding's id and headline): the categories tab is the findings overview, each finding listing its tests.
+  groupBy: [{ label: "finding" }],
   groupByMessage: false,
   expand: true,
 });
@@ -78,7 +79,7 @@ export default defineConfig({
           statuses: NOT_PASSED,
           message: /^(?:harness\.client\.ApiError|requests\.exceptions\.\w+|urllib3\.exceptions\.\w+|(?:builtins\.)?(?:ConnectionError|ConnectionRefusedError|ConnectionResetError|TimeoutError))\b/,
         },
-        groupBy: [{ label: "feature" }],
+        groupBy: [{ label: "finding" }],
         groupByMessage: false,
         expand: true,
       },
@@ -89,7 +90,7 @@ export default defineConfig({
         id: "harness-error",
         name: "Harness error",
         matchers: { statuses: NOT_PASSED },
-        groupBy: [{ label: "suite" }],
+        groupBy: [{ label: "finding" }, { label: "suite" }],
         groupByMessage: false,
         expand: true,
       },

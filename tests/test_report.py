@@ -90,7 +90,8 @@ def test_known_key_is_in_no_file(run: dict) -> None:
 
 @needs_allure
 def test_failure_lands_in_its_category(run: dict) -> None:
-    """reports/allurerc.mjs categories: the failure is filed under "Contract violation", by operation."""
+    """reports/allurerc.mjs categories: the failure is filed under "Contract violation", in the group of its
+    finding (the categories tab is the findings overview)."""
     tree = json.loads((run["html"] / "widgets" / "categories.json").read_text())
     nodes = tree["nodes"]
     names = {nodes[root]["name"]: root for root in tree["roots"]}
@@ -103,7 +104,8 @@ def test_failure_lands_in_its_category(run: dict) -> None:
 
     assert FAILING_TITLE in leaves(names["Contract violation"])
     groups = [nodes[kid]["name"] for kid in nodes[names["Contract violation"]]["childrenIds"]]
-    assert "feature: GET /v1/invoices" in groups
+    assert any(g.startswith("finding: [") and "GET /v1/invoices: a deliberately failing check" in g
+               for g in groups), groups
 
 
 # (status, failure message as allure-pytest records it, trace) -> the category reports/allurerc.mjs must pick
@@ -167,13 +169,20 @@ def test_categories_follow_the_failure_message(tmp_path: Path) -> None:
 
 
 @needs_allure
-def test_coverage_matrix_is_a_global_attachment(run: dict) -> None:
+def test_coverage_matrix_and_findings_are_global_attachments(run: dict) -> None:
     globals_widget = json.loads((run["html"] / "widgets" / "globals.json").read_text())
-    names = [a["name"] for a in globals_widget["attachments"]]
-    assert names == [f"{report.COVERAGE_NAME}.md"]
-    attachment = globals_widget["attachments"][0]
-    body = (run["html"] / "data" / "attachments" / f"{attachment['id']}{attachment['ext']}").read_text()
-    assert body.startswith("# Coverage matrix") and "`GET /v1/invoices`" in body
+    by_name = {a["name"]: a for a in globals_widget["attachments"]}
+    assert sorted(by_name) == sorted([f"{report.COVERAGE_NAME}.md", f"{report.FINDINGS_NAME}.md"])
+
+    def body(name: str) -> str:
+        attachment = by_name[name]
+        return (run["html"] / "data" / "attachments" / f"{attachment['id']}{attachment['ext']}").read_text()
+
+    assert body(f"{report.COVERAGE_NAME}.md").startswith("# Coverage matrix")
+    assert "`GET /v1/invoices`" in body(f"{report.COVERAGE_NAME}.md")
+    findings = body(f"{report.FINDINGS_NAME}.md")
+    assert findings.startswith("# Findings") and "a deliberately failing check" in findings
+    assert "test_deliberate_contract_violation" in findings
 
 
 # -- in a browser ----------------------------------------------------------------------------------------------
