@@ -295,7 +295,8 @@ def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
     say(f"pytest took {time.time() - started:.0f} s")
     stash_coverage_parts(results, started, reports)
     stash_findings(results, started, reports)
-    leaked = scrub_leaks([results, junit], secrets_in(pytest_args))
+    findings_outputs = [reports / FINDINGS_JSON, reports / "findings.md", reports / "findings"]
+    leaked = scrub_leaks([results, junit, *findings_outputs], secrets_in(pytest_args))
     if leaked:
         say(f"WARNING: an API key was written to {len(leaked)} file(s) and has been scrubbed "
             f"(a redaction bug, please report it): {', '.join(str(p) for p in leaked[:10])}")
