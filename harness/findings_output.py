@@ -36,6 +36,7 @@ def grouped(findings: Iterable[Finding]) -> list[tuple[Category, list[Finding]]]
     return [(c, sorted(groups[c], key=lambda f: (-f.count, f.headline()))) for c in ORDER if c in groups]
 
 
+FOLD_NOT_IMPLEMENTED = 3  # more not-implemented operations than this are summarised on one line
 VERDICT = {True: "reproduced", False: "did not reproduce", None: "not replayed"}
 
 
@@ -53,6 +54,11 @@ def summary_lines(findings: Sequence[Finding]) -> list[str]:
              f"({defects} reproducible defect{'s' if defects != 1 else ''})"]
     for category, members in grouped(findings):
         lines.append(f"{category.heading} ({len(members)}):")
+        if category is Category.NOT_IMPLEMENTED and len(members) > FOLD_NOT_IMPLEMENTED:
+            # One line for them all: which operations the target lacks is one fact, not 36 defects to read.
+            ops = ", ".join(sorted(f.where for f in members))
+            lines.append(scrub(f"  {len(members)} operations not implemented: {ops}"))
+            continue
         lines += [scrub(_line(f)) for f in members]
     return lines
 

@@ -30,7 +30,7 @@ from harness.findings_output import PARTS, load_parts, save_part, summary_lines,
 from harness.redaction import scrub
 
 ROOT = Path(__file__).resolve().parent.parent
-_state: dict = {"failed": set(), "merged": None, "written": [], "replay_note": ""}
+_state: dict = {"failed": set(), "merged": None, "written": [], "replay_note": "", "active": False}
 
 
 class FindingsRecorded(AssertionError):
@@ -94,9 +94,17 @@ def _describe(seen: list[Finding]) -> str:
 # -- per test -----------------------------------------------------------------------------------------------------
 
 
+def judged(item: pytest.Item) -> bool:
+    """Whether a test is judged by its findings: it talks to the target (uses the `target` fixture, as every
+    suite does). The harness's own tests (tests/) record findings on purpose and are judged by their asserts."""
+    return "target" in getattr(item, "fixturenames", ())
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    findings.set_current_test(item.nodeid)
+    if judged(item):
+        _state["active"] = True
+        findings.set_current_test(item.nodeid)
     try:
         return (yield)
     finally:
@@ -107,7 +115,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
 def pytest_runtest_call(item: pytest.Item):
     """A test that ran to its end after recording findings fails now, listing them all."""
     result = yield
-    seen = findings.findings_of(item.nodeid)
+    seen = findings.findings_of(item.nodeid) if judged(item) else []
     if seen:
         first = seen[0].category.heading
         raise FindingsRecorded(scrub(f"{first}: {len(seen)} finding{'s' if len(seen) != 1 else ''} recorded by "
@@ -118,6 +126,8 @@ def pytest_runtest_call(item: pytest.Item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
+    if not judged(item):
+        return report
     if call.when in ("setup", "call") and call.excinfo is not None and report.failed:
         exc = call.excinfo.value
         for failure in check_failures(exc):
@@ -160,7 +170,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _state.update(failed=set(), merged=None, written=[], replay_note="")
+    _state.update(failed=set(), merged=None, written=[], replay_note="", active=False)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -177,7 +187,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     folder = reports_dir() / PARTS
-    if steps.observed() or findings.collected():  # tests that never talk to a target (tests/) leave no part
+    if _state["active"]:  # a session of the harness's own tests (tests/) leaves no part
         save_part(findings.collected(), folder / f"{_worker(config)}.json")
     if _is_worker(config) or not any(folder.glob("*.json")):
         return

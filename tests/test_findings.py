@@ -170,3 +170,13 @@ def test_check_names_and_signatures_fold_per_run_values():
     a = Finding(Category.INVARIANT, "in_abcdefgh12345 is listed", "GET /v1/invoices", "created 1795982159")
     b = Finding(Category.INVARIANT, "in_zyxwvuts98765 is listed", "GET /v1/invoices", "created 1795000000")
     assert a.key == b.key
+
+
+def test_many_unimplemented_operations_fold_into_one_summary_line():
+    missing = [Finding(Category.NOT_IMPLEMENTED, "the operation is implemented", f"GET /v1/thing{n}",
+                       "not implemented") for n in range(36)]
+    defect = Finding(Category.CONTRACT, "every response has a Request-Id header", ANY_OPERATION, "header missing",
+                     operations=["GET /v1/invoices"])
+    lines = summary_lines([*missing, defect])
+    assert lines[0].startswith("37 distinct findings") and len(lines) == 5, lines
+    assert "36 operations not implemented: GET /v1/thing0" in "\n".join(lines)
