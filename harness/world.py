@@ -76,6 +76,15 @@ RECIPES: dict[str, tuple[Recipe, ...]] = {
                      Recipe("open invoice paid with a test card", "_paid_with_card")),
     "invoice:void": (Recipe("open invoice, voided", "_void"),),
     "invoice:uncollectible": (Recipe("open invoice, marked uncollectible", "_uncollectible"),),
+    # The same states with collection_method=send_invoice (only those can be sent: rule invoice.send.*).
+    "invoice:draft:send_invoice": (Recipe("draft switched to send_invoice", "_draft_send_invoice"),),
+    "invoice:draft_with_lines:send_invoice": (Recipe("draft with lines switched to send_invoice",
+                                                     "_draft_with_lines_send_invoice"),),
+    "invoice:open:send_invoice": (Recipe("send_invoice draft with lines, finalized", "_open_send_invoice"),),
+    "invoice:paid:send_invoice": (Recipe("open send_invoice invoice paid out of band", "_paid_send_invoice"),),
+    "invoice:void:send_invoice": (Recipe("open send_invoice invoice, voided", "_void_send_invoice"),),
+    "invoice:uncollectible:send_invoice": (Recipe("open send_invoice invoice, marked uncollectible",
+                                                  "_uncollectible_send_invoice"),),
     "invoiceitem:pending": (Recipe("pending invoice item with amount and currency", "_pending_item"),),
     "invoice_payment": (Recipe("the payment of a paid invoice", "_invoice_payment"),),
     "payment_intent:succeeded": (Recipe("confirmed payment intent with pm_card_visa", "_payment_intent"),),
@@ -320,6 +329,31 @@ class World:
 
     def _uncollectible(self) -> dict:
         return self._advance(self.make("invoice:open"), "mark_uncollectible")
+
+    def _send_invoice(self, kind: str) -> dict:
+        """A draft of `kind` switched to collection_method=send_invoice, due in 30 days."""
+        inv = self.make(kind)
+        return self.send("UpdateInvoice", {"invoice": inv["id"]},
+                         {"collection_method": "send_invoice", "days_until_due": 30},
+                         what="a send_invoice draft (collection_method=send_invoice)")
+
+    def _draft_send_invoice(self) -> dict:
+        return self._send_invoice("invoice:draft")
+
+    def _draft_with_lines_send_invoice(self) -> dict:
+        return self._send_invoice("invoice:draft_with_lines")
+
+    def _open_send_invoice(self) -> dict:
+        return self._advance(self.make("invoice:draft_with_lines:send_invoice"), "finalize")
+
+    def _paid_send_invoice(self) -> dict:
+        return self._advance(self.make("invoice:open:send_invoice"), "pay", paid_out_of_band=True)
+
+    def _void_send_invoice(self) -> dict:
+        return self._advance(self.make("invoice:open:send_invoice"), "void")
+
+    def _uncollectible_send_invoice(self) -> dict:
+        return self._advance(self.make("invoice:open:send_invoice"), "mark_uncollectible")
 
     def _pending_item(self, amount: int = 700, description: str = "pending") -> dict:
         return self.send("CreateInvoiceItem", params={"customer": self._customer_id(), "amount": amount,

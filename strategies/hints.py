@@ -662,7 +662,7 @@ OPERATION_HINTS: dict[str, OperationHints] = {
         bind={"invoice": Owner(("invoice_line:draft",), "invoice")},
         fields={"lines": Items(unique_by="id"), "lines[*][id]": Match(("invoice_line:draft",), "invoice", "invoice")},
     ),
-    "SendInvoice": OperationHints(bind={"invoice": Ref("invoice:open")}),
+    "SendInvoice": OperationHints(bind={"invoice": Ref("invoice:open_send_invoice")}),  # rule invoice.send.*
     "UpdateInvoiceLines": OperationHints(
         bind={"invoice": Owner(("invoice_line:draft",), "invoice")},
         fields={"lines": Items(unique_by="id"),

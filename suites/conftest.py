@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from contracts.loader import Operation, fill_path, load_contract
+from contracts.rules import Decision, Rule, RuleBook, load_rules
 from harness.client import ApiClient, Response
+from harness.target import Target
 from harness.world import World
 
 SEED_OPERATIONS = sorted(load_contract().seed_operations, key=lambda op: op.operation_id)
 OPERATION_IDS = [op.operation_id for op in SEED_OPERATIONS]
+
+
+@dataclass(frozen=True)
+class RuleGate:
+    """The rules table, and which of its rows this run may assert.
+
+    Against the embedded mock every row is asserted; against an external `--base-url` target a row without a
+    Stripe source only with `--unsourced-rules` (HARNESS_UNSOURCED_RULES=1).
+    """
+
+    book: RuleBook
+    external: bool = False
+    unsourced: bool = False
+
+    def allows(self, rules: Rule | tuple[Rule, ...] | list[Rule]) -> bool:
+        return self.book.assertable(rules, external=self.external, unsourced=self.unsourced)
+
+    def decide(self, obj: str, action: str, status: str, collection_method: str | None = None) -> Decision:
+        return self.book.decide(obj, action, status, collection_method)
+
+    def require(self, rules: Rule | tuple[Rule, ...] | list[Rule]) -> None:
+        """Skip the test when these rows may not be asserted on this target (the reason names them)."""
+        if not self.allows(rules):
+            rows = (rules,) if isinstance(rules, Rule) else tuple(rules)
+            names = ", ".join(r.id for r in rows if not r.sourced)
+            pytest.skip(f"rule {names} has no Stripe source (contracts/rules.yaml); pass --unsourced-rules to "
+                        "assert it against this target")
+
+
+@pytest.fixture(scope="session")
+def rules(request: pytest.FixtureRequest, target: Target) -> RuleGate:
+    return RuleGate(load_rules(), external=not target.embedded,
+                    unsourced=bool(request.config.getoption("--unsourced-rules")))
 
 
 @pytest.fixture(scope="session")

@@ -60,9 +60,11 @@ class ApiMachine(RuleBasedStateMachine, ApiCalls):
     def __init__(self) -> None:
         RuleBasedStateMachine.__init__(self)
 
+    rule_gate: ClassVar[Any] = None  # suites.conftest.RuleGate: which rows of the rules table this run asserts
+
     @classmethod
-    def bind(cls, api: ApiClient, contract: Contract, world: World) -> type[ApiMachine]:
-        cls.api, cls.contract, cls.world = api, contract, world
+    def bind(cls, api: ApiClient, contract: Contract, world: World, rules: Any = None) -> type[ApiMachine]:
+        cls.api, cls.contract, cls.world, cls.rule_gate = api, contract, world, rules
         return cls
 
 

@@ -30,6 +30,7 @@ POOL_SOURCES: dict[str, tuple[str, Attrs]] = {
     "payment_intent": ("payment_intent:succeeded", lambda o: {"currency": o["currency"], "amount": o["amount"]}),
     "invoice:draft": ("invoice:draft_with_lines", _invoice_attrs),
     "invoice:open": ("invoice:open", _invoice_attrs),
+    "invoice:open_send_invoice": ("invoice:open:send_invoice", _invoice_attrs),
     "invoice:paid": ("invoice:paid", _invoice_attrs),
     "invoice:uncollectible": ("invoice:uncollectible", _invoice_attrs),
     "invoice:void": ("invoice:void", _invoice_attrs),

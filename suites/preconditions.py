@@ -129,7 +129,7 @@ PRECONDITIONS: dict[str, Precondition] = {
     "MarkInvoiceUncollectible": _pc("invoice:open", path="invoice", consumes=True),
     "PayInvoice": _pc("invoice:open", {"payment_method": "pm_card_visa"}, path="invoice", consumes=True),
     "RemoveInvoiceLines": _lines_action(lambda line: {"lines": [{"id": line, "behavior": "delete"}]}),
-    "SendInvoice": _pc("invoice:open", path="invoice", consumes=True),
+    "SendInvoice": _pc("invoice:open:send_invoice", path="invoice", consumes=True),  # only send_invoice is sent
     "UpdateInvoiceLines": _lines_action(lambda line: {"lines": [{"id": line, "description": "changed"}]}),
     "VoidInvoice": _pc("invoice:open", path="invoice", consumes=True),
     # Issuing

@@ -1,9 +1,10 @@
-"""Identity verification sessions and reports (DESIGN §5) as a state machine with a model.
+"""Identity verification sessions and reports as a state machine with a model.
 
-created requires_input; cancel only from requires_input (final); redact from requires_input or verified
-(redacting a session that still requires input also cancels it, as Stripe documents); after redaction personal
-fields read [redacted], metadata is empty and updates are refused; updates only while requires_input;
-verifying (test helper) creates a verification report.
+What cancel, redact and update accept, and the status they leave, come from the rules table
+(`contracts/rules.yaml`, rows `identity.*`), the rows the mock enforces: created requires_input; cancel only from
+requires_input (final); redact from requires_input (which also cancels) or verified; after redaction personal
+fields read [redacted], metadata is empty and nothing else is accepted; verifying (test helper) creates a
+verification report.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
+from contracts.rules import Decision, load_rules
 from suites.checks import label_test
 from suites.machines import ApiMachine, expect
+
+RULES = load_rules()
 
 pytestmark = pytest.mark.lifecycle
 
@@ -43,6 +47,15 @@ class IdentityLifecycle(ApiMachine):
     def _read(self, s: SessionModel) -> tuple[str, dict[str, str]]:
         return "RetrieveIdentityVerificationSession", {"session": s.id}
 
+    def _decide(self, s: SessionModel, action: str) -> Decision | None:
+        """The table's answer (a redacted session accepts nothing: rule identity.redacted), or None when this run
+        may not assert it."""
+        if s.redacted:
+            decision = Decision(None, (RULES["identity.redacted"],))
+        else:
+            decision = RULES.decide("verification_session", action, s.status)
+        return decision if self.rule_gate is None or self.rule_gate.allows(decision.rules) else None
+
     @rule(target=sessions, value=metadata_values)
     def create(self, value: str) -> SessionModel:
         body = self.ok("CreateIdentityVerificationSession", params={"type": "document", "metadata": {"k": value}})
@@ -53,7 +66,10 @@ class IdentityLifecycle(ApiMachine):
     @rule(s=sessions, value=metadata_values)
     def update(self, s: SessionModel, value: str) -> None:
         params = {"metadata": {"k": value}}
-        if s.status != "requires_input" or s.redacted:
+        decision = self._decide(s, "update")
+        if decision is None:
+            return
+        if not decision.legal:
             self.refused("UpdateIdentityVerificationSession", {"session": s.id}, params, read=self._read(s),
                          what=f"updating a {'redacted' if s.redacted else s.status} session is refused")
             return
@@ -62,25 +78,30 @@ class IdentityLifecycle(ApiMachine):
 
     @rule(s=sessions)
     def cancel(self, s: SessionModel) -> None:
-        if s.status != "requires_input" or s.redacted:
+        decision = self._decide(s, "cancel")
+        if decision is None:
+            return
+        if not decision.legal:
             self.refused("CancelIdentityVerificationSession", {"session": s.id}, read=self._read(s),
                          what=f"cancelling a {s.status} session is refused")
             return
         body = self.ok("CancelIdentityVerificationSession", {"session": s.id})
-        s.status = "canceled"
-        expect(body["status"] == "canceled", "cancel", "cancel gives canceled", body["status"])
+        s.status = decision.result or s.status
+        expect(body["status"] == s.status, "cancel", f"cancel gives {s.status}", body["status"])
 
     @rule(s=sessions)
     def redact(self, s: SessionModel) -> None:
-        if s.redacted or s.status not in ("requires_input", "verified"):
+        decision = self._decide(s, "redact")
+        if decision is None:
+            return
+        if not decision.legal:
             self.refused("RedactIdentityVerificationSession", {"session": s.id}, read=self._read(s),
                          what=f"redacting a {'redacted' if s.redacted else s.status} session is refused")
             return
         self.ok("RedactIdentityVerificationSession", {"session": s.id})
         s.redacted = True
         s.metadata = {}
-        if s.status == "requires_input":
-            s.status = "canceled"
+        s.status = decision.result or s.status
 
     @rule(s=sessions)
     def verify(self, s: SessionModel) -> None:
@@ -130,8 +151,8 @@ class IdentityLifecycle(ApiMachine):
                        f"listed {[r['id'] for r in listed]}, model {s.reports}")
 
 
-def test_identity_session_lifecycle_matches_the_model(api, contract, world, profile):
+def test_identity_session_lifecycle_matches_the_model(api, contract, world, profile, rules):
     label_test(contract["CancelIdentityVerificationSession"], "lifecycle", severity="critical",
                title="Identity: every sequence of actions keeps the sessions equal to the model")
-    run_state_machine_as_test(IdentityLifecycle.bind(api, contract, world),
+    run_state_machine_as_test(IdentityLifecycle.bind(api, contract, world, rules),
                               settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))

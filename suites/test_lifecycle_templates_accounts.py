@@ -1,5 +1,6 @@
 """Rendering templates (active <-> archived) and Financial Connections accounts (subscriptions, refreshes) as
-state machines with models (DESIGN §5)."""
+state machines with models; the rules come from the rules table (`contracts/rules.yaml`, rows `template.*` and
+`fc.*`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
+from contracts.rules import load_rules
 from suites.checks import label_test
 from suites.machines import ApiMachine, expect
 
 pytestmark = pytest.mark.lifecycle
 
-FEATURES = ("balance", "ownership", "transactions")
-REFRESH_FIELD = {"balance": "balance_refresh", "ownership": "ownership_refresh", "transactions": "transaction_refresh"}
+RULES = load_rules()
+REFRESH = RULES["fc.refresh"].data
+REFRESH_FIELD: dict[str, str] = REFRESH["features"]  # feature -> the *_refresh field it sets
+FEATURES = tuple(REFRESH_FIELD)
+SUBSCRIBABLE = RULES["fc.subscribe"].data["features"]
 
 
 class TemplateLifecycle(ApiMachine):
@@ -32,25 +37,26 @@ class TemplateLifecycle(ApiMachine):
         self.model[template["id"]] = "active"
         return template["id"]
 
+    def _act(self, template: str, action: str) -> None:
+        decision = RULES.decide("invoice_rendering_template", action, self.model[template])
+        if self.rule_gate is not None and not self.rule_gate.allows(decision.rules):
+            return  # an unsourced rule on an external target: not asserted
+        operation = RULES.transition("invoice_rendering_template", action).data["operation"]
+        if not decision.legal:
+            self.refused(operation, {"template": template},
+                         read=("RetrieveInvoiceRenderingTemplate", {"template": template}),
+                         what=f"{action} on an {self.model[template]} template is refused")
+            return
+        self.ok(operation, {"template": template})
+        self.model[template] = decision.result or self.model[template]
+
     @rule(template=templates)
     def archive(self, template: str) -> None:
-        read = ("RetrieveInvoiceRenderingTemplate", {"template": template})
-        if self.model[template] == "archived":
-            self.refused("ArchiveInvoiceRenderingTemplate", {"template": template}, read=read,
-                         what="archiving an archived template is refused")
-            return
-        self.ok("ArchiveInvoiceRenderingTemplate", {"template": template})
-        self.model[template] = "archived"
+        self._act(template, "archive")
 
     @rule(template=templates)
     def unarchive(self, template: str) -> None:
-        read = ("RetrieveInvoiceRenderingTemplate", {"template": template})
-        if self.model[template] == "active":
-            self.refused("UnarchiveInvoiceRenderingTemplate", {"template": template}, read=read,
-                         what="unarchiving an active template is refused")
-            return
-        self.ok("UnarchiveInvoiceRenderingTemplate", {"template": template})
-        self.model[template] = "active"
+        self._act(template, "unarchive")
 
     @invariant()
     def server_matches_model(self) -> None:
@@ -93,14 +99,14 @@ class AccountLifecycle(ApiMachine):
     @rule(account=accounts)
     def subscribe(self, account: AccountModel) -> None:
         self.last[account.id] = self.ok("SubscribeFinancialConnectionsAccount", {"account": account.id},
-                                        {"features": ["transactions"]})
-        account.subscriptions.add("transactions")
+                                        {"features": list(SUBSCRIBABLE)})
+        account.subscriptions.update(SUBSCRIBABLE)
 
     @rule(account=accounts)
     def unsubscribe(self, account: AccountModel) -> None:
         self.last[account.id] = self.ok("UnsubscribeFinancialConnectionsAccount", {"account": account.id},
-                                        {"features": ["transactions"]})
-        account.subscriptions.discard("transactions")
+                                        {"features": list(SUBSCRIBABLE)})
+        account.subscriptions.difference_update(SUBSCRIBABLE)
 
     @rule(account=accounts, features=st.sets(st.sampled_from(FEATURES), min_size=1))
     def refresh(self, account: AccountModel, features: set[str]) -> None:
@@ -119,15 +125,15 @@ class AccountLifecycle(ApiMachine):
                    f"server {body.get('subscriptions')}, model {sorted(model.subscriptions)}")
             for feature in model.refreshed:
                 refresh = body.get(REFRESH_FIELD[feature]) or {}
-                expect(refresh.get("status") in ("pending", "succeeded"), label,
+                expect(refresh.get("status") in REFRESH["statuses"], label,
                        f"refresh with {feature} sets {REFRESH_FIELD[feature]}.status",
                        f"{REFRESH_FIELD[feature]}={refresh}")
 
 
-def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile):
+def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile, rules):
     label_test(contract["ArchiveInvoiceRenderingTemplate"], "lifecycle",
                title="Rendering templates: archive/unarchive keep the server equal to the model")
-    run_state_machine_as_test(TemplateLifecycle.bind(api, contract, world),
+    run_state_machine_as_test(TemplateLifecycle.bind(api, contract, world, rules),
                               settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.errors import ApiError, bad_state
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, reference
 from mockserver.handlers.registry import handles
+from mockserver.lifecycle import require
 from mockserver.objects import complete_field
 from mockserver.store import new_id
 
@@ -107,10 +108,9 @@ def _check_not_redacted(session: dict, action: str) -> None:
         raise bad_state(f"You cannot {action} VerificationSession '{session['id']}' because it has been redacted.")
 
 
-def _check_requires_input(session: dict, action: str) -> None:
-    if session["status"] != "requires_input":
-        raise bad_state(f"You cannot {action} VerificationSession '{session['id']}' because it has status "
-                        f"'{session['status']}'; only sessions with status 'requires_input' can be {action}ed.")
+def _check_requires_input(session: dict, action: str) -> str:
+    """The status `action` leaves the session in, from the rules table (identity.update / identity.cancel)."""
+    return require("verification_session", action, session, "VerificationSession")
 
 
 @handles("CreateIdentityVerificationSession")
@@ -175,8 +175,7 @@ def update_session(ctx: Context) -> dict:
 def cancel_session(ctx: Context) -> dict:
     session = fetch(ctx, SESSION)
     _check_not_redacted(session, "cancel")
-    _check_requires_input(session, "cancel")
-    session.update(status="canceled", client_secret=None, url=None)
+    session.update(status=_check_requires_input(session, "cancel"), client_secret=None, url=None)
     return session
 
 
@@ -184,12 +183,9 @@ def cancel_session(ctx: Context) -> dict:
 def redact_session(ctx: Context) -> dict:
     session = fetch(ctx, SESSION)
     _check_not_redacted(session, "redact")
-    if session["status"] not in ("requires_input", "verified"):
-        raise bad_state(f"You cannot redact VerificationSession '{session['id']}' because it has status "
-                        f"'{session['status']}'; only sessions with status 'requires_input' or 'verified' can "
-                        "be redacted.")
-    if session["status"] == "requires_input":
-        session.update(status="canceled", client_secret=None, url=None)
+    status = require("verification_session", "redact", session, "VerificationSession")  # rule identity.redact
+    if status != session["status"]:
+        session.update(status=status, client_secret=None, url=None)
     _redact_fields(session.get("provided_details"), ("email", "phone"))
     _redact_fields(session.get("verified_outputs"), SESSION_OUTPUT_FIELDS)
     session["metadata"] = {}

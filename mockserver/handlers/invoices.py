@@ -12,6 +12,7 @@ from mockserver.errors import ApiError, bad_state, no_such
 from mockserver.handlers import support
 from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, new_object, reference
 from mockserver.handlers.registry import handles
+from mockserver.lifecycle import refuse_params, require
 from mockserver.objects import check_representable, complete_field
 from mockserver.store import new_id, now
 
@@ -32,6 +33,7 @@ COPIED_FIELDS = ("auto_advance", "automatically_finalizes_at", "custom_fields", 
 
 # How many payments an invoice's includable `payments` list carries (the rest via GET /v1/invoice_payments).
 EMBEDDED_PAYMENTS = 10
+DEFAULT_DAYS_UNTIL_DUE = 30  # rule invoice.due_date.default (unsourced: the mock's choice)
 
 NOT_SHOWN = ("application_fee_amount", "days_until_due", "transfer_data", "pending_invoice_items_behavior")
 
@@ -69,9 +71,17 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
                             "template": template or None, "template_version": r.get("template_version") or None}
     if "shipping_cost" in params:
         _apply_shipping(inv, params["shipping_cost"])
-    if inv.get("collection_method") == "send_invoice" and inv.get("due_date") is None:
-        days = params.get("days_until_due") or 30
+    if inv.get("collection_method") != "send_invoice":  # rule invoice.due_date.null_unless_send_invoice
+        inv["due_date"] = None
+    elif inv.get("due_date") is None or params.get("days_until_due"):
+        days = params.get("days_until_due") or DEFAULT_DAYS_UNTIL_DUE
         inv["due_date"] = inv["created"] + days * 86400
+
+
+def _check_params(op: str, inv: dict, params: dict) -> None:
+    """The rules table's parameter rules, on the invoice as the request would leave it (before any change)."""
+    merged = {**inv, **{k: params[k] for k in ("collection_method",) if params.get(k) not in (None, "")}}
+    refuse_params(op, params, merged)
 
 
 def unset_empty(value: Any) -> Any:
@@ -129,6 +139,7 @@ def create_invoice(ctx: Context) -> dict:
         raise ApiError(400, "Missing required param: customer.", code="parameter_missing", param="customer")
     currency = p.get("currency") or (source or {}).get("currency") or "usd"
     inv = _new_invoice(ctx, customer, currency.lower())
+    _check_params("CreateInvoice", inv, p)
     _apply_fields(ctx, inv, p)
     ctx.account.collection("invoice").add(inv)
     if source is not None:
@@ -161,6 +172,7 @@ def list_invoices(ctx: Context) -> dict:
 @handles("UpdateInvoice")
 def update_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
+    _check_params("UpdateInvoice", inv, ctx.params)
     if inv["status"] != "draft":
         locked = sorted(set(ctx.params) - set(EDITABLE_AFTER_FINALIZE))
         if locked:
@@ -173,8 +185,7 @@ def update_invoice(ctx: Context) -> dict:
 @handles("DeleteInvoice")
 def delete_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
-    if inv["status"] != "draft":
-        raise bad_state(f"You can only delete draft invoices; this invoice is {inv['status']}. Void it instead.")
+    require("invoice", "delete", inv)
     items = ctx.account.collection("invoiceitem")
     for line in list(billing.lines_of(ctx, inv["id"]).oldest_first(-1)):
         items.remove(line["parent"]["invoice_item_details"]["invoice_item"])
@@ -242,8 +253,7 @@ def _finalization_intent(inv: dict) -> dict:
 @handles("FinalizeInvoice")
 def finalize_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
-    if inv["status"] != "draft":
-        raise bad_state(f"This invoice is already finalized ({inv['status']}); only drafts can be finalized.")
+    require("invoice", "finalize", inv)
     finalize(ctx, inv, ctx.params.get("auto_advance"))
     return inv
 
@@ -251,8 +261,7 @@ def finalize_invoice(ctx: Context) -> dict:
 @handles("PayInvoice")
 def pay_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
-    if inv["status"] in ("paid", "void"):
-        raise bad_state(f"This invoice is {inv['status']}; it cannot be paid.")
+    require("invoice", "pay", inv)
     p = ctx.params
     pm = None
     if not p.get("paid_out_of_band"):
@@ -287,11 +296,10 @@ def pay_invoice(ctx: Context) -> dict:
 @handles("SendInvoice")
 def send_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
+    require("invoice", "send", inv)  # send_invoice only; a paid invoice may be sent again (rules invoice.send*)
     if inv["status"] == "draft":
         finalize(ctx, inv)
         return inv
-    if inv["status"] != "open":
-        raise bad_state(f"This invoice is {inv['status']}; only open invoices can be sent.")
     inv["webhooks_delivered_at"] = now()
     return inv
 
@@ -299,9 +307,7 @@ def send_invoice(ctx: Context) -> dict:
 @handles("VoidInvoice")
 def void_invoice(ctx: Context) -> dict:
     inv = _invoice(ctx)
-    if inv["status"] not in ("open", "uncollectible"):
-        raise bad_state(f"This invoice is {inv['status']}; only open or uncollectible invoices can be voided.")
-    inv["status"] = "void"
+    inv["status"] = require("invoice", "void", inv)
     inv["status_transitions"]["voided_at"] = now()
     return inv
 
@@ -309,9 +315,7 @@ def void_invoice(ctx: Context) -> dict:
 @handles("MarkInvoiceUncollectible")
 def mark_uncollectible(ctx: Context) -> dict:
     inv = _invoice(ctx)
-    if inv["status"] != "open":
-        raise bad_state(f"This invoice is {inv['status']}; only open invoices can be marked uncollectible.")
-    inv["status"] = "uncollectible"
+    inv["status"] = require("invoice", "mark_uncollectible", inv)
     inv["status_transitions"]["marked_uncollectible_at"] = now()
     return inv
 

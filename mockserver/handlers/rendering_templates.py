@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-from mockserver.errors import ApiError, bad_state
+from mockserver.errors import ApiError
 from mockserver.handlers.common import create, fetch, list_objects
 from mockserver.handlers.registry import handles
+from mockserver.lifecycle import require
 
 if TYPE_CHECKING:
     from mockserver.app import Context
@@ -57,20 +58,18 @@ def list_templates(ctx: Context) -> dict:
     return list_objects(ctx, KIND)
 
 
-def _transition(ctx: Context, source: str, target: str, verb: str) -> dict:
+def _transition(ctx: Context, action: str) -> dict:
+    """archive / unarchive, as the rules table allows (rules template.archive, template.unarchive)."""
     template = fetch(ctx, KIND)
-    if template["status"] != source:
-        raise bad_state(f"You cannot {verb} invoice rendering template '{template['id']}' because it is already "
-                        f"{template['status']}.")
-    template["status"] = target
+    template["status"] = require("invoice_rendering_template", action, template)
     return template
 
 
 @handles("ArchiveInvoiceRenderingTemplate")
 def archive_template(ctx: Context) -> dict:
-    return _transition(ctx, "active", "archived", "archive")
+    return _transition(ctx, "archive")
 
 
 @handles("UnarchiveInvoiceRenderingTemplate")
 def unarchive_template(ctx: Context) -> dict:
-    return _transition(ctx, "archived", "active", "unarchive")
+    return _transition(ctx, "unarchive")
