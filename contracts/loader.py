@@ -244,6 +244,12 @@ class Contract:
         walk(self.components[schema_name], "")
         return found
 
+    @property
+    def stripe_version(self) -> str:
+        """The Stripe API version the contract was generated from (`info.x-stripe-api-version`), e.g.
+        ``2026-10-28.endive``: the harness sends it as the ``Stripe-Version`` header."""
+        return str(self.doc.get("info", {}).get("x-stripe-api-version") or "")
+
     @functools.cached_property
     def version(self) -> str:
         """A short hash of the contract text, shown in reports."""

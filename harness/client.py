@@ -272,6 +272,7 @@ class ApiClient:
         max_backoff: float = 5.0,
         on_exchange: Callable[[Exchange], None] | None = None,
         user_agent: str = "stripe-contract-harness",
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -281,6 +282,7 @@ class ApiClient:
         self.max_backoff = max_backoff
         self.on_exchange = on_exchange
         self.user_agent = user_agent
+        self.default_headers = dict(default_headers or {})  # on every request, e.g. Stripe-Version
         register_secret(api_key)
         self._session = requests.Session()
         # Stripe's API is stateless; cookies would make a replayed curl differ from what the test sent.
@@ -348,7 +350,8 @@ class ApiClient:
         key = self.api_key if api_key is ... else api_key
         register_secret(key)
 
-        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"User-Agent": self.user_agent})
+        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"User-Agent": self.user_agent,
+                                                                      **self.default_headers})
         if key is not None:
             send_headers["Authorization"] = f"Bearer {key}"
         if idempotency_key is None and method == "POST":

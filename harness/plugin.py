@@ -39,6 +39,8 @@ OPTIONS = [
     ("--harness-config", "HARNESS_CONFIG", "JSON file naming pre-existing object IDs on the target", None),
     ("--fault", "HARNESS_FAULT", "embedded mock only: enable planted bug(s), comma-separated", None),
     ("--chaos", "HARNESS_CHAOS", "embedded mock only: chaos settings, e.g. rate_limit=0.1,extra_fields", None),
+    ("--stripe-version", "HARNESS_STRIPE_VERSION",
+     "Stripe-Version sent on every request; default: the API version the contract was generated from", None),
 ]
 
 
@@ -48,6 +50,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, default=os.environ.get(env, default), help=f"{help_text} [{env}]")
     group.addoption("--allow-live", action="store_true", default=os.environ.get("HARNESS_ALLOW_LIVE") == "1",
                     help="allow keys that look live (sk_live_/rk_live_) [HARNESS_ALLOW_LIVE=1]")
+    group.addoption("--unsourced-rules", action="store_true",
+                    default=os.environ.get("HARNESS_UNSOURCED_RULES") == "1",
+                    help="with --base-url, also assert the business rules that have no Stripe source "
+                         "(contracts/rules.yaml) [HARNESS_UNSOURCED_RULES=1]")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,13 +126,18 @@ def _on_exchange(ex: Exchange, account: str = "primary") -> None:
     observe_exchange(ex)  # skips the test if it used an operation the target does not implement
 
 
+def stripe_version(config: pytest.Config) -> str:
+    """The API version every request pins: --stripe-version, else the contract's (`info.x-stripe-api-version`)."""
+    return config.getoption("--stripe-version") or load_contract().stripe_version
+
+
 @pytest.fixture(scope="session")
-def api(target: Target, contract) -> Iterator[ApiClient]:
-    """The client every suite uses: retries, redaction, Allure steps and coverage recording."""
+def api(target: Target, contract, request: pytest.FixtureRequest) -> Iterator[ApiClient]:
+    """The client every suite uses: retries, redaction, Allure steps, coverage recording, Stripe-Version pinned."""
     global _recorder
     _recorder = _recorder or CoverageRecorder(contract)
     client = ApiClient(target.base_url, target.api_key, on_exchange=_on_exchange, backoff=0.05, max_backoff=2.0,
-                       max_retries=6)
+                       max_retries=6, default_headers={"Stripe-Version": stripe_version(request.config)})
     yield client
     client.close()
 
@@ -235,6 +246,7 @@ def _write_allure_environment(config: pytest.Config) -> None:
         "faults": config.getoption("--fault") or "none",
         "chaos": config.getoption("--chaos") or "none",
         "contract_version": load_contract().version,
+        "stripe_version": stripe_version(config),
         "profile": config.getoption("--profile"),
         "hypothesis_seed": str(seed) if seed is not None else "random",
         "git_commit": _git_commit(),

@@ -118,6 +118,9 @@ class MockApp:
         self.store = store or Store()
         self.hooks = hooks or Hooks()
         self.hider = Hider(self.contract)
+        # Every answer names the API version its shapes follow: the one the contract was generated from.
+        self.stripe_version = self.contract.stripe_version
+        self._stripe_version_bytes = self.stripe_version.encode("latin-1")
         # (method, path) -> operation for the contract's parameter-free paths, each taken from contract.match
         # itself, so a hit is exactly what match() would answer; every other path goes through match().
         self._literal_routes: dict[tuple[str, str], Operation] = {}
@@ -181,12 +184,14 @@ class MockApp:
         payload = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
         if resp.headers:
             extra = {k.lower(): v for k, v in resp.headers.items()}
-            base = {"content-type": "application/json", "request-id": req.request_id}
+            base = {"content-type": "application/json", "request-id": req.request_id,
+                    "stripe-version": self.stripe_version}
             base.update(extra)  # a hook may override the defaults; an empty value drops the header
             base["content-length"] = str(len(payload))
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in base.items() if v != ""]
         else:  # the common case, built directly (same headers, same order)
             headers = [(b"content-type", b"application/json"), (b"request-id", req.request_id.encode("latin-1")),
+                       (b"stripe-version", self._stripe_version_bytes),
                        (b"content-length", str(len(payload)).encode("latin-1"))]
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
