@@ -1,7 +1,8 @@
 """Invoice arithmetic and the item <-> line relation, shared by the invoice and invoice item handlers.
 
-One invoice item is one line of the invoice it is attached to. Amounts follow DESIGN §5: `subtotal` is the sum of
-line amounts, `amount_due` is the (non-negative) total, `amount_remaining = amount_due - amount_paid`.
+One invoice item is one line of the invoice it is attached to. Amounts follow the `amounts.*` rows of the rules
+table (contracts/rules.yaml): `subtotal` is the sum of line amounts, `amount_due` the (non-negative) total plus the
+starting balance, `amount_remaining = amount_due - amount_paid`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from contracts.rules import load_rules
 from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import new_object
 from mockserver.store import Collection, now
@@ -201,12 +203,14 @@ def set_amounts(invoice: dict, lines: list[dict]) -> None:
     total = subtotal + invoice.get("amount_shipping", 0)
     invoice.update(subtotal=subtotal, subtotal_excluding_tax=subtotal, total_excluding_tax=total, total=total)
     if invoice["status"] in (None, "draft"):
-        invoice["amount_due"] = max(total - invoice.get("starting_balance", 0), 0)
+        # a positive starting_balance (the customer owes money) adds to what is due (rule amounts.amount_due)
+        invoice["amount_due"] = max(total + (invoice.get("starting_balance") or 0), 0)
     invoice["amount_remaining"] = invoice["amount_due"] - invoice["amount_paid"]
 
 
 def require_draft(invoice: dict, action: str) -> None:
-    if invoice["status"] != "draft":
+    """Line changes are allowed only where the rules table allows them (rule invoice.lines: drafts)."""
+    if load_rules().decide("invoice", "lines", invoice["status"]).result is None:
         raise ApiError(400, f"You can only {action} a draft invoice; this invoice is {invoice['status']}.",
                        code="invoice_not_editable")
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.rules import load_rules
 from contracts.validation import ParamError
 from harness import search_query
 from harness.search_query import QuerySyntaxError, parse
@@ -499,6 +500,148 @@ class AmountRemainingStale(Hooks):
         if _op(req) == "PayInvoice" and inv is not None and remaining:
             inv["amount_remaining"] = remaining
         return result
+
+
+# -- amount relations: one fault per `relation` row of the rules table (contracts/rules.yaml) ------------------------
+# Each breaks what the answers say, wherever an invoice, line or item is carried (nested ones included); the
+# cross-cutting check (suites.checks.amounts_add_up) catches it in whichever suite sees it first.
+
+RELATION_FAULTS: dict[str, str] = {"amount_remaining_stale_after_pay": "amounts.amount_remaining"}  # fault -> rule
+
+
+def _every(body: Any, kind: str) -> list[dict]:
+    """Every object of `kind` in an answer, at any depth (an invoice's embedded lines, expanded objects...)."""
+    found: list[dict] = []
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("object") == kind and not value.get("deleted"):
+                found.append(value)
+            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend(v for v in value if isinstance(v, (dict, list)))
+    return found
+
+
+def relation_fault(name: str, rule: str, breaks: str) -> Callable[[type[Hooks]], type[Hooks]]:
+    """A fault breaking one relation row; its finding is that row's (check = the rule's statement)."""
+    RELATION_FAULTS[name] = rule
+    statement = load_rules()[rule].statement
+    return fault(name, "amounts", breaks, "conformance",
+                 finding=Recognise(re.escape(statement), categories=(INVARIANT,)))
+
+
+@relation_fault("due_date_on_charge_automatically", "invoice.due_date.null_unless_send_invoice",
+                "charge_automatically invoices carry a due_date (30 days after creation)")
+class DueDateOnChargeAutomatically(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("collection_method") == "charge_automatically" and isinstance(inv.get("created"), int):
+                inv["due_date"] = inv["created"] + 30 * 86400
+        return body
+
+
+@relation_fault("subtotal_misses_last_line", "amounts.subtotal", "`subtotal` leaves out the last line")
+class SubtotalMissesLastLine(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            data = (inv.get("lines") or {}).get("data") or []
+            if len(data) >= 2:
+                inv["subtotal"] -= data[-1]["amount"]
+        return body
+
+
+@relation_fault("subtotal_excluding_tax_zero", "amounts.subtotal_excluding_tax",
+                "`subtotal_excluding_tax` is 0 on untaxed invoices")
+class SubtotalExcludingTaxZero(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("subtotal"):
+                inv["subtotal_excluding_tax"] = 0
+        return body
+
+
+@relation_fault("total_adds_phantom_tax", "amounts.total", "`total` adds 8% tax that `total_taxes` does not show")
+class TotalAddsPhantomTax(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("total"):
+                inv["total"] += max(1, inv["total"] * 8 // 100)
+        return body
+
+
+@relation_fault("total_excluding_tax_without_shipping", "amounts.total_excluding_tax",
+                "`total_excluding_tax` leaves out the shipping cost")
+class TotalExcludingTaxWithoutShipping(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("amount_shipping"):
+                inv["total_excluding_tax"] -= inv["amount_shipping"]
+                inv["total"] -= inv["amount_shipping"]
+        return body
+
+
+@relation_fault("amount_shipping_zero", "amounts.amount_shipping",
+                "`amount_shipping` is 0 although `shipping_cost` is set")
+class AmountShippingZero(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            inv["amount_shipping"] = 0
+        return body
+
+
+@relation_fault("starting_balance_not_applied", "amounts.amount_due",
+                "drafts show a starting_balance of 500 that `amount_due` ignores")
+class StartingBalanceNotApplied(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("status") == "draft" and inv.get("ending_balance") is None:
+                inv["starting_balance"] = 500
+        return body
+
+
+@relation_fault("paid_with_nothing_paid", "amounts.paid_in_full",
+                "paid invoices say `amount_paid` 0 (and nothing remaining)")
+class PaidWithNothingPaid(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("status") == "paid" and inv.get("amount_due"):
+                inv["amount_paid"] = 0
+        return body
+
+
+@relation_fault("ending_balance_on_drafts", "amounts.ending_balance", "drafts report `ending_balance` 0, not null")
+class EndingBalanceOnDrafts(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for inv in _every(body, "invoice"):
+            if inv.get("status") == "draft":
+                inv["ending_balance"] = inv.get("starting_balance") or 0
+        return body
+
+
+@relation_fault("line_amount_ignores_quantity", "amounts.line_amount",
+                "lines and items priced per unit show the unit amount, whatever the quantity")
+class LineAmountIgnoresQuantity(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for kind in ("line_item", "invoiceitem"):
+            for obj in _every(body, kind):
+                unit = (obj.get("pricing") or {}).get("unit_amount_decimal")
+                if unit is not None and (obj.get("quantity") or 1) > 1:
+                    obj["amount"] = int(float(unit))
+                    if kind == "line_item":
+                        obj["subtotal"] = obj["amount"]
+        return body
+
+
+@relation_fault("line_subtotal_in_major_units", "amounts.line_subtotal",
+                "a line's `subtotal` is in dollars, not cents")
+class LineSubtotalInMajorUnits(Hooks):
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        for line in _every(body, "line_item"):
+            if line.get("subtotal"):
+                line["subtotal"] //= 100
+        return body
 
 
 @fault("payment_not_recorded", "lifecycle", "paying an invoice creates no invoice payment", "lifecycle",

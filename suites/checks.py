@@ -25,6 +25,7 @@ import allure
 from contracts.loader import Operation
 from harness.client import Response
 from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, record, register_check
+from harness.invariants import violations
 
 CONTRACT = Category.CONTRACT
 INVARIANT = Category.INVARIANT
@@ -253,6 +254,15 @@ def timestamps_are_unix_seconds(op: Operation, resp: Response) -> None:
             return
 
 
+def amounts_add_up(op: Operation, resp: Response) -> None:
+    """Every `relation` row of the rules table holds on every invoice, line item and invoice item in the body, at
+    any depth (harness/invariants.py): recorded, server-wide, one finding per relation (signature: the rule)."""
+    for v in violations(resp.body):
+        source = v.rule.source.url if v.rule.source else "no source"
+        note(INVARIANT, op, v.rule.statement, f"{v.path or 'the body'} ({v.object_id}): {v.detail} "
+             f"[rule {v.rule.id}, {source}]", resp, signature=v.rule.id, predicate=_predicate("amounts_add_up"))
+
+
 def well_formed(op: Operation, resp: Response) -> None:
     """Everything every answer must satisfy, whatever its status (only a 5xx stops the test)."""
     no_server_error(op, resp)
@@ -277,6 +287,7 @@ def succeeds(op: Operation, resp: Response, what: str = "a valid request succeed
              signature=f"{resp.status} instead of {'/'.join(documented)}", predicate=_predicate("succeeds"))
     livemode_is_false(op, resp)
     timestamps_are_unix_seconds(op, resp)
+    amounts_add_up(op, resp)
     return resp.body if isinstance(resp.body, dict) else {}
 
 
@@ -329,5 +340,5 @@ def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, .
 
 
 for _check in (no_server_error, is_json, has_request_id, conforms_to_contract, livemode_is_false,
-               timestamps_are_unix_seconds, succeeds, is_stripe_error):
+               timestamps_are_unix_seconds, amounts_add_up, succeeds, is_stripe_error):
     register_check(_check.__name__, _check)
