@@ -42,7 +42,7 @@ def test_every_object_with_transitions_has_a_refusal_rule() -> None:
 
 
 def test_malformed_rows_are_refused_with_the_row_named() -> None:
-    with pytest.raises(ValueError, match="x.y"):
+    with pytest.raises(ValueError, match=r"x\.y"):
         parse({"rules": [{"id": "x.y", "statement": "s", "source": None}]})
     with pytest.raises(ValueError, match="url and a quote"):
         parse({"rules": [{"id": "x.z", "statement": "s", "refuses": {"object": "o"}, "source": {"url": "u"}}]})
