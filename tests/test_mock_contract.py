@@ -126,7 +126,7 @@ def build_world(t: Tour) -> dict[str, Any]:
         t.post(f"/v1/invoices/{made['id']}/finalize", {"auto_advance": False})
         return str(made["id"])
 
-    w["open"] = finalized((900, 100), metadata={"stage": "open"})
+    w["open"] = finalized((900, 100), metadata={"stage": "open"}, collection_method="send_invoice")
     t.post(f"/v1/invoices/{w['open']}/send")
     t.post(f"/v1/invoices/{w['open']}", {"metadata": {"note": "sent"}})
     w["paid"] = finalized()

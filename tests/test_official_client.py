@@ -89,7 +89,8 @@ class Tour:
 def invoices_section(t: Tour) -> None:
     v1 = t.client.v1
     customer = t.helper("/v1/customers", email="official@example.com", name="Official Client")
-    inv = t.call("CreateInvoice", v1.invoices.create, params={"customer": customer.id, "metadata": {"k": "v"}})
+    inv = t.call("CreateInvoice", v1.invoices.create, params={"customer": customer.id, "metadata": {"k": "v"},
+                                                              "collection_method": "send_invoice"})
     assert inv.status == "draft" and inv.customer == customer.id
     assert t.call("RetrieveInvoice", v1.invoices.retrieve, inv.id).id == inv.id
     updated = t.call("UpdateInvoice", v1.invoices.update, inv.id, params={"description": "by stripe-python"})

@@ -48,6 +48,7 @@ REFS = Refs(
         "payment_intent": ["pi_1"],
         "invoice:draft": ["in_D1", "in_D2"],
         "invoice:open": ["in_O1"],
+        "invoice:open_send_invoice": ["in_S1"],
         "invoice:paid": ["in_P1"],
         "invoice:uncollectible": ["in_U1"],
         "invoice:void": ["in_V1"],
@@ -166,7 +167,7 @@ def test_full_size_boundary_case_builds_250_lines_within_the_encoding_limits() -
 
 
 def test_refs_pools_by_kind_include_their_states() -> None:
-    assert REFS.ids("invoice") == ["in_D1", "in_D2", "in_O1", "in_P1", "in_U1", "in_V1"]
+    assert REFS.ids("invoice") == ["in_D1", "in_D2", "in_O1", "in_S1", "in_P1", "in_U1", "in_V1"]
     assert REFS.ids("invoice:open", "invoice:void") == ["in_O1", "in_V1"]
     grown = REFS.with_ids("customer", "cus_C3", currency="gbp")
     assert grown.ids("customer")[-1] == "cus_C3" and grown.attr("cus_C3", "currency") == "gbp"
