@@ -17,6 +17,7 @@ from typing import Any
 from contracts.rules import load_rules
 from contracts.validation import ParamError
 from harness import search_query
+from harness.findings import stable
 from harness.search_query import QuerySyntaxError, parse
 from mockserver.app import Context, Hooks, MockApp, Request, Response
 from mockserver.errors import ApiError
@@ -527,7 +528,7 @@ def _every(body: Any, kind: str) -> list[dict]:
 def relation_fault(name: str, rule: str, breaks: str) -> Callable[[type[Hooks]], type[Hooks]]:
     """A fault breaking one relation row; its finding is that row's (check = the rule's statement)."""
     RELATION_FAULTS[name] = rule
-    statement = load_rules()[rule].statement
+    statement = stable(load_rules()[rule].statement)  # as the finding's check reads (IDs folded)
     return fault(name, "amounts", breaks, "conformance",
                  finding=Recognise(re.escape(statement), categories=(INVARIANT,)))
 
