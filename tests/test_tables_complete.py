@@ -1,0 +1,98 @@
+"""Every table keyed by operation or object kind covers what the contract says it must.
+
+Adding an operation means adding a row to several tables (docs/adding-an-operation.md lists them). A missing row
+must fail here, by name, instead of silently falling back to a default that tests less.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from contracts.loader import load_contract
+from harness.world import RECIPES, World
+from mockserver.handlers import HANDLERS
+from strategies.hints import OPERATION_HINTS
+from suites import test_pagination, test_properties
+from suites.pools import DERIVED, POOL_SOURCES, kinds_used
+from suites.preconditions import PRECONDITIONS
+
+CONTRACT = load_contract()
+SEED = {op.operation_id: op for op in CONTRACT.seed_operations}
+LISTS = {op_id for op_id, op in SEED.items() if op.is_list}
+
+
+def _body_properties(op) -> dict:
+    return CONTRACT.resolve(op.body_schema).get("properties", {}) if op.body_schema else {}
+
+
+def test_every_operation_has_request_hints() -> None:
+    assert sorted(set(SEED) - set(OPERATION_HINTS)) == [], "add an OperationHints row in strategies/hints.py"
+    assert sorted(set(OPERATION_HINTS) - set(SEED)) == [], "hints for operations the contract does not have"
+
+
+def test_every_operation_has_a_precondition() -> None:
+    assert sorted(set(SEED) - set(PRECONDITIONS)) == [], "add a Precondition in suites/preconditions.py"
+    assert sorted(set(PRECONDITIONS) - set(SEED)) == []
+
+
+def test_every_operation_and_supporting_endpoint_has_a_mock_handler() -> None:
+    ops = CONTRACT.operations.values() if isinstance(CONTRACT.operations, dict) else CONTRACT.operations
+    assert sorted(op.operation_id for op in ops if op.operation_id not in HANDLERS) == []
+
+
+@pytest.mark.parametrize("operation_id", sorted(SEED))
+def test_every_object_kind_the_hints_use_has_a_pool(operation_id: str) -> None:
+    """A kind named in a hint (``Ref("invoice:open")``) must be something the suites can obtain from the world."""
+    pools = [*POOL_SOURCES, *DERIVED]
+    for kind in kinds_used(operation_id):
+        assert kind in pools or any(p.startswith(kind + ":") for p in pools), \
+            f"{operation_id} draws {kind!r}, which neither POOL_SOURCES nor DERIVED in suites/pools.py provides"
+
+
+def test_every_pool_comes_from_a_world_recipe() -> None:
+    missing = sorted(kind for kind, (world_kind, _attrs) in POOL_SOURCES.items() if world_kind not in RECIPES)
+    assert missing == [], "POOL_SOURCES names world kinds with no recipe in harness/world.py"
+
+
+def test_every_discoverable_kind_has_a_recipe() -> None:
+    assert sorted(set(World.DISCOVERY) - set(RECIPES)) == []
+
+
+def test_every_list_has_a_pagination_case() -> None:
+    assert sorted(LISTS - set(test_pagination.CASES)) == [], "add a case to CASES in suites/test_pagination.py"
+
+
+def test_every_enum_or_boolean_filter_of_every_list_is_exercised() -> None:
+    """Each list filter whose values are a closed set (an enum, or a boolean like `pending`) has a VALUE_FILTERS row,
+    and the values it tries are values the contract allows."""
+    expected = set()
+    for op_id in LISTS:
+        for param in SEED[op_id].query_params:
+            schema = CONTRACT.resolve(param.schema)
+            if param.name != "expand" and (schema.get("enum") or schema.get("type") == "boolean"):
+                expected.add((op_id, param.name))
+                values, _read = test_pagination.VALUE_FILTERS.get((op_id, param.name), ([], None))
+                allowed = schema.get("enum") or [True, False]
+                assert set(values) <= set(allowed), f"{op_id} {param.name}: {values} not all in {allowed}"
+    assert sorted(expected - set(test_pagination.VALUE_FILTERS)) == []
+    assert sorted(set(test_pagination.VALUE_FILTERS) - expected) == []
+
+
+# Update operations whose read-after-write is a dedicated test instead of a metadata row (and why).
+READ_BACK_ELSEWHERE = {
+    "UpdateInvoiceLine": "test_line_updates_are_read_back: a line is read back through its invoice's lines",
+}
+
+
+def test_every_update_with_metadata_is_read_back() -> None:
+    updates = {op_id for op_id, op in SEED.items()
+               if op.method == "POST" and re.search(r"/\{[a-z_]+\}$", op.path) and "metadata" in _body_properties(op)}
+    assert sorted(updates - set(test_properties.UPDATES) - set(READ_BACK_ELSEWHERE)) == [], \
+        "add the update to UPDATES in suites/test_properties.py"
+
+
+def test_every_delete_is_checked() -> None:
+    deletes = {op_id for op_id, op in SEED.items() if op.method == "DELETE"}
+    assert sorted(deletes ^ set(test_properties.DELETES)) == []
