@@ -166,6 +166,13 @@ class Finding:
         tail = f" ({self.signature})" if self.signature else ""
         return f"{self.category.value}: {self.where}: {self.check}{tail}"
 
+    def label(self) -> str:
+        """``[id] contract violation: *: every response has a Request-Id header (header missing)``: like
+        `headline` but built from the key alone, so it is the same in every test and worker (Allure groups by it).
+        """
+        tail = f" ({self.signature})" if self.signature else ""
+        return f"[{self.id}] {self.category.value}: {self.operation}: {self.check}{tail}"
+
     @property
     def size(self) -> int:
         """The size of the example's defect request (see `request_size`); large when there is none."""

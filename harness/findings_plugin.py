@@ -149,7 +149,7 @@ def _annotate(seen: list[Finding]) -> None:
     first it recorded) last, since the report's categories group by the last; and an attachment listing them."""
     try:
         for finding in seen:
-            allure.dynamic.label("finding", scrub(f"[{finding.id}] {finding.headline()}"))
+            allure.dynamic.label("finding", scrub(finding.label()))
         allure.attach(scrub(_describe(seen)), name="findings", attachment_type=allure.attachment_type.TEXT)
     except Exception:  # no Allure listener (plain pytest): nothing to annotate
         pass
