@@ -180,3 +180,12 @@ def test_many_unimplemented_operations_fold_into_one_summary_line():
     lines = summary_lines([*missing, defect])
     assert lines[0].startswith("37 distinct findings") and len(lines) == 5, lines
     assert "36 operations not implemented: GET /v1/thing0" in "\n".join(lines)
+
+
+def test_the_allure_label_of_a_finding_does_not_change_as_it_is_seen_on_more_operations():
+    first = Finding(Category.CONTRACT, "every response has a Request-Id header", ANY_OPERATION, "header missing",
+                    operations=["GET /v1/invoices"])
+    label = first.label()
+    first.absorb(Finding(Category.CONTRACT, "every response has a Request-Id header", ANY_OPERATION,
+                         "header missing", operations=["GET /v1/invoiceitems"]))
+    assert first.label() == label and "2 operations" in first.headline()
