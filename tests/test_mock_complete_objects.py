@@ -73,6 +73,14 @@ def test_expand_payments_lists_the_payment_of_a_paid_invoice(client: InProcessCl
     assert in_list["data"][0]["payments"]["data"][0]["id"] == payment["id"]
 
 
+def test_shipping_cost_taxes_only_when_expanded(client: InProcessClient) -> None:
+    inv = ok(client.post("/v1/invoices", {"customer": _customer(client), "shipping_cost": {"shipping_rate_data": {
+        "display_name": "Ground", "fixed_amount": {"amount": 500, "currency": "usd"}}}}), "CreateInvoice")
+    assert inv["shipping_cost"]["amount_total"] == 500 and "taxes" not in inv["shipping_cost"]
+    got = ok(client.get(f"/v1/invoices/{inv['id']}", {"expand": ["shipping_cost.taxes"]}), "RetrieveInvoice")
+    assert got["shipping_cost"]["taxes"] == []
+
+
 def test_verified_outputs_only_when_expanded(client: InProcessClient) -> None:
     """`GET /v1/identity/verification_sessions/V?expand[]=verified_outputs` was a 400 while the mock sent
     `verified_outputs` unasked; Stripe sends it only when expanded (and its dob/id_number only when those are)."""
