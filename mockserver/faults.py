@@ -225,7 +225,7 @@ class NullLivemode(Hooks):
 
 @fault("nested_nulls_dropped", "schema", "a retrieved invoice's `payment_settings` leaves out its null fields",
        "conformance",
-       finding=Recognise(r"schema|payment_settings|required", ("GET /v1/invoices/{invoice}",), (CONTRACT,)))
+       finding=Recognise(r"required default_mandate", ("GET /v1/invoices/{invoice}",), (CONTRACT,)))
 class NestedNullsDropped(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for obj in _objects(body, "invoice") if _op(req) == "RetrieveInvoice" else ():
@@ -236,7 +236,7 @@ class NestedNullsDropped(Hooks):
 
 
 @fault("embedded_card_stub", "schema", "a retrieved Issuing authorization embeds its card as `{id, object}` only",
-       "conformance", finding=Recognise(r"schema|card|required", ("GET /v1/issuing/authorizations/*",),
+       "conformance", finding=Recognise(r"issuing\.card: required", ("GET /v1/issuing/authorizations/*",),
                                         (CONTRACT,)))
 class EmbeddedCardStub(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
@@ -248,8 +248,8 @@ class EmbeddedCardStub(Hooks):
 
 
 @fault("includable_always_sent", "schema", "a retrieved verification session sends `verified_outputs` unasked",
-       "properties", finding=Recognise(r"unless expanded", ("GET /v1/identity/verification_sessions/*",),
-                                       (CONTRACT,)))
+       "properties", finding=Recognise(r"verified_outputs is left out unless expanded",
+                                       ("GET /v1/identity/verification_sessions/*",), (CONTRACT,)))
 class IncludableAlwaysSent(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         sessions = ctx.account.collection("identity.verification_session")

@@ -198,17 +198,26 @@ def conforms_to_contract(op: Operation, resp: Response, limit: int = 10) -> None
         return
     status = _schema_status(op, resp.status)
     which = "200 schema" if resp.status < 300 else "error schema"
-    seen: set[str] = set()
+    # Fields missing from one object are one defect (a stub, an object stored as sent): one finding that lists them.
+    found: dict[str, tuple[str, list[str]]] = {}
     for error in op.validator(status).iter_errors(resp.body):
         signature = schema_signature(resp.body, error)
-        if signature in seen:
-            continue
-        seen.add(signature)
         where = "/".join(str(p) for p in error.instance_path) or "(root)"
-        note(CONTRACT, op, f"the body matches the contract's {which}", f"at {where}: {error.message[:300]}", resp,
-             signature=signature, predicate=_predicate("conforms_to_contract"))
-        if len(seen) >= limit:
+        head, sep, missing = signature.partition(": required ")
+        key = f"{head}: required" if sep else signature
+        if key in found:
+            if sep and missing not in found[key][1]:
+                found[key][1].append(missing)
+            continue
+        if len(found) >= limit:
             break
+        found[key] = (f"at {where}: {error.message[:300]}", [missing] if sep else [])
+    for key, (detail, missing) in found.items():
+        signature = f"{key} {', '.join(sorted(missing))}" if missing else key
+        if len(missing) > 1:
+            detail += f" (and {len(missing) - 1} more missing here: {', '.join(sorted(missing))})"
+        note(CONTRACT, op, f"the body matches the contract's {which}", detail, resp,
+             signature=signature, predicate=_predicate("conforms_to_contract"))
 
 
 def _objects(value: Any, owner: str = "(body)", path: str = "") -> list[tuple[str, str, Any]]:
