@@ -268,3 +268,33 @@ def test_complete_fills_missing_fields_at_every_depth() -> None:
     assert complete(schema, {"address": {"line1": "x"}})["address"]["state"] is None
     full = complete_field("invoice", "custom_fields", [{"name": "PO", "value": "1"}])
     assert full == [{"name": "PO", "value": "1"}]
+
+
+# -- what the suites report ----------------------------------------------------------------------------------------
+
+
+def test_an_embedded_stub_is_one_schema_finding_listing_what_is_missing() -> None:
+    """A stub misses many required fields of one object: that is one defect, so one finding that names them all."""
+    from requests.structures import CaseInsensitiveDict
+
+    from harness import findings, steps
+    from harness.client import Exchange, Response
+    from suites import checks
+
+    findings.reset()
+    steps.reset()
+    try:
+        app = MockApp()
+        auth = InProcessClient(app).post("/v1/test_helpers/issuing/authorizations", {"amount": 100}).body
+        auth["card"] = {"id": auth["card"]["id"], "object": "issuing.card"}
+        op = load_contract()["RetrieveIssuingAuthorization"]
+        path = f"/v1/issuing/authorizations/{auth['id']}"
+        headers = {"Content-Type": "application/json", "Request-Id": "req_1"}
+        exchange = Exchange("GET", f"http://127.0.0.1:1{path}", path, {}, {}, 200, dict(headers), auth)
+        checks.conforms_to_contract(op, Response(200, CaseInsensitiveDict(headers), auth, [exchange]))
+        (only,) = findings.collected()
+        assert only.signature.startswith("issuing.card: required brand, cancellation_reason, cardholder")
+        assert "last4" in only.signature and "more missing here" in only.detail
+    finally:
+        findings.reset()
+        steps.reset()
