@@ -382,7 +382,7 @@ def _bind(req: ApiRequest, ids: Sequence[str]) -> ApiRequest:
     """The request with every placeholder replaced by the ID it stands for."""
     return ApiRequest(req.operation_id, req.method, _bind_value(req.path, ids), _bind_value(dict(req.path_params), ids),
                       _bind_value(dict(req.params), ids), req.kind, req.expected, _bind_value(req.label, ids),
-                      _bind_value(req.raw_pairs, ids))
+                      _bind_value(req.raw_pairs, ids), req.defect)
 
 
 _CACHE_SIZE = 512

@@ -58,13 +58,15 @@ def finding(category: Category | str, op: Operation | str, prop: str, detail: st
 
 
 def fail(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
-         *, signature: str = "", predicate: dict | None = None) -> NoReturn:
+         *, signature: str = "", predicate: dict | None = None, server_wide: bool = False) -> NoReturn:
     """Raise `CheckFailed`: the property under test does not hold (the test stops here).
 
     The message starts with the category's title (``Contract violation: POST /v1/invoices: ...``), then the
-    detail and the exchange with its curl line.
+    detail and the exchange with its curl line. `server_wide`: a property every operation of its kind shares
+    (``limit`` honoured by every list), one finding however many operations break it.
     """
-    found = finding(category, op, prop, detail, resp, signature=signature, predicate=predicate)
+    found = finding(category, op, prop, detail, resp, signature=signature, predicate=predicate,
+                    server_wide=server_wide)
     text = f"{found.category.heading}: {_label(op)}: {prop}\n{detail}"
     if resp is not None:
         text += f"\n\n{resp.describe()}"

@@ -154,7 +154,8 @@ def walk_forward(api: ApiClient, op, listing: Listing, limit: int) -> list[dict]
 
 def _check_page(op, body: dict, limit: int) -> None:
     if len(body["data"]) > limit:
-        fail(CONTRACT, op, "limit is honoured", f"asked for {limit}, got {len(body['data'])}")
+        fail(CONTRACT, op, "limit is honoured", f"asked for {limit}, got {len(body['data'])}",
+             signature="more objects than limit", server_wide=True)
     if body["has_more"] and len(body["data"]) < limit:
         fail(CONTRACT, op, "has_more is true only when the page is full",
              f"has_more=true but the page holds {len(body['data'])} < limit {limit}")
@@ -232,7 +233,9 @@ def test_has_more_is_true_exactly_when_more_remain(case, api):
     for limit in sorted(n for n in {1, max(total - 1, 1), total, total + 1} if n <= 100):
         body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit}))
         if len(body["data"]) != min(limit, total):
-            fail(CONTRACT, op, "limit is honoured", f"limit={limit} with {total} objects gave {len(body['data'])}")
+            fail(CONTRACT, op, "limit is honoured", f"limit={limit} with {total} objects gave {len(body['data'])}",
+                 signature="more objects than limit" if len(body["data"]) > limit else "fewer objects than limit",
+                 server_wide=True)
         if body["has_more"] != (total > limit):
             fail(CONTRACT, op, "has_more is true exactly when more objects remain",
                  f"limit={limit}, {total} objects, has_more={body['has_more']}")

@@ -189,3 +189,23 @@ def test_the_allure_label_of_a_finding_does_not_change_as_it_is_seen_on_more_ope
     first.absorb(Finding(Category.CONTRACT, "every response has a Request-Id header", ANY_OPERATION,
                          "header missing", operations=["GET /v1/invoiceitems"]))
     assert first.label() == label and "2 operations" in first.headline()
+
+
+def test_invalid_requests_carry_the_kind_of_defect_they_plant():
+    """The negative suite keys its findings by the kind of defect (one finding per kind, server-wide): every
+    invalid request must say which kind it carries, also once its placeholders are bound to real IDs."""
+    from hypothesis import HealthCheck, given, settings
+
+    from strategies import invalid_requests
+    from strategies.requests import Refs
+
+    kinds = set()
+
+    @settings(max_examples=25, database=None, suppress_health_check=list(HealthCheck))
+    @given(invalid_requests(CONTRACT["UpdateInvoice"], Refs({"invoice:draft": ["in_1234567890ab"]})))
+    def draw(req) -> None:
+        assert req.defect, req.label
+        kinds.add(req.defect)
+
+    draw()
+    assert len(kinds) > 1
