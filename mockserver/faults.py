@@ -680,6 +680,70 @@ class ArchiveArchivedTemplate(Hooks):
         return handler(ctx)
 
 
+# -- long sequences: bugs that only a run of several actions on one object reaches ------------------------------
+
+
+@fault("unarchive_cycle_not_stored", "long sequences",
+       "a template's second unarchive answers `active` but leaves it archived (archive, unarchive, archive, unarchive)",
+       "lifecycle")
+class UnarchiveCycleNotStored(Hooks):
+    def __init__(self) -> None:
+        self.unarchived: dict[str, int] = {}
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) != "UnarchiveInvoiceRenderingTemplate":
+            return handler(ctx)
+        template = ctx.account.collection("invoice_rendering_template").get(ctx.path["template"])
+        answer = copy.deepcopy(handler(ctx))
+        if template is not None:
+            count = self.unarchived[template["id"]] = self.unarchived.get(template["id"], 0) + 1
+            if count >= 2:
+                template["status"] = "archived"
+        return answer
+
+
+@fault("unsubscribe_cycle_ignored", "long sequences",
+       "an account's second effective unsubscribe (after a resubscribe) keeps `transactions` subscribed",
+       "lifecycle")
+class UnsubscribeCycleIgnored(Hooks):
+    def __init__(self) -> None:
+        self.unsubscribed: dict[str, int] = {}
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) != "UnsubscribeFinancialConnectionsAccount":
+            return handler(ctx)
+        account = ctx.account.collection("financial_connections.account").get(ctx.path["account"])
+        subscribed = account is not None and "transactions" in (account.get("subscriptions") or [])
+        if not subscribed or "transactions" not in (req.params.get("features") or []):
+            return handler(ctx)
+        count = self.unsubscribed[account["id"]] = self.unsubscribed.get(account["id"], 0) + 1
+        return account if count >= 2 else handler(ctx)
+
+
+@fault("paid_twice_after_decline", "long sequences",
+       "after a declined card, the invoice's next successful payment records `amount_paid` twice", "lifecycle")
+class PaidTwiceAfterDecline(Hooks):
+    def __init__(self) -> None:
+        self.declined: set[str] = set()
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) != "PayInvoice" or inv is None:
+            return handler(ctx)
+        try:
+            result = handler(ctx)
+        except ApiError as exc:
+            if exc.status == 402:
+                self.declined.add(inv["id"])
+            raise
+        if inv["id"] in self.declined and inv.get("status") == "paid":
+            self.declined.discard(inv["id"])
+            inv["amount_paid"] *= 2
+            if isinstance(result, dict) and result is not inv and result.get("id") == inv["id"]:
+                result["amount_paid"] = inv["amount_paid"]
+        return result
+
+
 # -- read-after-write and deletion -----------------------------------------------------------------------------
 
 

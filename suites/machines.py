@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import allure
-from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from contracts.loader import Contract, fill_path
+from harness import depth
 from harness.client import ApiClient, Response
 from harness.world import World
 from suites.checks import INVARIANT, fail, is_stripe_error, succeeds
@@ -59,6 +60,12 @@ class ApiMachine(RuleBasedStateMachine, ApiCalls):
 
     def __init__(self) -> None:
         RuleBasedStateMachine.__init__(self)
+        depth.run_started()
+
+    @invariant()
+    def count_steps(self) -> None:
+        """Counts depth for the run summary (Hypothesis checks invariants after set-up and after every step)."""
+        depth.invariants_checked()
 
     rule_gate: ClassVar[Any] = None  # suites.conftest.RuleGate: which rows of the rules table this run asserts
 

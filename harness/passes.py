@@ -1,0 +1,137 @@
+"""Two passes over the suites: one cheap example of every property and operation first, the deep examples after.
+
+A run that stops at its first failure (`-x`) should stop within seconds, whatever the defect. In collection order a
+family's tests wait behind hundreds of unrelated ones, each running all its examples. So every suite test that
+generates examples (Hypothesis `@given`, state machines) is collected twice:
+
+* first pass, `test_x[...-first-pass]`: one example (a state machine: one run of at most `FIRST_PASS_STEPS`
+  steps); it runs before every deep test, together with the tests that generate nothing (they run once);
+* deep pass, `test_x[...-deep]`: the profile's examples, as before.
+
+Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
+first seconds touch every family. The full run's coverage stays that of the profile; the first pass only adds one
+example per test. `--first-pass=off` (HARNESS_FIRST_PASS=off) keeps collection order and one run per test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+PASS_PARAM = "harness_pass"
+FIRST, DEEP = "first-pass", "deep"
+FIRST_PASS_STEPS = 5
+SUITES = Path(__file__).resolve().parent.parent / "suites"
+_GENERATORS = frozenset({"given", "run_state_machine_as_test", "as_state_machine"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("harness").addoption(
+        "--first-pass", choices=("on", "off"), default=os.environ.get("HARNESS_FIRST_PASS", "on"),
+        help="one example of every generating test before the deep examples [HARNESS_FIRST_PASS]")
+
+
+def _names(code: types.CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const)
+
+
+def generates_examples(item: pytest.Item) -> bool:
+    """Whether the test draws examples (Hypothesis `@given` in or on it, or a state machine), from its code."""
+    func = getattr(item, "obj", None)
+    if getattr(func, "is_hypothesis_test", False):
+        return True
+    code = getattr(func, "__code__", None)
+    return code is not None and not _GENERATORS.isdisjoint(_names(code))
+
+
+def _family(item: pytest.Item) -> tuple[str, str]:
+    return (str(getattr(item, "path", "")), getattr(item, "originalname", item.name))
+
+
+def _interleaved(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Round robin over families (test function per module), each family's items in their collected order."""
+    families: dict[tuple[str, str], list[pytest.Item]] = {}
+    for item in items:
+        families.setdefault(_family(item), []).append(item)
+    lanes = list(families.values())
+    return [lane[i] for i in range(max((len(lane) for lane in lanes), default=0)) for lane in lanes if i < len(lane)]
+
+
+def _in_suites(path: object) -> bool:
+    return SUITES in Path(str(path)).parents
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every generating suite test is parametrized once more: `first-pass` and `deep`."""
+    if metafunc.config.getoption("--first-pass") == "off" or not _in_suites(metafunc.definition.path):
+        return
+    code = getattr(metafunc.function, "__code__", None)
+    if getattr(metafunc.function, "is_hypothesis_test", False) or (
+            code is not None and not _GENERATORS.isdisjoint(_names(code))):
+        metafunc.fixturenames.append(PASS_PARAM)
+        metafunc.parametrize(PASS_PARAM, [FIRST, DEEP])
+
+
+def pass_of(item: pytest.Item) -> str | None:
+    """"first-pass" or "deep" for a generating suite test, None for the others."""
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get(PASS_PARAM)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--first-pass") == "off":
+        return
+    first: list[pytest.Item] = []
+    deep: list[pytest.Item] = []
+    others: list[pytest.Item] = []
+    for item in items:
+        which = pass_of(item)
+        if not _in_suites(getattr(item, "path", "")):
+            others.append(item)
+        elif which == DEEP or (which is None and generates_examples(item)):
+            deep.append(item)  # Schemathesis's generated tests cannot be parametrized again: they run deep only
+        else:
+            first.append(item)
+    items[:] = [*others, *_interleaved(first), *_interleaved(deep)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A first-pass copy runs with one example: the Hypothesis default profile for `@given` inside the test,
+    the settings of a decorated test, and the `profile` fixture's state machine sizes."""
+    if pass_of(item) != FIRST:
+        yield
+        return
+    previous = settings.default
+    settings.register_profile("harness-first-pass", parent=previous, max_examples=1,
+                              stateful_step_count=FIRST_PASS_STEPS)
+    settings.load_profile("harness-first-pass")
+    func = getattr(item, "obj", None)
+    inner = getattr(func, "_hypothesis_internal_use_settings", None)
+    if inner is not None:
+        func._hypothesis_internal_use_settings = settings(inner, max_examples=1)  # type: ignore[union-attr]
+    funcargs = getattr(item, "funcargs", {})
+    profile = funcargs.get("profile")
+    if profile is not None and dataclasses.is_dataclass(profile):
+        funcargs["profile"] = dataclasses.replace(profile, examples=1, machines=1,
+                                                  steps=min(profile.steps, FIRST_PASS_STEPS))
+    try:
+        yield
+    finally:
+        if inner is not None:
+            func._hypothesis_internal_use_settings = inner  # type: ignore[union-attr]
+        if profile is not None:
+            funcargs["profile"] = profile
+        settings.register_profile("harness-previous", parent=previous)
+        settings.load_profile("harness-previous")
