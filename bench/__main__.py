@@ -15,6 +15,7 @@ from bench import BENCHMARKS
 ON_DEMAND = {
     "headtohead": ("bench.head_to_head", "plain Schemathesis vs our suites: requests/s, coverage, faults"),
     "suites": ("bench.suites_throughput", "our suites: checked requests/s, report weight, latency (--vs-ref REV)"),
+    "firstfailure": ("bench.first_failure", "time to the first failure of `-x` runs on planted faults"),
 }
 
 

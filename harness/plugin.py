@@ -75,6 +75,24 @@ def pytest_configure(config: pytest.Config) -> None:
         _write_allure_environment(config)
 
 
+# -- workers ------------------------------------------------------------------------------------------------------
+
+WORKERS_PER_CORE_REMOTE = 4
+"""`-n auto` against a --base-url target: a worker mostly waits for answers tens of ms away, so several share a
+core (each is a process of ~100 MB that collects the suites once)."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker per core against the embedded mock (CPU bound: the mock shares the cores), several
+    per core against a --base-url target (I/O bound). HARNESS_WORKERS_PER_CORE overrides the remote figure."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not config.getoption("--base-url"):
+        return cores
+    per_core = int(os.environ.get("HARNESS_WORKERS_PER_CORE") or WORKERS_PER_CORE_REMOTE)
+    return max(1, cores * per_core)
+
+
 # -- target and clients ---------------------------------------------------------------------------------------
 
 

@@ -685,7 +685,7 @@ class ArchiveArchivedTemplate(Hooks):
 
 @fault("unarchive_cycle_not_stored", "long sequences",
        "a template's second unarchive answers `active` but leaves it archived (archive, unarchive, archive, unarchive)",
-       "lifecycle")
+       "lifecycle", finding=Recognise(r"archive|status", ("*invoice_rendering_templates*",)))
 class UnarchiveCycleNotStored(Hooks):
     def __init__(self) -> None:
         self.unarchived: dict[str, int] = {}
@@ -704,7 +704,7 @@ class UnarchiveCycleNotStored(Hooks):
 
 @fault("unsubscribe_cycle_ignored", "long sequences",
        "an account's second effective unsubscribe (after a resubscribe) keeps `transactions` subscribed",
-       "lifecycle")
+       "lifecycle", finding=Recognise(r"subscri", ("*financial_connections*",)))
 class UnsubscribeCycleIgnored(Hooks):
     def __init__(self) -> None:
         self.unsubscribed: dict[str, int] = {}
@@ -720,27 +720,27 @@ class UnsubscribeCycleIgnored(Hooks):
         return account if count >= 2 else handler(ctx)
 
 
-@fault("paid_twice_after_decline", "long sequences",
-       "after a declined card, the invoice's next successful payment records `amount_paid` twice", "lifecycle")
-class PaidTwiceAfterDecline(Hooks):
+_AMOUNTS = ("subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax", "amount_due", "amount_remaining")
+
+
+@fault("amounts_stale_after_third_add", "long sequences",
+       "from an invoice's third add_lines call on, the lines are stored but its amounts keep their old values",
+       "lifecycle", finding=Recognise(r"subtotal|amount", ("*invoice*",)))
+class AmountsStaleAfterThirdAdd(Hooks):
     def __init__(self) -> None:
-        self.declined: set[str] = set()
+        self.adds: dict[str, int] = {}
 
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
-        if _op(req) != "PayInvoice" or inv is None:
+        if _op(req) != "AddInvoiceLines" or inv is None:
             return handler(ctx)
-        try:
-            result = handler(ctx)
-        except ApiError as exc:
-            if exc.status == 402:
-                self.declined.add(inv["id"])
-            raise
-        if inv["id"] in self.declined and inv.get("status") == "paid":
-            self.declined.discard(inv["id"])
-            inv["amount_paid"] *= 2
-            if isinstance(result, dict) and result is not inv and result.get("id") == inv["id"]:
-                result["amount_paid"] = inv["amount_paid"]
+        before = {key: inv.get(key) for key in _AMOUNTS}
+        result = handler(ctx)
+        count = self.adds[inv["id"]] = self.adds.get(inv["id"], 0) + 1
+        if count >= 3:
+            for target in (inv, result):
+                if isinstance(target, dict) and target.get("id") == inv["id"]:
+                    target.update(before)
         return result
 
 

@@ -1,0 +1,120 @@
+"""The pieces that make the suites fast keep their meaning: strategies built once per pool shape still draw the
+real IDs, the indexed hint tables answer what matching every pattern answers, the first pass runs every
+generating test once before the deep ones, and the benchmark's delaying proxy delays."""
+
+from __future__ import annotations
+
+import socket
+import time
+import types
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.suites_throughput import DelayProxy
+from contracts.loader import load_contract
+from harness import passes
+from strategies import Refs, invalid_requests, valid_requests
+from strategies import requests as request_strategies
+from strategies.hints import GLOBAL_HINTS, OPERATION_HINTS, HintTable, _matches
+
+CONTRACT = load_contract()
+
+
+def _refs(invoice: str, customer: str) -> Refs:
+    return Refs(pools={"customer": [customer], "payment_method": ["pm_card_visa"], "invoice:draft": [invoice]},
+                attrs={invoice: {"customer": customer, "currency": "usd"}})
+
+
+@pytest.mark.parametrize("build", [valid_requests, invalid_requests])
+def test_a_strategy_is_built_once_per_pool_shape_and_draws_the_real_ids(build) -> None:
+    op = CONTRACT["UpdateInvoice"]
+    request_strategies._cache.clear()
+    seen: list[tuple[str, str]] = []
+    def run(invoice: str, customer: str) -> None:
+        @settings(max_examples=5, database=None, deadline=None)
+        @given(build(op, _refs(invoice, customer)))
+        def check(req) -> None:
+            assert req.path_params["invoice"] == invoice and req.path == f"/v1/invoices/{invoice}"
+            text = repr((req.params, req.raw_pairs, req.label))
+            assert chr(126) * 2 not in text, f"a placeholder was left in {text}"
+            seen.append((req.path_params["invoice"], invoice))
+
+        check()
+
+    for n in range(3):
+        run(f"in_shape{n}", f"cus_shape{n}")
+    assert len(request_strategies._cache) == 1, "three pools of one shape, one build"
+    assert {a for a, _ in seen} == {"in_shape0", "in_shape1", "in_shape2"}
+
+
+def test_a_missing_pool_still_raises_with_the_real_names() -> None:
+    op = CONTRACT["UpdateInvoice"]
+    with pytest.raises(LookupError):
+        valid_requests(op, Refs(pools={"customer": ["cus_only"]}))
+    with pytest.raises(LookupError):  # the cached failure raises again
+        valid_requests(op, Refs(pools={"customer": ["cus_other"]}))
+
+
+segments = st.lists(st.sampled_from(["lines", "0", "period", "currency", "metadata", "customer", "expand", "x",
+                                     "payment_settings", "automatic_tax", "enabled", "tax_rates", "price_data"]),
+                    max_size=5)
+
+
+@given(segments, st.sampled_from(sorted(OPERATION_HINTS)))
+def test_indexed_lookup_answers_what_matching_every_pattern_answers(segs: list[str], operation_id: str) -> None:
+    table = HintTable(GLOBAL_HINTS, OPERATION_HINTS[operation_id].fields)
+    naive = [hint for entry in table._entries if _matches(entry.pattern, segs) for hint in entry.hints]
+    assert table.lookup(segs) == naive
+    assert table.lookup(segs) == naive  # and again, from the memo
+
+
+def _with_given():
+    @given(st.integers())
+    def inner(x: int) -> None:
+        pass
+
+    inner()
+
+
+def _plain():
+    return 1
+
+
+def test_generating_tests_are_recognised_from_their_code() -> None:
+    def item(func):
+        return types.SimpleNamespace(obj=func)
+
+    assert passes.generates_examples(item(_with_given))
+    assert not passes.generates_examples(item(_plain))
+
+
+def test_families_are_interleaved_round_robin() -> None:
+    def item(path: str, name: str, n: int):
+        return types.SimpleNamespace(path=path, originalname=name, name=f"{name}[{n}]")
+
+    items = [item("a.py", "t1", n) for n in range(3)] + [item("a.py", "t2", 0)] + [item("b.py", "t1", 0)]
+    order = [(i.path, i.name) for i in passes._interleaved(items)]
+    assert order == [("a.py", "t1[0]"), ("a.py", "t2[0]"), ("b.py", "t1[0]"), ("a.py", "t1[1]"), ("a.py", "t1[2]")]
+
+
+def test_the_delay_proxy_holds_each_answer() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    proxy = DelayProxy(server.getsockname()[1], 0.2).start()
+    try:
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        upstream, _ = server.accept()
+        client.sendall(b"ping")
+        assert upstream.recv(4) == b"ping"
+        started = time.monotonic()
+        upstream.sendall(b"pong")
+        assert client.recv(4) == b"pong"
+        assert time.monotonic() - started >= 0.19
+        client.close()
+        upstream.close()
+    finally:
+        proxy.stop()
+        server.close()
