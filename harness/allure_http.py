@@ -1,14 +1,15 @@
-"""Render recorded HTTP exchanges as Allure steps.
+"""Render recorded HTTP exchanges in the Allure report.
 
-Plug ``log_exchange`` into ``ApiClient(on_exchange=...)`` so every attempt (retries included) shows up in the
-report, all scrubbed of API keys. Two modes:
+Plug ``log_exchange`` into ``ApiClient(on_exchange=...)`` so every attempt (retries included) is recorded, all
+scrubbed of API keys. Two modes:
 
-* compact (the default): each exchange is one step whose title carries method, path, status, duration and
-  Request-Id; the last ``KEPT`` exchanges of the running test are kept in memory, and ``attach_kept`` (called
-  by the harness plugin when a test fails) attaches them in full: request, response and a curl line each. A
-  passing test costs no attachment files, so a green run's results stay small and render fast.
-* full (``HARNESS_FULL_EXCHANGES=1``): every exchange gets its request, response and curl attachments at once
-  (``record_exchange``), for a run where every passing exchange must be kept.
+* compact (the default): each exchange is one line (method, path, status, duration, Request-Id) of one text
+  attachment per test (``attach_compact``, called by the harness plugin as a test ends), and the last ``KEPT``
+  exchanges of the running test are kept in memory: ``attach_kept`` (called when a test fails) attaches them in
+  full, request, response and curl line each. A passing test costs one small file, so a green run's results stay
+  small and render fast; the steps a test makes itself (a state machine's rules) stay steps.
+* full (``HARNESS_FULL_EXCHANGES=1``): every exchange is a step with its request, response and curl attachments
+  (``record_exchange``), for a run where every passing exchange must be kept in full.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ KEPT = 60
 FULL_ENV = "HARNESS_FULL_EXCHANGES"
 
 _kept: deque[Exchange] = deque(maxlen=KEPT)
+_compact: list[str] = []
 
 
 def step_title(ex: Exchange) -> str:
@@ -49,21 +51,35 @@ def full_mode() -> bool:
     return os.environ.get(FULL_ENV) == "1"
 
 
+def compact_line(ex: Exchange) -> str:
+    """``POST /v1/invoices → 200 (12 ms) req_123``: what a passing test keeps of an exchange."""
+    request_id = next((v for k, v in ex.response_headers.items() if k.lower() == "request-id"), None)
+    return scrub(step_title(ex) + (f" {request_id}" if request_id else ""))
+
+
 def log_exchange(ex: Exchange) -> None:
-    """The client hook: a compact step, the exchange kept for a failure report (or everything, in full mode)."""
+    """The client hook: a compact line, the exchange kept for a failure report (or everything, in full mode)."""
     if full_mode():
         record_exchange(ex)
         return
     _kept.append(ex)
-    request_id = next((v for k, v in ex.response_headers.items() if k.lower() == "request-id"), None)
-    title = step_title(ex) + (f" {request_id}" if request_id else "")
-    with allure.step(scrub(title)):
-        pass
+    _compact.append(compact_line(ex))
 
 
 def forget_kept() -> None:
-    """A new test starts: its failure report shows its own exchanges only."""
+    """A new test starts: its report shows its own exchanges only."""
     _kept.clear()
+    _compact.clear()
+
+
+def attach_compact() -> int:
+    """Attach the running test's exchanges as one text attachment, a line each; returns how many."""
+    count = len(_compact)
+    if count:
+        allure.attach("\n".join(_compact), name=f"exchanges ({count}: method, path, status, duration, Request-Id)",
+                      attachment_type=allure.attachment_type.TEXT)
+        _compact.clear()
+    return count
 
 
 def attach_kept() -> int:

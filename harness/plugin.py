@@ -189,10 +189,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    """A failing test gets its last exchanges attached in full (passing tests keep compact steps only)."""
+    """Every test gets its exchanges as one compact attachment; a failing one its last exchanges in full too."""
     outcome = yield
-    if outcome.get_result().failed:
+    report = outcome.get_result()
+    if report.failed:
         allure_http.attach_kept()
+    if report.when == "call" or report.failed:
+        allure_http.attach_compact()
 
 
 # -- coverage and environment ---------------------------------------------------------------------------------

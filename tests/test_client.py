@@ -475,35 +475,25 @@ def test_record_exchange_attachments_are_scrubbed(
     assert titles == ["GET /v1/a \u2192 transport error (0 ms)"]
 
 
-def test_compact_exchanges_are_steps_until_a_failure_attaches_them_in_full(
+def test_compact_exchanges_are_lines_until_a_failure_attaches_them_in_full(
     client: ApiClient, server: ScriptedServer, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    titles: list[str] = []
     attachments: dict[str, str] = {}
-
-    class _Step:
-        def __init__(self, title: str) -> None:
-            titles.append(title)
-
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
     monkeypatch.delenv(allure_http.FULL_ENV, raising=False)
-    monkeypatch.setattr(allure, "step", _Step)
     monkeypatch.setattr(allure, "attach", lambda body, name, attachment_type: attachments.__setitem__(name, body))
     allure_http.forget_kept()
     for n in range(allure_http.KEPT + 5):
         allure_http.log_exchange(client.post("/v1/invoices", {"description": f"{api_key} {n}"}).exchange)
-    assert len(titles) == allure_http.KEPT + 5 and not attachments  # passing: steps only, no files
-    assert titles[0].startswith("POST /v1/invoices \u2192 200 (")
+    assert not attachments  # nothing written while the test runs
     assert allure_http.attach_kept() == allure_http.KEPT
     [kept_name] = [name for name in attachments if name.startswith("last ")]
     kept = json.loads(attachments[kept_name])
     assert len(kept) == allure_http.KEPT and kept[-1]["response"]["status"] == 200
     assert kept[-1]["request"]["params"]["description"].endswith(f" {allure_http.KEPT + 4}")
     assert kept[-1]["curl"].startswith("curl ")
-    assert all(api_key not in body for body in attachments.values())
     assert allure_http.attach_kept() == 0  # attached once
+    assert allure_http.attach_compact() == allure_http.KEPT + 5
+    [lines_name] = [name for name in attachments if name.startswith("exchanges (")]
+    lines = attachments[lines_name].splitlines()
+    assert len(lines) == allure_http.KEPT + 5 and lines[0].startswith("POST /v1/invoices \u2192 200 (")
+    assert all(api_key not in body for body in attachments.values())
