@@ -51,10 +51,17 @@ def full_mode() -> bool:
     return os.environ.get(FULL_ENV) == "1"
 
 
+COMPACT_PATH = 160
+"""Characters of a path a compact line keeps (generated paths can be thousands of characters long)."""
+
+
 def compact_line(ex: Exchange) -> str:
     """``POST /v1/invoices → 200 (12 ms) req_123``: what a passing test keeps of an exchange."""
     request_id = next((v for k, v in ex.response_headers.items() if k.lower() == "request-id"), None)
-    return scrub(step_title(ex) + (f" {request_id}" if request_id else ""))
+    title = step_title(ex)
+    if len(ex.path) > COMPACT_PATH:
+        title = title.replace(ex.path, f"{ex.path[:COMPACT_PATH]}\u2026 ({len(ex.path)} characters)", 1)
+    return scrub(title + (f" {request_id}" if request_id else ""))
 
 
 def log_exchange(ex: Exchange) -> None:

@@ -497,3 +497,5 @@ def test_compact_exchanges_are_lines_until_a_failure_attaches_them_in_full(
     lines = attachments[lines_name].splitlines()
     assert len(lines) == allure_http.KEPT + 5 and lines[0].startswith("POST /v1/invoices \u2192 200 (")
     assert all(api_key not in body for body in attachments.values())
+    long = client.get("/v1/invoices/" + "0" * 5000).exchange
+    assert len(allure_http.compact_line(long)) < allure_http.COMPACT_PATH + 100
