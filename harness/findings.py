@@ -136,6 +136,7 @@ class Finding:
     def __post_init__(self) -> None:
         self.check = stable(self.check)
         self.signature = stable(self.signature)
+        self.operation = stable(self.operation)
         if self.operation != ANY_OPERATION and self.operation not in self.operations:
             self.operations.insert(0, self.operation)
 

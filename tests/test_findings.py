@@ -209,3 +209,9 @@ def test_invalid_requests_carry_the_kind_of_defect_they_plant():
 
     draw()
     assert len(kinds) > 1
+
+
+def test_an_object_id_in_the_operation_does_not_split_a_finding():
+    a = Finding(Category.INVARIANT, "a finalized invoice has a number", "invoice in_6BG4vOt6VT3kRIU6", "")
+    b = Finding(Category.INVARIANT, "a finalized invoice has a number", "invoice in_Zq81kLmN0pQrStUv", "")
+    assert a.key == b.key and a.operation == "invoice <id>"
