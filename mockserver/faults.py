@@ -430,6 +430,42 @@ def _invoice(ctx: Context) -> dict | None:
     return ctx.account.collection("invoice").get(ctx.path.get("invoice", ""))
 
 
+@fault("send_ignores_collection_method", "lifecycle",
+       "a charge_automatically invoice can be sent (rule invoice.send.collection_method)", "lifecycle",
+       finding=Recognise(r"send", INVOICE_ACTIONS))
+class SendIgnoresCollectionMethod(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) == "SendInvoice" and inv is not None and inv["status"] == "open" \
+                and inv.get("collection_method") == "charge_automatically":
+            return inv
+        return handler(ctx)
+
+
+@fault("send_refuses_paid", "lifecycle", "sending a paid send_invoice invoice is refused (rule invoice.send)",
+       "lifecycle", finding=Recognise(r"send", INVOICE_ACTIONS))
+class SendRefusesPaid(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        inv = _invoice(ctx)
+        if _op(req) == "SendInvoice" and inv is not None and inv["status"] == "paid":
+            raise ApiError(400, "This invoice is paid; only open invoices can be sent.", code="invalid_state")
+        return handler(ctx)
+
+
+@fault("due_date_accepted_on_charge_automatically", "lifecycle",
+       "`due_date` is accepted and kept on charge_automatically invoices (rule invoice.due_date.*)", "lifecycle",
+       finding=Recognise(r"due_date", ("POST /v1/invoices*",)))
+class DueDateAcceptedOnChargeAutomatically(Hooks):
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        if _op(req) not in ("CreateInvoice", "UpdateInvoice") or ctx.params.get("collection_method") is not None:
+            return handler(ctx)
+        due = ctx.params.pop("due_date", None)
+        result = handler(ctx)
+        if due not in (None, "") and isinstance(result, dict):
+            result["due_date"] = due
+        return result
+
+
 @fault("void_accepts_draft", "lifecycle", "voiding a draft invoice is accepted", "lifecycle",
        finding=Recognise(r"void", INVOICE_ACTIONS))
 class VoidAcceptsDraft(Hooks):

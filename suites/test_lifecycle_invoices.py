@@ -384,3 +384,33 @@ def test_a_declined_payment_leaves_the_invoice_open(api, contract, world, rules)
     after = api.get(f"/v1/invoices/{inv['id']}").json
     expect(after["status"] == "open" and after["amount_paid"] == 0, op.label,
            "a failed payment leaves the invoice open", f"status {after['status']}, paid {after['amount_paid']}")
+
+
+# -- parameter rules: what the rules table forbids in a state is refused (400 naming it) and changes nothing -------
+
+DUE_DATE = 1_900_000_000  # 2030: a due date in the future
+PARAM_VALUES = {"due_date": DUE_DATE, "days_until_due": 30, "collection_method": "send_invoice"}
+# rule -> the world kind of an invoice where the rule's `when` does not hold
+PARAM_RULE_STATES = {"invoice.due_date.send_invoice_only": "invoice:draft",
+                     "invoice.update.finalized": "invoice:open"}
+PARAM_CASES = [(rule.id, op, param) for rule in RULES.of_kind("param_rule") for op in rule.data["operations"]
+               for param in rule.data["params"]]
+
+
+@pytest.mark.parametrize(("rule_id", "op_id", "param"), PARAM_CASES)
+def test_parameter_rules_refuse_what_they_forbid(rule_id, op_id, param, api, contract, world, rules):
+    """`due_date` / `days_until_due` on a charge_automatically invoice (create or update), and monetary fields or
+    collection_method on a finalized one, are a 400 naming the parameter that changes nothing."""
+    rule = RULES[rule_id]
+    op = contract[op_id]
+    label_test(op, "lifecycle", severity="critical", title=f"{param} is refused where {rule_id} forbids it")
+    rules.require(rule)
+    calls = ApiCalls(api, contract)
+    params = {param: PARAM_VALUES[param]}
+    if op_id == "CreateInvoice":  # the default collection method is charge_automatically
+        resp = calls.send(op_id, params={"customer": world.shared("customer")["id"], **params})
+        is_stripe_error(op, resp, param=param, what=f"{param} on a new charge_automatically invoice is refused")
+        return
+    inv = world.fresh(PARAM_RULE_STATES[rule_id])
+    calls.refused(op_id, {"invoice": inv["id"]}, params, read=("RetrieveInvoice", {"invoice": inv["id"]}),
+                  what=f"{param} on a {inv['status']} {inv['collection_method']} invoice is refused")
