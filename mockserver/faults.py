@@ -430,42 +430,6 @@ def _invoice(ctx: Context) -> dict | None:
     return ctx.account.collection("invoice").get(ctx.path.get("invoice", ""))
 
 
-@fault("send_ignores_collection_method", "lifecycle",
-       "a charge_automatically invoice can be sent (rule invoice.send.collection_method)", "lifecycle",
-       finding=Recognise(r"send", INVOICE_ACTIONS))
-class SendIgnoresCollectionMethod(Hooks):
-    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
-        inv = _invoice(ctx)
-        if _op(req) == "SendInvoice" and inv is not None and inv["status"] == "open" \
-                and inv.get("collection_method") == "charge_automatically":
-            return inv
-        return handler(ctx)
-
-
-@fault("send_refuses_paid", "lifecycle", "sending a paid send_invoice invoice is refused (rule invoice.send)",
-       "lifecycle", finding=Recognise(r"send", INVOICE_ACTIONS))
-class SendRefusesPaid(Hooks):
-    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
-        inv = _invoice(ctx)
-        if _op(req) == "SendInvoice" and inv is not None and inv["status"] == "paid":
-            raise ApiError(400, "This invoice is paid; only open invoices can be sent.", code="invalid_state")
-        return handler(ctx)
-
-
-@fault("due_date_accepted_on_charge_automatically", "lifecycle",
-       "`due_date` is accepted and kept on charge_automatically invoices (rule invoice.due_date.*)", "lifecycle",
-       finding=Recognise(r"due_date", ("POST /v1/invoices*",)))
-class DueDateAcceptedOnChargeAutomatically(Hooks):
-    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
-        if _op(req) not in ("CreateInvoice", "UpdateInvoice") or ctx.params.get("collection_method") is not None:
-            return handler(ctx)
-        due = ctx.params.pop("due_date", None)
-        result = handler(ctx)
-        if due not in (None, "") and isinstance(result, dict):
-            result["due_date"] = due
-        return result
-
-
 @fault("void_accepts_draft", "lifecycle", "voiding a draft invoice is accepted", "lifecycle",
        finding=Recognise(r"void", INVOICE_ACTIONS))
 class VoidAcceptsDraft(Hooks):
@@ -561,16 +525,20 @@ def _every(body: Any, kind: str) -> list[dict]:
     return found
 
 
-def relation_fault(name: str, rule: str, breaks: str) -> Callable[[type[Hooks]], type[Hooks]]:
-    """A fault breaking one relation row; its finding is that row's (check = the rule's statement)."""
+def relation_fault(name: str, rule: str, breaks: str, also: tuple[str, ...] = (),
+                   extra: str = "") -> Callable[[type[Hooks]], type[Hooks]]:
+    """A fault breaking one relation row; its finding is that row's (check = the rule's statement). `also`: the
+    relations that follow from it (a wrong subtotal also breaks subtotal_excluding_tax = subtotal), `extra` a
+    regular expression for the other checks it trips, so every finding it causes is explained."""
     RELATION_FAULTS[name] = rule
-    statement = stable(load_rules()[rule].statement)  # as the finding's check reads (IDs folded)
+    parts = [re.escape(stable(load_rules()[r].statement)) for r in (rule, *also)]  # as findings fold IDs
     return fault(name, "amounts", breaks, "conformance",
-                 finding=Recognise(re.escape(statement), categories=(INVARIANT,)))
+                 finding=Recognise("|".join([*parts, *([extra] if extra else [])]), categories=(INVARIANT,),
+                                   expect=1 + len(also)))
 
 
 @relation_fault("due_date_on_charge_automatically", "invoice.due_date.null_unless_send_invoice",
-                "charge_automatically invoices carry a due_date (30 days after creation)")
+                "charge_automatically invoices carry a due_date (30 days after creation)", extra="due_date")
 class DueDateOnChargeAutomatically(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -579,7 +547,8 @@ class DueDateOnChargeAutomatically(Hooks):
         return body
 
 
-@relation_fault("subtotal_misses_last_line", "amounts.subtotal", "`subtotal` leaves out the last line")
+@relation_fault("subtotal_misses_last_line", "amounts.subtotal", "`subtotal` leaves out the last line",
+                also=("amounts.subtotal_excluding_tax",))
 class SubtotalMissesLastLine(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -590,7 +559,7 @@ class SubtotalMissesLastLine(Hooks):
 
 
 @relation_fault("subtotal_excluding_tax_zero", "amounts.subtotal_excluding_tax",
-                "`subtotal_excluding_tax` is 0 on untaxed invoices")
+                "`subtotal_excluding_tax` is 0 on untaxed invoices", also=("amounts.total_excluding_tax",))
 class SubtotalExcludingTaxZero(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -599,7 +568,8 @@ class SubtotalExcludingTaxZero(Hooks):
         return body
 
 
-@relation_fault("total_adds_phantom_tax", "amounts.total", "`total` adds 8% tax that `total_taxes` does not show")
+@relation_fault("total_adds_phantom_tax", "amounts.total", "`total` adds 8% tax that `total_taxes` does not show",
+                also=("amounts.amount_due",))
 class TotalAddsPhantomTax(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -609,7 +579,7 @@ class TotalAddsPhantomTax(Hooks):
 
 
 @relation_fault("total_excluding_tax_without_shipping", "amounts.total_excluding_tax",
-                "`total_excluding_tax` leaves out the shipping cost")
+                "`total_excluding_tax` leaves out the shipping cost", also=("amounts.amount_due",))
 class TotalExcludingTaxWithoutShipping(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -620,7 +590,7 @@ class TotalExcludingTaxWithoutShipping(Hooks):
 
 
 @relation_fault("amount_shipping_zero", "amounts.amount_shipping",
-                "`amount_shipping` is 0 although `shipping_cost` is set")
+                "`amount_shipping` is 0 although `shipping_cost` is set", also=("amounts.total_excluding_tax",))
 class AmountShippingZero(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -639,7 +609,8 @@ class StartingBalanceNotApplied(Hooks):
 
 
 @relation_fault("paid_with_nothing_paid", "amounts.paid_in_full",
-                "paid invoices say `amount_paid` 0 (and nothing remaining)")
+                "paid invoices say `amount_paid` 0 (and nothing remaining)", also=("amounts.amount_remaining",),
+                extra=r"amount|paid|model")
 class PaidWithNothingPaid(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for inv in _every(body, "invoice"):
@@ -658,7 +629,8 @@ class EndingBalanceOnDrafts(Hooks):
 
 
 @relation_fault("line_amount_ignores_quantity", "amounts.line_amount",
-                "lines and items priced per unit show the unit amount, whatever the quantity")
+                "lines and items priced per unit show the unit amount, whatever the quantity",
+                also=("amounts.subtotal",))
 class LineAmountIgnoresQuantity(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for kind in ("line_item", "invoiceitem"):
