@@ -173,8 +173,18 @@ class Contract:
         return [op for op in self.operations.values() if not op.support]
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
-        """The operation serving a concrete request path, and its path parameters."""
-        segments = tuple(path.strip("/").split("/"))
+        """The operation serving a concrete request path (`/v1/...`, segments already percent-decoded), and its
+        path parameters. Nothing is normalised: an empty segment (`//`, a trailing `/`) matches no operation."""
+        if not path.startswith("/"):
+            return None
+        return self.match_segments(method, path[1:].split("/"))
+
+    def match_segments(self, method: str, segments: list[str] | tuple[str, ...]) -> \
+            tuple[Operation, dict[str, str]] | None:
+        """Like `match`, for a path already split into decoded segments: a segment may contain `/` (an encoded
+        slash inside an ID), and is then one path parameter value, never two segments."""
+        if "" in segments:
+            return None
         method = method.upper()
         for template, op in self._routes:
             if op.method != method or len(template) != len(segments):

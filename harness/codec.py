@@ -242,12 +242,13 @@ def _classify(seg: str, raw: str) -> tuple[str, str | int | None]:
     if _INDEX_RE.fullmatch(seg):
         if not _CANONICAL_INDEX_RE.fullmatch(seg):
             raise FormError(
-                f"Invalid array index {seg!r} in {_show(raw)}: must be a non-negative decimal", raw
+                f"Invalid array index {_show(seg)} in {_show(raw)}: must be a non-negative decimal", raw
             )
-        index = int(seg)
+        # Compare lengths first: int() of thousands of digits is slow, and past 4,300 raises ValueError.
+        index = int(seg) if len(seg) <= len(str(MAX_ARRAY_INDEX)) else MAX_ARRAY_INDEX + 1
         if index > MAX_ARRAY_INDEX:
             raise FormError(
-                f"Invalid array index {seg!r} in {_show(raw)}: must be at most {MAX_ARRAY_INDEX}", raw
+                f"Invalid array index {_show(seg)} in {_show(raw)}: must be at most {MAX_ARRAY_INDEX}", raw
             )
         return _INDEX, index
     return _KEY, seg

@@ -1,8 +1,15 @@
 """The ASGI app: one generic request path for every operation, driven by the contract.
 
-route -> authenticate -> decode (codec) -> validate and coerce (contract schema) -> idempotency -> handler
--> expand -> serialise. Handlers (mockserver/handlers/) hold only behaviour; errors are shaped here, once.
-Every client mistake becomes a Stripe-style 4xx; a 500 means a bug in the mock, and says so.
+Validate first, then act: route (raw path, no normalising) -> headers (duplicates, Idempotency-Key) ->
+authenticate -> decode (codec) -> validate and coerce (contract schema) -> expand paths (from the schema alone)
+-> idempotency replay; only then the handler runs, inside a store transaction (`Account.transaction`), so a
+request refused by a late check (a state rule, a derived amount out of range) or by a bug leaves no trace.
+Handlers (mockserver/handlers/) hold only behaviour; errors are shaped here, once. Every client mistake becomes
+a Stripe-style 4xx; a 500 means a bug in the mock, and says so.
+
+Idempotency follows Stripe's rule: a request refused before its endpoint began executing (any check above)
+saves nothing; once the handler has run, its first result is saved and replayed for the same key, 500s
+included ("Results are only saved if an API endpoint started executing").
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -22,7 +30,7 @@ from contracts.loader import Contract, Operation, load_contract
 from contracts.validation import ParamError, validate
 from harness.codec import FormError, decode_body, decode_query
 from mockserver.errors import ApiError
-from mockserver.expand import expand
+from mockserver.expand import check_expand, expand
 from mockserver.handlers import HANDLERS
 from mockserver.includable import Hider, kept_paths
 from mockserver.objects import public_copy
@@ -33,6 +41,9 @@ log = logging.getLogger("mockserver")
 MAX_BODY = 1024 * 1024
 MAX_QUERY = 64 * 1024
 IDEMPOTENCY_KEYS_PER_ACCOUNT = 10_000
+IDEMPOTENCY_KEY_MAX = 255  # Stripe: "Idempotency keys can be up to 255 characters long"
+# Headers whose value decides what a request does: sent twice, which one counts is ambiguous, so refuse.
+SINGLE_HEADERS = ("authorization", "idempotency-key", "content-type", "stripe-account", "stripe-version")
 KEY_PATTERN = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]{1,200}$")
 LIVE_PATTERN = re.compile(r"^(sk|rk)_live_")
 FORM = "application/x-www-form-urlencoded"
@@ -56,6 +67,8 @@ class Request:
     path_params: dict[str, str] = field(default_factory=dict)
     account: Account | None = None
     params: dict = field(default_factory=dict)
+    raw_path: bytes = b""  # as sent (percent-encoded): an encoded slash stays part of its segment
+    repeated: tuple[str, ...] = ()  # header names sent more than once
 
 
 @dataclass
@@ -104,6 +117,10 @@ class Hooks:
         """Runs the operation's behaviour (faults may wrap it)."""
         return handler(ctx)
 
+    def atomic(self, req: Request) -> bool:
+        """Whether the handler runs in a store transaction (the default; a planted fault may say no)."""
+        return True
+
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         """May change the handler's result (a copy, safe to edit)."""
         return body
@@ -138,11 +155,17 @@ class MockApp:
             return
         if scope["type"] != "http":
             return
-        headers = {}
+        headers: dict[str, str] = {}
+        repeated: list[str] = []
         for raw_name, raw_value in scope.get("headers", []):
-            headers[raw_name.decode("latin-1").lower()] = raw_value.decode("latin-1")
+            name = raw_name.decode("latin-1").lower()
+            if name in headers and name in SINGLE_HEADERS:
+                repeated.append(name)
+            headers[name] = raw_value.decode("latin-1")
         body, too_large = await self._read_body(receive, headers)
-        req = Request(scope["method"].upper(), scope.get("path", "/"), scope.get("query_string", b""), headers, body)
+        path = scope.get("path", "/")
+        req = Request(scope["method"].upper(), path, scope.get("query_string", b""), headers, body,
+                      raw_path=scope.get("raw_path") or path.encode("utf-8"), repeated=tuple(repeated))
         if too_large:
             resp = self._error(ApiError(413, f"Request bodies are limited to {MAX_BODY} bytes.",
                                         code="request_too_large"))
@@ -212,11 +235,9 @@ class MockApp:
                                         type="api_error"))
 
     def _pipeline(self, req: Request) -> Response:
-        literal = self._literal_routes.get((req.method, req.path))
-        matched = (literal, {}) if literal is not None else self.contract.match(req.method, req.path)
-        if matched is None:
-            raise ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
-        req.operation, req.path_params = matched
+        # -- validate: nothing below may change state ------------------------------------------------------------
+        req.operation, req.path_params = self._route(req)
+        self._check_headers(req)
         try:
             key = self._api_key(req.headers)
         except ApiError as exc:
@@ -225,36 +246,88 @@ class MockApp:
         req.params = self._params(req)
         self.hooks.after_validation(req)
         op = req.operation
+        if req.params.get("expand"):
+            check_expand(self.contract, op.responses["200"], req.params["expand"])
+        handler = HANDLERS.get(op.operation_id)
+        if handler is None:
+            raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
         idem_key = req.headers.get("idempotency-key") if req.method == "POST" else None
         fingerprint = ""
-        if idem_key:
+        if idem_key is not None:
             fingerprint = self.fingerprint(req)
             replay = self._replay(req.account, idem_key, fingerprint)
             if replay is not None:
                 return replay
+        # -- act: the endpoint begins executing; its result, whatever it is, is the request's result -------------
         ctx = Context(op, req.params, req.path_params, req.account, self.contract, self.store, req.path)
-        handler = HANDLERS.get(op.operation_id)
-        if handler is None:
-            raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
-        try:
-            result = self.hooks.call_handler(req, ctx, handler)
-            schema = op.responses["200"]
-            if not req.params.get("expand") and self._answers_unedited():
-                # Nothing changes this answer before it is sent: serialise it once, now (the bytes are the
-                # snapshot that public_copy's round trip made, and exactly what _send would have produced).
-                resp = Response(200, orjson.dumps(self.hider.hide(result, schema)))
-            else:
-                body = public_copy(result)
-                if req.params.get("expand"):
-                    body = expand(self.contract, req.account, body, schema, req.params["expand"])
-                body = self.hider.hide(body, schema, kept_paths(req.params.get("expand")))
-                body = self.hooks.after_handler(req, ctx, body)
-                resp = Response(200, body)
-        except ApiError as exc:
-            resp = self._error(exc)
-        if idem_key and resp.status < 500 and resp.status != 429:
+        resp = self._execute(req, ctx, handler)
+        if idem_key is not None and resp.status != 429:
             self._remember(req.account, idem_key, fingerprint, resp)
         return resp
+
+    def _execute(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Response:
+        """Run the handler and build the answer inside one transaction: an error anywhere undoes every change."""
+        assert req.account is not None and req.operation is not None
+        try:
+            if req.method == "GET" or not self.hooks.atomic(req):
+                return self._respond(req, ctx, handler)
+            with req.account.transaction():
+                return self._respond(req, ctx, handler)
+        except ApiError as exc:
+            return self._error(exc)
+        except Exception:  # a bug in the mock: undone (above), said so, and kept as this request's result
+            log.exception("mock bug while serving %s %s", req.method, req.path)
+            return self._error(ApiError(500, "The mock server hit an internal error (a bug in the mock).",
+                                        type="api_error"))
+
+    def _respond(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Response:
+        op = req.operation
+        assert op is not None and req.account is not None
+        result = self.hooks.call_handler(req, ctx, handler)
+        schema = op.responses["200"]
+        if not req.params.get("expand") and self._answers_unedited():
+            # Nothing changes this answer before it is sent: serialise it once, now (the bytes are the
+            # snapshot that public_copy's round trip made, and exactly what _send would have produced).
+            return Response(200, orjson.dumps(self.hider.hide(result, schema)))
+        body = public_copy(result)
+        if req.params.get("expand"):
+            body = expand(self.contract, req.account, body, schema, req.params["expand"])
+        body = self.hider.hide(body, schema, kept_paths(req.params.get("expand")))
+        body = self.hooks.after_handler(req, ctx, body)
+        return Response(200, body)
+
+    def _route(self, req: Request) -> tuple[Operation, dict[str, str]]:
+        """The operation for the path as sent: segments split on `/` first, then percent-decoded, so `%2F` is
+        part of an ID; an empty segment (`//`, a trailing `/`) is an unknown URL, as in Stripe."""
+        raw = req.raw_path
+        matched = None
+        if b"%" not in raw:
+            literal = self._literal_routes.get((req.method, req.path))
+            matched = (literal, {}) if literal is not None else None
+        if matched is None and raw.startswith(b"/"):
+            try:
+                segments = [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split(b"/")]
+            except UnicodeDecodeError:
+                segments = [""]
+            matched = self.contract.match_segments(req.method, segments)
+        if matched is None:
+            shown = raw.decode("latin-1")
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            raise ApiError(404, f"Unrecognized request URL ({req.method}: {shown}). Please see "
+                                "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        return matched
+
+    @staticmethod
+    def _check_headers(req: Request) -> None:
+        if req.repeated:
+            name = req.repeated[0]
+            raise ApiError(400, f"The '{name}' header was sent more than once; send it exactly once.",
+                           code="header_duplicated")
+        if req.method == "POST" and "idempotency-key" in req.headers:
+            key = req.headers["idempotency-key"]
+            if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+                raise ApiError(400, f"Invalid Idempotency-Key: keys must be 1 to {IDEMPOTENCY_KEY_MAX} characters "
+                                    f"long (this one has {len(key)}).", code="idempotency_key_invalid")
 
     def _answers_unedited(self) -> bool:
         """True when no hook may edit a 200 body (the default after_handler and before_send)."""

@@ -183,7 +183,9 @@ def detach(ctx: Context, item: dict) -> None:
 
 def item_of_line(ctx: Context, line: dict) -> dict:
     item_id = line["parent"]["invoice_item_details"]["invoice_item"]
-    return ctx.account.collection("invoiceitem").objects[item_id]
+    item = ctx.account.collection("invoiceitem").get(item_id)
+    assert item is not None, f"line of a missing item {item_id}"
+    return item
 
 
 def recompute(ctx: Context, invoice: dict) -> dict:

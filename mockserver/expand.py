@@ -90,3 +90,43 @@ def _strip_null(contract: Contract, schema: dict) -> dict:
     if "anyOf" in schema and len(branches) == 1:
         return contract.resolve(branches[0])
     return schema
+
+
+def check_expand(contract: Contract, schema: dict, paths: list[str]) -> None:
+    """Refuse an `expand` that names something not expandable, from the response schema alone (before the
+    request acts; Stripe validates a request fully first). Raises the same 400s `expand` would."""
+    for index, path in enumerate(paths):
+        parts = path.split(".")
+        if len(parts) > MAX_DEPTH:
+            raise ApiError(400, f"You cannot expand more than {MAX_DEPTH} levels of a property ({path}).",
+                           code="parameter_invalid", param=f"expand[{index}]")
+        _check_parts(contract, schema, parts, path, index)
+
+
+def _check_parts(contract: Contract, schema: dict, parts: list[str], path: str, index: int) -> None:
+    """The schema-only twin of `_walk`: the same rules, followed through every branch a value could take."""
+    schema = _strip_null(contract, schema)
+    while schema.get("type") == "array":
+        schema = _strip_null(contract, schema["items"])
+    if not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    props = schema.get("properties", {})
+    if head not in props:
+        raise _not_expandable(path, index)
+    field_schema = props[head]
+    if field_schema.get(INCLUDABLE):  # shown when expanded; deeper parts follow the field's own schema
+        if rest:
+            _check_parts(contract, field_schema, rest, path, index)
+        return
+    target = expandable_target(field_schema)
+    inner = _strip_null(contract, field_schema)
+    if inner.get("type") == "array" and expandable_target(inner["items"]) is not False:
+        target = expandable_target(inner["items"])
+    elif target is False:
+        if not rest:
+            raise _not_expandable(path, index)
+        _check_parts(contract, field_schema, rest, path, index)
+        return
+    if rest:
+        _check_parts(contract, contract.components.get(target, {}) if target else {}, rest, path, index)

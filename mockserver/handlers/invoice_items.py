@@ -179,7 +179,7 @@ def update_lines(ctx: Context) -> dict:
         staged.append(item)
     _invoice_metadata(inv, ctx.params)
     for item in staged:
-        ctx.account.collection("invoiceitem").objects[item["id"]].update(item)
+        ctx.account.collection("invoiceitem").get(item["id"]).update(item)  # type: ignore[union-attr]
         _refresh(ctx, item, inv)
     return billing.recompute(ctx, inv)
 

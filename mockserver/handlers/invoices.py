@@ -152,10 +152,11 @@ def create_invoice(ctx: Context) -> dict:
             ctx.account.collection("invoiceitem").add(item)
             billing.attach(ctx, item, inv)
     if p.get("pending_invoice_items_behavior") == "include":
-        pending = [i for i in ctx.account.collection("invoiceitem").newest_first()
+        items = ctx.account.collection("invoiceitem")
+        pending = [i["id"] for i in items.scan()
                    if i["invoice"] is None and i["customer"] == customer["id"] and i["currency"] == inv["currency"]]
-        for item in reversed(pending):
-            billing.attach(ctx, item, inv)
+        for item_id in reversed(pending):
+            billing.attach(ctx, items.get(item_id), inv)  # type: ignore[arg-type]
     return billing.recompute(ctx, inv)
 
 
@@ -189,7 +190,7 @@ def delete_invoice(ctx: Context) -> dict:
     items = ctx.account.collection("invoiceitem")
     for line in list(billing.lines_of(ctx, inv["id"]).oldest_first(-1)):
         items.remove(line["parent"]["invoice_item_details"]["invoice_item"])
-    ctx.account.collections.pop(f"line_item:{inv['id']}", None)
+    ctx.account.drop_collection(f"line_item:{inv['id']}")
     ctx.account.collection("invoice").remove(inv["id"])
     return {"id": inv["id"], "object": "invoice", "deleted": True}
 
@@ -336,7 +337,7 @@ def attach_payment(ctx: Context) -> dict:
         raise ApiError(400, "The payment intent's currency does not match the invoice's.", code="parameter_invalid",
                        param="payment_intent")
     if any(pay["payment"]["payment_intent"] == intent["id"]
-           for pay in ctx.account.collection("invoice_payment").newest_first()):
+           for pay in ctx.account.collection("invoice_payment").scan()):
         raise ApiError(400, "This payment intent is already attached to an invoice.", code="parameter_invalid",
                        param="payment_intent")
     succeeded = intent["status"] == "succeeded"
@@ -377,7 +378,7 @@ def create_preview(ctx: Context) -> dict:
         _apply_fields(ctx, inv, {k: p[k] for k in ("automatic_tax", "issuer") if k in p})
     lines = []
     if customer is not None:
-        pending = [i for i in ctx.account.collection("invoiceitem").newest_first()
+        pending = [i for i in ctx.account.collection("invoiceitem").scan()
                    if i["invoice"] is None and i["customer"] == customer["id"] and i["currency"] == currency]
         lines = [billing.line_for(ctx, dict(item), inv) for item in reversed(pending)]
     for n, spec in enumerate(p.get("invoice_items") or []):
