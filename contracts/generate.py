@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from contracts.bounds import apply_bounds, field_docs
 from contracts.operations import OBJECT_CLASSES, OPERATIONS, OperationRow
 
 HERE = Path(__file__).resolve().parent
@@ -277,7 +278,7 @@ def typeddict_schema(cls: type) -> dict:
         tp = _evaluate(annotation, module_globals, {})
         if _origin(tp) in (typing.NotRequired, typing.Required):
             tp = _args(tp)[0]
-        props[key] = param_schema(tp, key)
+        props[key] = apply_bounds(param_schema(tp, key), key, field_docs(cls).get(key, ""))
         if key in cls.__required_keys__:
             required.append(key)
     schema: dict = {"type": "object", "properties": props, "additionalProperties": False}

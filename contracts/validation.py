@@ -13,7 +13,7 @@ Checks run in a fixed order, and the first failure wins:
    present property in request order (key length, ``""`` on a required
    property, then the value itself, depth first);
 2. at each array: shape -> ``maxItems``/``minItems`` -> each item in order;
-3. at each scalar: ``""`` -> type/format -> range/length -> ``enum``.
+3. at each scalar: ``""`` -> type/format -> range/length -> ``pattern`` -> ``enum``.
 
 Already-typed Python values are judged by their wire form, exactly as after
 a real HTTP round trip through ``harness.codec``: scalars are rendered with
@@ -68,11 +68,13 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     PARAMETER_INVALID_BOOLEAN: "not exactly 'true' or 'false' (or a Python bool)",
     PARAMETER_INVALID_STRING_TOO_LONG: "a string (metadata values included) longer than maxLength",
     PARAMETER_INVALID: "everything else: value not in enum, wrong shape (object/array/string expected), "
-    "maxItems/minItems, minLength, metadata key count (maxProperties) or key length (x-key-max-length)",
+    "maxItems/minItems, minLength, pattern (a decimal's digits and places), metadata key count (maxProperties) "
+    "or key length (x-key-max-length)",
 }
 """Every code ``validate`` can raise, with when it is raised (all are ``invalid_request_error``)."""
 
 _INT_RE = re.compile(r"-?[0-9]+", re.ASCII)
+_PATTERNS: dict[str, re.Pattern[str]] = {}
 _NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SHOWN_CHARS = 100  # how much of an offending value a message quotes
@@ -202,6 +204,14 @@ def _range_message(value: Any, schema: Mapping[str, Any]) -> str | None:
     if maximum is not None and value > maximum:
         return f"This value must be less than or equal to {maximum} (it currently is '{value}')."
     return None
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """The contract's `pattern`s, compiled once (ASCII classes: `[0-9]` and `\\d` mean the same)."""
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = re.compile(pattern, re.ASCII)
+    return found
 
 
 # --------------------------------------------------------------------------- validators
@@ -366,6 +376,12 @@ def _validate_string(value: Any, schema: Mapping[str, Any], path: str) -> str:
             path,
             f"Invalid string: {_shown(value)}; must be at least {min_length} characters",
         )
+    pattern = schema.get("pattern")
+    if pattern is not None and not _compiled(pattern).search(value):
+        if schema.get("format") == "decimal":
+            raise ParamError(PARAMETER_INVALID, path, f"Invalid decimal: {_shown(value)}; {path} must be a plain "
+                             f"decimal (no exponent) matching {pattern}: bounded digits before and after the point")
+        raise ParamError(PARAMETER_INVALID, path, f"Invalid string: {_shown(value)}; must match {pattern}")
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         choices = [str(choice) for choice in enum]

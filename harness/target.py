@@ -58,8 +58,9 @@ class Target:
 
 
 def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (), label: str = "",
-                        timeout: float = 30.0) -> Target:
-    """Start `python -m mockserver` on a free loopback port and wait until it answers."""
+                        timeout: float = 30.0, server_args: tuple[str, ...] = ()) -> Target:
+    """Start `python -m mockserver` on a free loopback port and wait until it answers (`server_args`: more
+    command-line options, e.g. ("--header-timeout", "1"))."""
     workdir = Path(tempfile.mkdtemp(prefix="harness-mock-"))
     port_file = workdir / "port"
     log_path = workdir / "mock.log"
@@ -68,6 +69,7 @@ def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (
         cmd += ["--fault", name]
     for setting in chaos:
         cmd += ["--chaos", setting]
+    cmd += list(server_args)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -162,7 +162,9 @@ class MockApp:
             if name in headers and name in SINGLE_HEADERS:
                 repeated.append(name)
             headers[name] = raw_value.decode("latin-1")
-        body, too_large = await self._read_body(receive, headers)
+        body, too_large, complete = await self._read_body(receive, headers)
+        if not complete:  # the client left mid-body: never act on a truncated request (nobody reads the answer)
+            return
         path = scope.get("path", "/")
         req = Request(scope["method"].upper(), path, scope.get("query_string", b""), headers, body,
                       raw_path=scope.get("raw_path") or path.encode("utf-8"), repeated=tuple(repeated))
@@ -182,7 +184,8 @@ class MockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> tuple[bytes, bool]:
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> tuple[bytes, bool, bool]:
+        """(body, too large, complete): complete is False when the client disconnected before the end."""
         declared = headers.get("content-length", "")
         # ASCII digits only ("²".isdigit() is True), and no int() of thousands of digits (ValueError in 3.11)
         digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
@@ -191,7 +194,7 @@ class MockApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                return b"", too_large, False
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
@@ -200,7 +203,7 @@ class MockApp:
                 chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        return b"".join(chunks), too_large
+        return b"".join(chunks), too_large, True
 
     async def _send(self, send: Send, req: Request, resp: Response) -> None:
         resp = self.hooks.before_send(req, resp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from contracts.bounds import MAX_AMOUNT
 from contracts.rules import load_rules
 from mockserver.errors import ApiError, no_such
 from mockserver.handlers.common import new_object
@@ -68,7 +69,14 @@ def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str
     if params.get("amount") not in (None, ""):
         return params["amount"], quantity, None if unit is None else str(unit)
     if unit is not None:
-        return int((unit * quantity).to_integral_value()), quantity, str(unit)
+        amount = int((unit * quantity).to_integral_value())
+        if abs(amount) > MAX_AMOUNT:  # derived before anything is stored: refused like a given amount would be
+            given = next((name for name in ("quantity_decimal", "quantity") if params.get(name) not in (None, "")),
+                         None)
+            raise ApiError(400, f"The amount this gives ({unit} x {quantity}) is outside +/-{MAX_AMOUNT}: "
+                                "amounts have at most eight digits.", code="amount_too_large",
+                           param=param_path(param_prefix, given or "unit_amount_decimal"))
+        return amount, quantity, str(unit)
     if price_data:
         raise ApiError(400, "Provide price_data[unit_amount] or price_data[unit_amount_decimal].",
                        code="parameter_missing", param=param_path(param_prefix, "price_data[unit_amount]"))

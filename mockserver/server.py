@@ -1,7 +1,18 @@
-"""Serving the app with uvicorn, with Stripe-style JSON even for requests the HTTP parser itself rejects."""
+"""Serving the app with uvicorn, with Stripe-style JSON even for requests the HTTP parser itself rejects.
+
+Server settings that keep one client from hurting the others (uvicorn has no header-read timeout or connection
+cap of its own that answers JSON, so the protocol below adds them):
+- a request's headers must arrive within `HEADER_TIMEOUT` seconds of its first byte (or of the connection being
+  opened), else a JSON 408 and the connection closes (a slow-header client cannot hold a socket for ever);
+- at most `MAX_CONNECTIONS` connections are open at once; one more gets a JSON 429 (`rate_limit`, as Stripe answers
+  too many concurrent requests) and is closed;
+- WebSocket upgrades are not served (`ws="none"`): an `Upgrade: websocket` request is answered as plain HTTP;
+- requests pipelined ahead of a malformed one are answered first, then the 400 for the malformed one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 
@@ -12,23 +23,121 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from mockserver.app import MockApp
 from mockserver.errors import ApiError
 
+HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a request's headers, from its first byte (or from connecting)."""
+MAX_CONNECTIONS = 512
+"""Open connections served at once; more are refused with a 429."""
+KEEP_ALIVE = 30
+"""Seconds an idle keep-alive connection stays open."""
+
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 429: b"Too Many Requests"}
+
+
+def error_bytes(error: ApiError) -> bytes:
+    """A complete HTTP/1.1 answer (closing the connection) carrying the Stripe-style JSON body of `error`."""
+    body = orjson.dumps(error.body())
+    head = [b"HTTP/1.1 %d %s" % (error.status, _REASONS.get(error.status, b"Error")),
+            b"content-type: application/json", b"request-id: req_" + secrets.token_hex(7).encode(),
+            b"content-length: " + str(len(body)).encode()]
+    head += [k.encode("latin-1") + b": " + v.encode("latin-1") for k, v in error.headers.items()]
+    head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn answers unparsable requests (a request line too long, bad bytes) with text/plain; the mock promises
-    a JSON error with a Request-Id for every client mistake, so this protocol does that instead."""
+    """uvicorn's httptools protocol with JSON answers for what the parser rejects, a header-read timeout, a
+    connection cap, plain-HTTP answers to upgrade requests and in-order answers around a malformed request."""
 
-    def send_400_response(self, msg: str) -> None:
-        body = orjson.dumps(ApiError(400, f"Malformed HTTP request: {msg}", code="invalid_request").body())
-        head = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
-                b"request-id: req_" + secrets.token_hex(7).encode() + b"\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n")
-        self.transport.write(head + body)
+    header_timeout: float = HEADER_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
+    _header_timer: asyncio.TimerHandle | None = None
+    _deferred_400: bytes | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.write(error_bytes(ApiError(
+                429, f"Too many open connections (at most {self.max_connections}); retry shortly.",
+                type="rate_limit_error", code="rate_limit", headers={"retry-after": "1"})))
+            transport.close()
+            return
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    # -- header-read timeout ---------------------------------------------------------------------------------
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being served; its own headers were complete in time
+        self.transport.write(error_bytes(ApiError(
+            408, f"The request headers did not arrive within {self.header_timeout:g} seconds.",
+            code="request_timeout")))
         self.transport.close()
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_header_timer()
 
-def serve(app: MockApp, sock: socket.socket, log_level: str = "warning") -> None:
-    """Serve on an already-bound socket: one process, one event loop (state needs no locks)."""
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._deferred_400 is not None and not self.pipeline and self.cycle.response_complete:
+            self._write_400()
+
+    # -- upgrades: answered as plain HTTP ----------------------------------------------------------------------
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # The parser stops at an upgrade request's headers: serve the request as it is (no body) and close after.
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.more_body = False
+            self.cycle.keep_alive = False
+            self.cycle.message_event.set()
+
+    # -- malformed requests ----------------------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        self._disarm_header_timer()
+        self._deferred_400 = error_bytes(ApiError(400, f"Malformed HTTP request: {msg}", code="invalid_request"))
+        busy = self.pipeline or (self.cycle is not None and not self.cycle.response_complete)
+        if busy:  # answer the requests before it first, in order; no more reading meanwhile
+            self.flow.pause_reading()
+            return
+        self._write_400()
+
+    def _write_400(self) -> None:
+        assert self._deferred_400 is not None
+        if not self.transport.is_closing():
+            self.transport.write(self._deferred_400)
+            self.transport.close()
+        self._deferred_400 = None
+
+
+def serve(app: MockApp, sock: socket.socket, log_level: str = "warning", *, header_timeout: float = HEADER_TIMEOUT,
+          max_connections: int = MAX_CONNECTIONS) -> None:
+    """Serve on an already-bound socket: one process, one event loop (state needs no locks).
+
+    `header_timeout` (seconds) and `max_connections` bound what slow or numerous clients can hold."""
+    protocol = type("MockHttpProtocol", (JsonErrorHttpToolsProtocol,),
+                    {"header_timeout": header_timeout, "max_connections": max_connections})
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", loop="uvloop",
-                            http=JsonErrorHttpToolsProtocol, server_header=False, date_header=False,
-                            timeout_keep_alive=30)
+                            http=protocol, ws="none", server_header=False, date_header=False,
+                            timeout_keep_alive=KEEP_ALIVE)
     uvicorn.Server(config).run(sockets=[sock])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -26,11 +27,14 @@ class Answer:
 
 
 def call_raw(app: MockApp, method: str, path: str, *, query: bytes = b"", body: bytes = b"",
-             headers: dict[str, str] | None = None) -> Answer:
-    """One request with raw bytes: what a fuzzer sends."""
+             headers: dict[str, str] | list[tuple[str, str]] | None = None) -> Answer:
+    """One request with raw bytes: what a fuzzer sends. `path` is as on the wire (percent-encoded); `headers`
+    may be a list of pairs to send a header more than once."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     scope = {
-        "type": "http", "method": method, "path": path, "query_string": query,
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()],
+        "type": "http", "method": method, "path": unquote(path, errors="replace"), "query_string": query,
+        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs],
     }
     sent: list[dict] = []
     messages = [{"type": "http.request", "body": body, "more_body": False}]

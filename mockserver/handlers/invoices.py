@@ -34,6 +34,7 @@ COPIED_FIELDS = ("auto_advance", "automatically_finalizes_at", "custom_fields", 
 # How many payments an invoice's includable `payments` list carries (the rest via GET /v1/invoice_payments).
 EMBEDDED_PAYMENTS = 10
 DEFAULT_DAYS_UNTIL_DUE = 30  # rule invoice.due_date.default (unsourced: the mock's choice)
+LATEST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can name
 
 NOT_SHOWN = ("application_fee_amount", "days_until_due", "transfer_data", "pending_invoice_items_behavior")
 
@@ -75,7 +76,11 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
         inv["due_date"] = None
     elif inv.get("due_date") is None or params.get("days_until_due"):
         days = params.get("days_until_due") or DEFAULT_DAYS_UNTIL_DUE
-        inv["due_date"] = inv["created"] + days * 86400
+        due = inv["created"] + days * 86400
+        if due > LATEST_TIMESTAMP:  # derived before storing: a due date no calendar holds is refused
+            raise ApiError(400, f"days_until_due={days} puts the due date past the year 9999.",
+                           code="parameter_invalid", param="days_until_due")
+        inv["due_date"] = due
 
 
 def _check_params(op: str, inv: dict, params: dict) -> None:
