@@ -9,6 +9,7 @@ from __future__ import annotations
 # name -> (module with a `main(argv) -> int`, one-line description)
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "mock": ("bench.mock_throughput", "mock server throughput, latency, flatness and memory under wrk"),
+    "robustness": ("bench.robustness", "100,000 malformed and extreme requests over every operation: 5xx, latency"),
 }
 
 __all__ = ["BENCHMARKS"]

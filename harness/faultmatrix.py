@@ -48,6 +48,7 @@ SUITE_FILES = {  # the suite a fault should trip: run first so the first failure
     "lifecycle": sorted(str(p.relative_to(ROOT)) for p in (ROOT / "suites").glob("test_lifecycle_*.py")),
     "properties": ["suites/test_properties.py"],
     "security": ["suites/test_security.py"],
+    "robustness": ["suites/test_robustness.py"],
 }
 
 

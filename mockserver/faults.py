@@ -10,17 +10,20 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from contracts.rules import load_rules
-from contracts.validation import ParamError
+from contracts.validation import ParamError, validate
 from harness import search_query
 from harness.findings import stable
 from harness.search_query import QuerySyntaxError, parse
 from mockserver.app import Context, Hooks, MockApp, Request, Response
 from mockserver.errors import ApiError
+from mockserver.expand import expand
 
 
 @dataclass(frozen=True)
@@ -1048,6 +1051,133 @@ INDISTINGUISHABLE: tuple[frozenset[str], ...] = (
     frozenset({"update_dropped", "stale_read"}),
     frozenset({"deleted_still_retrievable", "delete_open_invoice"}),
 )
+
+
+# -- robustness: what a client sends must never cause a 5xx, a stall or a half-saved change ----------------------
+
+_HUGE_INDEX = re.compile(rb"\[[0-9]{4301,}\]|%5B[0-9]{4301,}%5D", re.IGNORECASE)
+SLOW_DECIMAL_SECONDS = 6.0
+
+
+def _leaf_name(param: str) -> str:
+    """`lines[0][amount]` -> `amount`."""
+    return param.rstrip("]").rsplit("[", 1)[-1]
+
+
+def _raw_at(raw: Any, param: str) -> tuple[Any, Any] | None:
+    """(container, key) holding the value a bracketed param names in decoded (not yet validated) params."""
+    steps = [s.rstrip("]") for s in param.split("[")]
+    node = raw
+    for step in steps[:-1]:
+        key: Any = int(step) if isinstance(node, list) and step.isdigit() else step
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    last: Any = int(steps[-1]) if isinstance(node, list) and steps[-1].isdigit() else steps[-1]
+    return (node, last) if isinstance(node, (dict, list)) else None
+
+
+class _AcceptOutOfRange(Hooks):
+    """Accept a value the contract's bounds refuse for the named fields, coerced the naive way."""
+
+    fields: tuple[str, ...] = ()
+
+    def coerce(self, value: str) -> Any:
+        return value
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        op = req.operation
+        found = _raw_at(raw, error.param) if _leaf_name(error.param) in self.fields else None
+        if op is None or found is None or not isinstance(found[0][found[1]], str):
+            raise error
+        container, key = found
+        value = container[key]
+        container[key] = "1"  # stands in while the rest is validated
+        params = validate(raw, op.request_schema)
+        placed = _raw_at(params, error.param)
+        if placed is None:
+            raise error
+        placed[0][placed[1]] = self.coerce(value)
+        return params
+
+
+@fault("overflow_saved_then_500", "robustness", "an amount beyond 64 bits is stored, then the answer is a 500 "
+       "(and every later list of that account too)", "robustness")
+class OverflowSavedThen500(_AcceptOutOfRange):
+    fields = ("amount",)
+
+    def coerce(self, value: str) -> Any:
+        return int(value) if value.lstrip("-").isdigit() and len(value) < 4300 else value
+
+    def atomic(self, req: Request) -> bool:
+        return False  # the half-saved change is the bug
+
+
+@fault("slow_decimal", "robustness", "a decimal with a huge exponent is accepted and takes seconds to compute",
+       "robustness")
+class SlowDecimal(_AcceptOutOfRange):
+    fields = ("unit_amount_decimal", "quantity_decimal")
+
+    def coerce(self, value: str) -> Any:
+        if "e" in value.lower():
+            # what int(Decimal("1e999999")) costs, without waiting a minute: the whole server stalls
+            time.sleep(SLOW_DECIMAL_SECONDS)
+        return "1"
+
+
+@fault("index_value_error", "robustness", "an array index of more than 4,300 digits is a 500 (int() limit)",
+       "negative")
+class IndexValueError(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        if _HUGE_INDEX.search(req.query) or _HUGE_INDEX.search(req.body):
+            int("9" * 4301)  # ValueError: Exceeds the limit (4300 digits) for integer string conversion
+        return None
+
+
+@fault("path_normalised", "robustness", "paths are normalised before routing: `%2F` splits an ID, a trailing or "
+       "double `/` is ignored", "robustness")
+class PathNormalised(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        path = unquote_to_bytes(req.raw_path).decode("utf-8", "replace")
+        path = "/" + "/".join(seg for seg in path.split("/") if seg)
+        req.raw_path, req.path = path.encode(), path
+        return None
+
+
+@fault("expand_checked_after_acting", "robustness", "`expand` is checked after the handler acted: a refused "
+       "request has already changed the object", "negative")
+class ExpandCheckedAfterActing(Hooks):
+    def after_validation(self, req: Request) -> None:
+        if "expand" in req.params:
+            req.headers["x-fault-expand"] = "\n".join(req.params.pop("expand"))
+
+    def atomic(self, req: Request) -> bool:
+        return "x-fault-expand" not in req.headers
+
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        paths = req.headers.get("x-fault-expand")
+        if paths is None or req.operation is None or req.account is None:
+            return body
+        return expand(ctx.contract, req.account, body, req.operation.responses["200"], paths.split("\n"))
+
+
+@fault("idempotency_key_length_unchecked", "robustness", "an empty or over-long Idempotency-Key is accepted "
+       "(and ignored)", "robustness")
+class IdempotencyKeyLengthUnchecked(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        key = req.headers.get("idempotency-key")
+        if key is not None and not 1 <= len(key) <= 255:
+            del req.headers["idempotency-key"]
+        return None
+
+
+@fault("duplicate_authorization_last_wins", "robustness", "with two Authorization headers the last one is used",
+       "robustness")
+class DuplicateAuthorizationLastWins(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        req.repeated = tuple(name for name in req.repeated if name != "authorization")
+        return None
 
 
 def fault_hooks(names: list[str]) -> list[Hooks]:

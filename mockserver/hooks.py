@@ -46,6 +46,9 @@ class HookChain(Hooks):
             call = (lambda h, inner: lambda c: h.call_handler(req, c, inner))(hook, call)
         return call(ctx)
 
+    def atomic(self, req: Request) -> bool:
+        return all(hook.atomic(req) for hook in self.hooks)
+
     def after_handler(self, req: Request, ctx: Any, body: Any) -> Any:
         for hook in self.hooks:
             body = hook.after_handler(req, ctx, body)

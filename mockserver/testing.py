@@ -107,3 +107,25 @@ def fails(answer: Answer, status: int = 400, param: str | None = None, code: str
     if code is not None:
         assert error.get("code") == code, error
     return error
+
+
+def seed_objects(app: MockApp, api_key: str) -> dict[str, str]:
+    """One real object of each kind the operations' paths name, in the account of `api_key`: path parameter
+    name -> its ID (`invoice` is a draft with one line). For fuzzers, so requests reach the handlers."""
+    c = InProcessClient(app, api_key=api_key)
+    customer = c.post("/v1/customers", {"email": "fuzz@example.com"}).body
+    invoice = c.post("/v1/invoices", {"customer": customer["id"]}).body
+    invoice = c.post(f"/v1/invoices/{invoice['id']}/add_lines", {"lines": [{"amount": 500}]}).body
+    item = c.post("/v1/invoiceitems", {"customer": customer["id"], "amount": 300}).body
+    session = c.post("/v1/identity/verification_sessions", {"type": "document"}).body
+    template = c.post("/v1/test_helpers/invoice_rendering_templates", {"nickname": "fuzz"}).body
+    account = c.post("/v1/test_helpers/financial_connections/accounts", {}).body
+    auth = c.post("/v1/test_helpers/issuing/authorizations", {"amount": 100}).body
+    ids = {
+        "customer": customer["id"], "invoice": invoice["id"], "invoiceitem": item["id"],
+        "line_item_id": invoice["lines"]["data"][0]["id"], "session": session["id"], "template": template["id"],
+        "account": account["id"], "authorization": auth["id"],
+    }
+    if not all(isinstance(v, str) for v in ids.values()):
+        raise RuntimeError(f"seeding the mock failed: {ids}")
+    return ids

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from contracts.loader import fill_path, load_contract
 from mockserver.app import MAX_BODY, MockApp
-from mockserver.testing import Answer, InProcessClient, call_raw
+from mockserver.testing import Answer, call_raw, seed_objects
 
 KEY = "sk_test_robustness000000001"
 FORM = "application/x-www-form-urlencoded"
@@ -28,28 +28,8 @@ CONTRACT = load_contract()
 OPERATIONS = list(CONTRACT.operations.values())
 
 
-def _seed(app: MockApp) -> dict[str, str]:
-    """Real objects of the fuzzing account: path parameter name -> an ID that exists."""
-    c = InProcessClient(app, api_key=KEY)
-    customer = c.post("/v1/customers", {"email": "fuzz@example.com"}).body
-    invoice = c.post("/v1/invoices", {"customer": customer["id"]}).body
-    invoice = c.post(f"/v1/invoices/{invoice['id']}/add_lines", {"lines": [{"amount": 500}]}).body
-    item = c.post("/v1/invoiceitems", {"customer": customer["id"], "amount": 300}).body
-    session = c.post("/v1/identity/verification_sessions", {"type": "document"}).body
-    template = c.post("/v1/test_helpers/invoice_rendering_templates", {"nickname": "fuzz"}).body
-    account = c.post("/v1/test_helpers/financial_connections/accounts", {}).body
-    auth = c.post("/v1/test_helpers/issuing/authorizations", {"amount": 100}).body
-    ids = {
-        "customer": customer["id"], "invoice": invoice["id"], "invoiceitem": item["id"],
-        "line_item_id": invoice["lines"]["data"][0]["id"], "session": session["id"], "template": template["id"],
-        "account": account["id"], "authorization": auth["id"],
-    }
-    assert all(isinstance(v, str) for v in ids.values()), ids
-    return ids
-
-
 APP = MockApp()
-IDS = _seed(APP)
+IDS = seed_objects(APP, KEY)
 
 # -- strategies -------------------------------------------------------------------------------------------------
 

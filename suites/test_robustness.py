@@ -1,0 +1,216 @@
+"""Robustness: whatever a client sends, the answer is never a 5xx, never slow, and a refused request changes
+nothing (the object is read back before and after).
+
+- one-field-extreme requests: a valid request with exactly one integer or decimal field at an extreme but
+  well-formed value (its bounds and one past them, 2^63 - 1, beyond 64 bits, decimals with huge exponents or too
+  many places); the answer may be a 2xx or a 4xx, as the field's bounds say;
+- odd path IDs: an encoded slash inside an ID (`in_X%2Fvoid` must not void `in_X`), an empty segment, a trailing
+  `/`: a 404, and nothing changes;
+- control headers: `Authorization` sent twice is a 400; an `Idempotency-Key` that is empty or longer than 255
+  characters is a 400 (Stripe: "Idempotency keys can be up to 255 characters long"), and nothing changes.
+
+Against the embedded mock an answer slower than `RESPONSE_BOUND` seconds is a finding too (one request must never
+stall the server); against an external target network time is not ours to judge.
+"""
+
+from __future__ import annotations
+
+import http.client
+import shlex
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.loader import Operation
+from harness.client import API_KEY_ENV, Response
+from harness.codec import encode_body, encode_query
+from harness.findings import Category, CheckFailed, Finding
+from harness.target import Target
+from strategies import valid_requests
+from strategies.extremes import one_field_extreme_requests, path_variants
+from suites.checks import is_stripe_error, label_test
+from suites.conftest import OPERATION_IDS, snapshot
+from suites.pools import refs_for
+
+pytestmark = pytest.mark.robustness
+
+RESPONSE_BOUND = 5.0
+"""Seconds: on the embedded mock, any answer slower than this is a finding (a stall blocks every client)."""
+IDEMPOTENCY_KEY_MAX = 255
+POST_OPERATION_IDS = [op_id for op_id in OPERATION_IDS if op_id.startswith(("Create", "Update", "Add", "Remove",
+                                                                            "Finalize", "Pay", "Send", "Void",
+                                                                            "Mark", "Attach", "Archive",
+                                                                            "Unarchive", "Cancel", "Redact",
+                                                                            "Refresh", "Subscribe",
+                                                                            "Unsubscribe"))]
+
+
+def _finding(category: Category, op: Operation, check: str, signature: str, detail: str,
+             exchanges: list[dict[str, Any]]) -> CheckFailed:
+    return CheckFailed(Finding(category, check, op.label, signature, detail, exchanges))
+
+
+def _exchanges(resp: Response) -> list[dict[str, Any]]:
+    return [ex.to_dict() for ex in resp.exchanges]
+
+
+def answered_safely(op: Operation, resp: Response, target: Target, what: str) -> None:
+    """No 5xx, and (embedded mock) no answer slower than RESPONSE_BOUND seconds."""
+    if resp.status >= 500:
+        raise _finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {resp.status}",
+                       f"{what}: got {resp.status}\n\n{resp.describe()}", _exchanges(resp))
+    took = resp.exchange.duration_ms / 1000
+    if target.embedded and took > RESPONSE_BOUND:
+        raise _finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
+                       "slow answer", f"{what}: answered after {took:.1f} s\n\n{resp.describe()}", _exchanges(resp))
+
+
+def unchanged(op: Operation, before: Any, after: Any, what: str, resp: Response) -> None:
+    if after != before:
+        raise _finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed",
+                       f"{what}: refused with {resp.status}, but the object changed\n\n{resp.describe()}",
+                       _exchanges(resp))
+
+
+def expect_status(op: Operation, resp: Response, statuses: tuple[int, ...], check: str, what: str) -> None:
+    if resp.status not in statuses:
+        raise _finding(Category.CONTRACT, op, check, f"expected {'/'.join(map(str, statuses))}, got {resp.status}",
+                       f"{what}: got {resp.status}\n\n{resp.describe()}", _exchanges(resp))
+
+
+# -- one field extreme ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract, api, world, target):
+    op = contract[operation_id]
+    label_test(op, "robustness", title=f"{op.label}: one field at an extreme value: 2xx or 4xx, fast, no trace")
+
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        req = data.draw(one_field_extreme_requests(op, refs_for(world, operation_id)), label="request")
+        before = snapshot(contract, api, op, dict(req.path_params))
+        resp = api.request(req.method, req.path, req.params or None)
+        answered_safely(op, resp, target, req.label)
+        if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
+            is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param, code=req.expected.code,
+                            what=f"a value outside the field's bounds is refused ({req.label})")
+        if resp.status >= 400:
+            unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), req.label, resp)
+
+    check()
+
+
+# -- paths ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_odd_path_ids_are_not_found(operation_id, contract, api, world, target):
+    """An encoded slash is part of an ID and an empty segment is an unknown URL: 404, nothing changes."""
+    op = contract[operation_id]
+    label_test(op, "robustness", title=f"{op.label}: encoded slashes and empty segments in the path are 404s")
+
+    @settings(max_examples=2)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        req = data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
+        for label, path in path_variants(op, dict(req.path_params)):
+            before = snapshot(contract, api, op, dict(req.path_params))
+            resp = api.request(op.method, path, req.params or None)
+            answered_safely(op, resp, target, label)
+            expect_status(op, resp, (404,), "an encoded slash or an empty segment in the path is a 404", label)
+            unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), label, resp)
+
+    check()
+
+
+# -- control headers --------------------------------------------------------------------------------------------
+
+
+def _send_raw(target: Target, api_key: str, op: Operation, path: str, params: dict | None,
+              headers: list[tuple[str, str]]) -> tuple[int, dict, Any, float, str]:
+    """One request with exactly these headers (a header may repeat, which the HTTP client cannot send)."""
+    parts = urlsplit(target.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    body = encode_body(params or {}) if op.method == "POST" else None
+    url = path + (f"?{encode_query(params)}" if params and op.method != "POST" else "")
+    start = time.monotonic()
+    try:
+        conn.putrequest(op.method, url, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        answer = conn.getresponse()
+        payload = answer.read()
+        status, answer_headers = answer.status, dict(answer.getheaders())
+    finally:
+        conn.close()
+    try:
+        parsed = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        parsed = payload.decode("utf-8", "replace")
+    keys = {api_key: f"${API_KEY_ENV}", **{v.removeprefix("Bearer "): "$HARNESS_SECOND_API_KEY" for k, v in headers
+                                          if k.lower() == "authorization" and api_key not in v}}
+    shown = [f"{k}: {v}" if k.lower() != "authorization" else f"{k}: Bearer {keys[v.removeprefix('Bearer ')]}"
+             for k, v in headers]
+    curl = " ".join(["curl", "-sS", "-g", "-X", op.method, *[f"-H {shlex.quote(h)}" for h in shown],
+                     *([f"--data-binary {shlex.quote(body.decode())}"] if body else []),
+                     shlex.quote(target.base_url + url)])
+    return status, answer_headers, parsed, time.monotonic() - start, curl
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_api, world, target):
+    op = contract[operation_id]
+    label_test(op, "robustness", severity="critical", title=f"{op.label}: two Authorization headers are a 400")
+
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        req = data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
+        before = snapshot(contract, api, op, dict(req.path_params))
+        headers = [("Authorization", f"Bearer {api.api_key}"), ("Authorization", f"Bearer {other_api.api_key}")]
+        status, _, body, took, curl = _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)
+        detail = f"{req.label or 'valid request'} with two Authorization headers: got {status}\n{body}\ncurl: {curl}"
+        exchange = [{"method": op.method, "path": req.path, "status": status, "body": body, "curl": curl}]
+        if status >= 500:
+            raise _finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {status}",
+                           detail, exchange)
+        if target.embedded and took > RESPONSE_BOUND:
+            raise _finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
+                           "slow answer", detail, exchange)
+        if status != 400:
+            raise _finding(Category.CONTRACT, op, "a request with two Authorization headers is refused (400)",
+                           f"expected 400, got {status}", detail, exchange)
+        after = snapshot(contract, api, op, dict(req.path_params))
+        if after != before:
+            raise _finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed", detail,
+                           exchange)
+
+    check()
+
+
+@pytest.mark.parametrize("operation_id", POST_OPERATION_IDS)
+def test_idempotency_key_length_is_checked(operation_id, contract, api, world, target):
+    op = contract[operation_id]
+    label_test(op, "robustness", title=f"{op.label}: an empty or over-long Idempotency-Key is a 400")
+
+    @given(data=st.data(), key=st.sampled_from(["", "k" * (IDEMPOTENCY_KEY_MAX + 1), "k" * 10_000]))
+    def check(data: st.DataObject, key: str) -> None:
+        req = data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
+        before = snapshot(contract, api, op, dict(req.path_params))
+        what = f"Idempotency-Key of {len(key)} characters"
+        resp = api.request(req.method, req.path, req.params or None, headers={"Idempotency-Key": key}, retry=False)
+        answered_safely(op, resp, target, what)
+        expect_status(op, resp, (400,), f"an Idempotency-Key of 1 to {IDEMPOTENCY_KEY_MAX} characters is required "
+                                        "when one is sent", what)
+        unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), what, resp)
+
+    check()
