@@ -1163,7 +1163,7 @@ class ExpandCheckedAfterActing(Hooks):
 
 
 @fault("idempotency_key_length_unchecked", "robustness", "an empty or over-long Idempotency-Key is accepted "
-       "(and ignored)", "robustness")
+       "(and ignored)", "negative")
 class IdempotencyKeyLengthUnchecked(Hooks):
     async def before(self, req: Request) -> Response | None:
         key = req.headers.get("idempotency-key")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from hypothesis import strategies as st
@@ -138,6 +138,7 @@ class ApiRequest:
     label: str = ""
     raw_pairs: tuple[tuple[str, str], ...] | None = None
     defect: str = ""  # invalid requests: the kind of defect planted ("unknown", "range", "malformed", ...)
+    headers: tuple[tuple[str, str], ...] = ()  # extra request headers (a header defect)
 
     def encoded(self) -> list[tuple[str, str]]:
         """The (key, value) pairs on the wire: Stripe's bracket encoding of `params`, or `raw_pairs` as given."""
@@ -380,9 +381,9 @@ def _bind_value(value: Any, ids: Sequence[str]) -> Any:
 
 def _bind(req: ApiRequest, ids: Sequence[str]) -> ApiRequest:
     """The request with every placeholder replaced by the ID it stands for."""
-    return ApiRequest(req.operation_id, req.method, _bind_value(req.path, ids), _bind_value(dict(req.path_params), ids),
-                      _bind_value(dict(req.params), ids), req.kind, req.expected, _bind_value(req.label, ids),
-                      _bind_value(req.raw_pairs, ids), req.defect)
+    return replace(req, path=_bind_value(req.path, ids), path_params=_bind_value(dict(req.path_params), ids),
+                   params=_bind_value(dict(req.params), ids), label=_bind_value(req.label, ids),
+                   raw_pairs=_bind_value(req.raw_pairs, ids))
 
 
 _CACHE_SIZE = 512
@@ -451,6 +452,15 @@ def _invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
             families.setdefault("malformed", []).append(lambda label=label, pairs=pairs: _request(
                 op, variant, params, "invalid", label, expected=Expected(), raw_pairs=pairs,
                 defect="malformed"))
+        if "expand" in (op.request_schema.get("properties") or {}):
+            for label, paths in _bad_expands():
+                families.setdefault("expand", []).append(lambda label=label, paths=paths: _request(
+                    op, variant, {**params, "expand": paths}, "invalid", label, expected=Expected(),
+                    defect="expand"))
+        if op.method == "POST":
+            for label, headers in _bad_headers():
+                families.setdefault("header", []).append(lambda label=label, headers=headers: replace(_request(
+                    op, variant, params, "invalid", label, expected=Expected(), defect="header"), headers=headers))
         return st.sampled_from(sorted(families)).flatmap(
             lambda family: st.sampled_from(families[family]).map(lambda make: make()))
 
@@ -465,6 +475,20 @@ def _invalid(op: Operation, variant: _Variant, params: Mapping[str, Any], defect
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
+def _bad_expands() -> list[tuple[str, list[str]]]:
+    """`expand` values no response allows: `id` is a plain string everywhere, and paths deeper than Stripe's four
+    levels ("You cannot expand more than 4 levels of a property")."""
+    return [("expand of a field that is not expandable (id)", ["id"]),
+            ("expand of an unknown field", ["no_such_field"]),
+            ("expand deeper than four levels", ["a.b.c.d.e"])]
+
+
+def _bad_headers() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Header defects of a POST: Stripe's Idempotency-Key is 1 to 255 characters."""
+    return [("empty Idempotency-Key", (("Idempotency-Key", ""),)),
+            ("Idempotency-Key of 256 characters", (("Idempotency-Key", "k" * 256),))]
+
+
 def _malformed(params: Mapping[str, Any]) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
     """Encodings no nested dict can express; each one alone makes the body ambiguous (any 400 will do)."""
     pairs = encode(params)
@@ -476,6 +500,8 @@ def _malformed(params: Mapping[str, Any]) -> list[tuple[str, tuple[tuple[str, st
         ("unclosed bracket in a key", [*pairs, ("metadata[unclosed", "1")]),
         ("key starting with '['", [*pairs, ("[leading]", "1")]),
         ("text after ']' in a key", [*pairs, ("expand[0]x", "1")]),
+        ("array index of 4,301 digits", [*pairs, (f"expand[{'9' * 4301}]", "id")]),
+        ("array index beyond 64 bits", [*pairs, (f"expand[{10**20}]", "id")]),
     ]
     indexed = next((k for k, _ in pairs if _INDEX.search(k)), None)
     if indexed is not None:

@@ -560,6 +560,10 @@ _NOT_INTEGERS = ("abc", "1.5", "12abc")
 _NOT_NUMBERS = ("abc", "1,5", "12abc")
 _NOT_BOOLEANS = ("not_a_boolean", "maybe")
 _INT64_OVERFLOW = str(2**63)
+_INT64_UNDERFLOW = str(-(2**63) - 1)
+_BAD_DECIMALS = ("1e999999", "1." + "1" * 13, "9" * 30)
+"""Decimals no Stripe decimal field accepts: a huge exponent, 13 places, 30 digits (each well-formed for a naive
+parser, and 1e999999 made a mock stall for a minute)."""
 _BAD_ENUM = "not_a_valid_choice"
 _NESTED = {"nested": "1"}
 
@@ -635,6 +639,7 @@ class _Finder:
             for number in sorted(n for n in outside if n is not None):
                 bad("range", f"{where}={number} outside {low}..{high}", number, PARAMETER_INVALID_INTEGER)
             bad("range", f"{where} beyond 64 bits", _INT64_OVERFLOW, PARAMETER_INVALID_INTEGER)
+            bad("range", f"{where} below 64 bits", _INT64_UNDERFLOW, PARAMETER_INVALID_INTEGER)
         elif kind == "number":
             for text in _NOT_NUMBERS:
                 bad("type", f"{where}={text!r} is not a number", text)
@@ -648,6 +653,9 @@ class _Finder:
                     bad("enum", f"{where}={_BAD_ENUM!r} is not one of its enum values", _BAD_ENUM)
             else:
                 high, low = schema.get("maxLength"), schema.get("minLength") or 0
+                if schema.get("format") == "decimal" and schema.get("pattern"):
+                    for text in _BAD_DECIMALS:
+                        bad("decimal", f"{where}={text[:20]!r} is outside the decimals it accepts", text)
                 if high is not None:
                     bad("length", f"{where} longer than maxLength {high}", "a" * (high + 1))
                 if low > 1:

@@ -1,0 +1,54 @@
+"""Checks shared by the suites that send requests a server must refuse or survive: no 5xx, no stall, no trace.
+
+Each failure is a `harness.findings.Finding` (category, the property, the operation, a signature free of IDs) that
+carries the exchanges, so the report shows the request, the answer and a curl line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.loader import Operation
+from harness.client import Response
+from harness.findings import Category, CheckFailed, Finding
+from harness.target import Target
+
+RESPONSE_BOUND = 5.0
+"""Seconds: on the embedded mock, any answer slower than this is a finding (a stall blocks every client)."""
+
+
+def finding(category: Category, op: Operation, check: str, signature: str, detail: str,
+            exchanges: list[dict[str, Any]]) -> CheckFailed:
+    """The exception that stops a test on one `Finding` (raise it)."""
+    return CheckFailed(Finding(category, check, op.label, signature, detail, exchanges))
+
+
+def exchanges_of(resp: Response) -> list[dict[str, Any]]:
+    """Every attempt behind `resp`, redacted, as findings carry them."""
+    return [ex.to_dict() for ex in resp.exchanges]
+
+
+def answered_safely(op: Operation, resp: Response, target: Target, what: str) -> None:
+    """No 5xx, and (embedded mock) no answer slower than RESPONSE_BOUND seconds."""
+    if resp.status >= 500:
+        raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {resp.status}",
+                      f"{what}: got {resp.status}\n\n{resp.describe()}", exchanges_of(resp))
+    took = resp.exchange.duration_ms / 1000
+    if target.embedded and took > RESPONSE_BOUND:
+        raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
+                      "slow answer", f"{what}: answered after {took:.1f} s\n\n{resp.describe()}", exchanges_of(resp))
+
+
+def unchanged(op: Operation, before: Any, after: Any, what: str, resp: Response) -> None:
+    """The object read back after a refused request equals the one read before it."""
+    if after != before:
+        raise finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed",
+                      f"{what}: refused with {resp.status}, but the object changed\n\n{resp.describe()}",
+                      exchanges_of(resp))
+
+
+def expect_status(op: Operation, resp: Response, statuses: tuple[int, ...], check: str, what: str) -> None:
+    """The answer has one of `statuses`, else a contract finding for property `check`."""
+    if resp.status not in statuses:
+        raise finding(Category.CONTRACT, op, check, f"expected {'/'.join(map(str, statuses))}, got {resp.status}",
+                      f"{what}: got {resp.status}\n\n{resp.describe()}", exchanges_of(resp))
