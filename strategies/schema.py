@@ -194,8 +194,9 @@ def _text_of_length(length: int) -> SearchStrategy[str]:
 
 def _decimal_strings(mode: Mode) -> SearchStrategy[str]:
     if mode == "boundary":
-        return st.sampled_from(("0", "0.000000000001", "999999.999999999999"))
-    whole = st.integers(0, 999_999)
+        # the largest whole part and the most places, apart: x quantity (<= 100) a unit amount stays within 8 digits
+        return st.sampled_from(("0", "0.000000000001", "999999.000000000001"))
+    whole = st.integers(0, 999_998)  # below 999,999 whole units: x 100 stays within 8 digits, places included
     fraction = st.integers(1, 12).flatmap(lambda places: st.integers(0, 10**places - 1).map(
         lambda n: f"{n:0{places}d}"))
     return st.one_of(whole.map(str), st.builds(lambda w, f: f"{w}.{f}", whole, fraction))

@@ -57,3 +57,16 @@ def test_wrk_script_sets_method_body_auth_and_a_request_cap(tmp_path: Path) -> N
     assert mt.AUTH in script and "local max_requests = 500" in script and "BENCH_RESULT" in script
     retrieve = mt.wrk_script(mt.scenarios("cus_123")["retrieve"], ids, 500)
     assert str(ids) in retrieve and "math.random(#ids)" in retrieve
+
+
+def test_robustness_bench_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import robustness
+
+    report = tmp_path / "bench-robustness.md"
+    status = robustness.main(["--requests", "400", "--report", str(report)])
+    text = report.read_text()
+    assert text in capsys.readouterr().out
+    assert status == 0, text  # no 5xx, every answer Stripe-shaped
+    assert "400 requests over" in text and "5xx: 0" in text
+    assert {line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")} >= set(
+        robustness.CLASSES)
