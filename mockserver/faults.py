@@ -1103,7 +1103,8 @@ class _AcceptOutOfRange(Hooks):
 
 
 @fault("overflow_saved_then_500", "robustness", "an amount beyond 64 bits is stored, then the answer is a 500 "
-       "(and every later list of that account too)", "robustness")
+       "(and every later list of that account too)", "robustness",
+       finding=Recognise(r"5xx|outside the field's bounds|" + LENIENT, categories=(SERVER, CONTRACT)))
 class OverflowSavedThen500(_AcceptOutOfRange):
     fields = ("amount",)
 
@@ -1115,7 +1116,8 @@ class OverflowSavedThen500(_AcceptOutOfRange):
 
 
 @fault("slow_decimal", "robustness", "a decimal with a huge exponent is accepted and takes seconds to compute",
-       "robustness")
+       "robustness", finding=Recognise(r"within 5 s|outside the field's bounds|" + LENIENT,
+                                      categories=(SERVER, CONTRACT)))
 class SlowDecimal(_AcceptOutOfRange):
     fields = ("unit_amount_decimal", "quantity_decimal")
 
@@ -1127,7 +1129,7 @@ class SlowDecimal(_AcceptOutOfRange):
 
 
 @fault("index_value_error", "robustness", "an array index of more than 4,300 digits is a 500 (int() limit)",
-       "negative")
+       "negative", finding=Recognise(r"5xx", categories=(SERVER,)))
 class IndexValueError(Hooks):
     async def before(self, req: Request) -> Response | None:
         if _HUGE_INDEX.search(req.query) or _HUGE_INDEX.search(req.body):
@@ -1136,7 +1138,8 @@ class IndexValueError(Hooks):
 
 
 @fault("path_normalised", "robustness", "paths are normalised before routing: `%2F` splits an ID, a trailing or "
-       "double `/` is ignored", "robustness")
+       "double `/` is ignored", "robustness",
+       finding=Recognise(r"encoded slash|empty segment|changes nothing", categories=(CONTRACT, INVARIANT)))
 class PathNormalised(Hooks):
     async def before(self, req: Request) -> Response | None:
         path = unquote_to_bytes(req.raw_path).decode("utf-8", "replace")
@@ -1146,7 +1149,8 @@ class PathNormalised(Hooks):
 
 
 @fault("expand_checked_after_acting", "robustness", "`expand` is checked after the handler acted: a refused "
-       "request has already changed the object", "negative")
+       "request has already changed the object", "negative",
+       finding=Recognise(r"changes nothing", categories=(CONTRACT, INVARIANT)))
 class ExpandCheckedAfterActing(Hooks):
     def after_validation(self, req: Request) -> None:
         if "expand" in req.params:
@@ -1163,7 +1167,7 @@ class ExpandCheckedAfterActing(Hooks):
 
 
 @fault("idempotency_key_length_unchecked", "robustness", "an empty or over-long Idempotency-Key is accepted "
-       "(and ignored)", "negative")
+       "(and ignored)", "negative", finding=Recognise(LENIENT, ("POST /v1/*",), (CONTRACT, INVARIANT)))
 class IdempotencyKeyLengthUnchecked(Hooks):
     async def before(self, req: Request) -> Response | None:
         key = req.headers.get("idempotency-key")
@@ -1173,7 +1177,7 @@ class IdempotencyKeyLengthUnchecked(Hooks):
 
 
 @fault("duplicate_authorization_last_wins", "robustness", "with two Authorization headers the last one is used",
-       "robustness")
+       "robustness", finding=Recognise(r"two Authorization headers", categories=(CONTRACT, INVARIANT)))
 class DuplicateAuthorizationLastWins(Hooks):
     async def before(self, req: Request) -> Response | None:
         req.repeated = tuple(name for name in req.repeated if name != "authorization")

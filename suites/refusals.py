@@ -6,6 +6,7 @@ carries the exchanges, so the report shows the request, the answer and a curl li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from contracts.loader import Operation
@@ -28,15 +29,25 @@ def exchanges_of(resp: Response) -> list[dict[str, Any]]:
     return [ex.to_dict() for ex in resp.exchanges]
 
 
-def answered_safely(op: Operation, resp: Response, target: Target, what: str) -> None:
-    """No 5xx, and (embedded mock) no answer slower than RESPONSE_BOUND seconds."""
+def answered_safely(op: Operation, resp: Response, target: Target, what: str,
+                    again: Callable[[], Response] | None = None) -> None:
+    """No 5xx, and (embedded mock) no answer slower than RESPONSE_BOUND seconds.
+
+    A slow answer is sent `again` (when given) before it counts: on a machine shared with other jobs one answer
+    may wait for a CPU, while a request that stalls the server is slow every time."""
     if resp.status >= 500:
         raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {resp.status}",
                       f"{what}: got {resp.status}\n\n{resp.describe()}", exchanges_of(resp))
-    took = resp.exchange.duration_ms / 1000
-    if target.embedded and took > RESPONSE_BOUND:
-        raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
-                      "slow answer", f"{what}: answered after {took:.1f} s\n\n{resp.describe()}", exchanges_of(resp))
+    if not target.embedded or _seconds(resp) <= RESPONSE_BOUND:
+        return
+    if again is not None and _seconds(again()) <= RESPONSE_BOUND:
+        return  # the machine, not the server
+    raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s", "slow answer",
+                  f"{what}: answered after {_seconds(resp):.1f} s\n\n{resp.describe()}", exchanges_of(resp))
+
+
+def _seconds(resp: Response) -> float:
+    return resp.exchange.duration_ms / 1000
 
 
 def unchanged(op: Operation, before: Any, after: Any, what: str, resp: Response) -> None:

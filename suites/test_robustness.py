@@ -57,7 +57,7 @@ def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract
         req = data.draw(one_field_extreme_requests(op, refs_for(world, operation_id)), label="request")
         before = snapshot(contract, api, op, dict(req.path_params))
         resp = api.request(req.method, req.path, req.params or None)
-        answered_safely(op, resp, target, req.label)
+        answered_safely(op, resp, target, req.label, lambda: api.request(req.method, req.path, req.params or None))
         if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
             is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param, code=req.expected.code,
                             what=f"a value outside the field's bounds is refused ({req.label})")
@@ -83,7 +83,7 @@ def test_odd_path_ids_are_not_found(operation_id, contract, api, world, target):
         for label, path in path_variants(op, dict(req.path_params)):
             before = snapshot(contract, api, op, dict(req.path_params))
             resp = api.request(op.method, path, req.params or None)
-            answered_safely(op, resp, target, label)
+            answered_safely(op, resp, target, label, lambda p=path: api.request(op.method, p, req.params or None))
             expect_status(op, resp, (404,), "an encoded slash or an empty segment in the path is a 404", label)
             unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), label, resp)
 
@@ -149,7 +149,8 @@ def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_
         if status >= 500:
             raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {status}",
                            detail, exchange)
-        if target.embedded and took > RESPONSE_BOUND:
+        if target.embedded and took > RESPONSE_BOUND \
+                and _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)[3] > RESPONSE_BOUND:
             raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
                            "slow answer", detail, exchange)
         if status != 400:
