@@ -108,7 +108,7 @@ class LimitIgnored(Hooks):
 
 
 @fault("has_more_always_false", "pagination", "`has_more` is always false", "pagination",
-       finding=Recognise(r"has_more is true exactly|visits every object|next_page", LISTS))
+       finding=Recognise(r"has_more is true exactly|visits every object|next_page|ending_before pages", LISTS))
 class HasMoreAlwaysFalse(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _is_list(req):
@@ -471,7 +471,8 @@ class AddLinesAfterFinalize(Hooks):
 
 
 @fault("finalize_does_not_stick", "lifecycle", "finalize answers `open` but the invoice stays a draft", "lifecycle",
-       finding=Recognise(r"finaliz|read|status|model", ("POST /v1/invoices/*", "GET /v1/invoices*")))
+       finding=Recognise(r"finaliz|read|status|model|invalid_state|on a open invoice",
+                         ("POST /v1/invoices/*", "DELETE /v1/invoices/*", "GET /v1/invoices*")))
 class FinalizeDoesNotStick(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -801,7 +802,7 @@ class DeletedStillRetrievable(Hooks):
 
 
 @fault("deleted_still_listed", "deletion", "deleted invoice items still appear in lists", "properties",
-       finding=Recognise(r"no longer listed|delet", ("*/v1/invoiceitems*",)))
+       finding=Recognise(r"no longer listed|delet|another account's objects|expand\[\]=data", ("*/v1/invoiceitems*",)))
 class DeletedStillListed(Hooks):
     def __init__(self) -> None:
         self.deleted: dict[str, dict] = {}
