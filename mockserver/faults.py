@@ -34,15 +34,20 @@ class Recognise:
     (signature)"`` matches the regular expression `check` (case-insensitive search) and its ``operation`` matches
     one of the shell patterns in `operations` (a finding not tied to one operation, ``"*"``, matches any).
     `expect` is how many distinct findings the fault should produce: one, or one per operation when it breaks
-    several operations independently (an operation that is not implemented is its own finding).
+    several operations independently (an operation that is not implemented is its own finding). `also`: further
+    shapes its findings take (a finding matching any of them is this fault's).
     """
 
     check: str
     operations: tuple[str, ...] = ("*",)
     categories: tuple[str, ...] = ()
     expect: int = 1
+    also: tuple[Recognise, ...] = ()
 
     def matches(self, finding: dict[str, Any]) -> bool:
+        return self._matches_self(finding) or any(other.matches(finding) for other in self.also)
+
+    def _matches_self(self, finding: dict[str, Any]) -> bool:
         if self.categories and finding.get("category") not in self.categories:
             return False
         text = f"{finding.get('check', '')} ({finding.get('signature', '')})"
@@ -472,7 +477,12 @@ class AddLinesAfterFinalize(Hooks):
 
 @fault("finalize_does_not_stick", "lifecycle", "finalize answers `open` but the invoice stays a draft", "lifecycle",
        finding=Recognise(r"finaliz|read|status|model|invalid_state|on a open invoice",
-                         ("POST /v1/invoices/*", "DELETE /v1/invoices/*", "GET /v1/invoices*")))
+                         ("POST /v1/invoices/*", "DELETE /v1/invoices/*", "GET /v1/invoices*"),
+                         # the invoice the harness finalized is still a draft: acting on it as open fails
+                         also=(Recognise(r"a (valid|boundary) request succeeds", ("POST /v1/invoices/*/void",
+                                                                        "POST /v1/invoices/*/mark_uncollectible",
+                                                                        "POST /v1/invoices/*/pay",
+                                                                        "POST /v1/invoices/*/send")),)))
 class FinalizeDoesNotStick(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
