@@ -479,7 +479,9 @@ class AddLinesAfterFinalize(Hooks):
        finding=Recognise(r"finaliz|read|status|model|invalid_state|on a open invoice",
                          ("POST /v1/invoices/*", "DELETE /v1/invoices/*", "GET /v1/invoices*"),
                          # the invoice the harness finalized is still a draft: acting on it as open fails
-                         also=(Recognise(r"a (valid|boundary) request succeeds", ("POST /v1/invoices/*/void",
+                         also=(Recognise(r"on a (open|paid|draft) .*invoice is (allowed|refused)|invoice_not_editable",
+                                         INVOICE_ACTIONS),
+                               Recognise(r"a (valid|boundary) request succeeds", ("POST /v1/invoices/*/void",
                                                                         "POST /v1/invoices/*/mark_uncollectible",
                                                                         "POST /v1/invoices/*/pay",
                                                                         "POST /v1/invoices/*/send")),)))
