@@ -10,12 +10,16 @@ One cheap, harmless request per operation (the 50 under test, the supporting end
 Each answer is classified:
 
 - **implemented**: any JSON answer other than the router's (2xx, a Stripe-style 4xx, a JSON 404 naming a
-  missing object);
+  missing object on a path with an ID in it);
 - **not implemented**: 405, 501, a JSON 404 ``Unrecognized request URL`` (Stripe's answer for a path it does not
   serve), or a non-JSON 404 that looks exactly like the target's answer for a path nobody serves
   (``/v1/harness_unrouted_probe``). When such a 404 comes from an operation with an ID in its path it could also
   be the target's (non-JSON) answer for a missing object, so it is *unconfirmed* until a request for an ID the
   target itself returned gets the same answer;
+- **not evidence**: a 401 or 403 says nothing about routing (a target may check keys before it routes), so the
+  operation stays *unconfirmed*, and so does a request sent without an ``Authorization`` header. A 404 on a path
+  without an ID (``GET /v1/invoices/search`` answered as "no invoice with ID search") is never "no such object":
+  the operation is not implemented;
 - **broken**: a 5xx (asked twice: a transient 5xx the second request does not repeat is not counted).
 
 A not-implemented operation of the 50 is one finding (`Category.NOT_IMPLEMENTED`); a broken one is a server error
@@ -174,6 +178,10 @@ def classify(resp: Response, path: str, unrouted: _Answer | None, has_path_param
         return Status.BROKEN
     if resp.status == 404 and _error_message(resp).startswith("Unrecognized request URL"):
         return Status.NOT_IMPLEMENTED
+    if resp.status in (401, 403):  # not evidence of a route: keys may be checked before routing
+        return Status.UNCONFIRMED
+    if resp.status == 404 and not has_path_params:  # no ID in the path, so not "no such object"
+        return Status.NOT_IMPLEMENTED
     answer = _Answer.of(resp, path)
     if resp.status == 404 and not answer.json:
         looks_unrouted = unrouted is not None and (unrouted.status, unrouted.json, unrouted.text) == (
@@ -217,7 +225,8 @@ class Capabilities:
     def observe(self, contract: Contract, ex: Exchange) -> str | None:
         """Look at one exchange of a test; returns a skip reason when it used an unavailable operation.
 
-        Also settles unconfirmed operations: any answer other than the unserved-path one proves the operation
+        Also settles unconfirmed operations: any answer other than the unserved-path one to a request sent with a
+        key, other than 401/403 (see `_is_evidence`), proves the operation
         exists; that answer to a request for an ID the target returned earlier proves it missing (one finding).
         The unserved-path answer for an unknown ID proves nothing, but the test learns nothing from it either:
         it skips."""
@@ -230,7 +239,7 @@ class Capabilities:
         found = self.results.get(op.operation_id)
         if found is None:
             return None
-        if found.status is Status.UNCONFIRMED and ex.status is not None:
+        if found.status is Status.UNCONFIRMED and ex.status is not None and _is_evidence(ex):
             return self._settle(found, path_params, ex)
         return self.unavailable_reason(op.operation_id)
 
@@ -292,6 +301,14 @@ class Capabilities:
                 if old is None or rank.index(cap.status) < rank.index(old.status):
                     merged[cap.operation_id] = cap
         return merged
+
+
+def _is_evidence(ex: Exchange) -> bool:
+    """True when `ex` can tell whether the target routes its operation: sent with credentials (Bearer or Basic)
+    and not answered 401/403 (a target that checks keys first answers those for every path, served or not)."""
+    auth = next((v for k, v in ex.request_headers.items() if k.lower() == "authorization"), "")
+    scheme = auth.strip().split(" ", 1)[0].lower()
+    return scheme in ("bearer", "basic") and len(auth.strip()) > len(scheme) and ex.status not in (401, 403)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -369,9 +386,12 @@ def _not_implemented_finding(cap: Capability) -> Finding:
 
 def operation_is_implemented(operation: Any, resp: Response, **_: Any) -> None:
     """The replay check of a not-implemented finding: raises `CheckFailed` while the operation still answers as
-    a path the target does not serve (405, 501, ``Unrecognized request URL``, or a non-JSON 404)."""
+    a path the target does not serve (405, 501, ``Unrecognized request URL``, a non-JSON 404, any 404 on a path
+    without an ID) or gives no evidence either way (401/403)."""
     label = getattr(operation, "label", str(operation))
-    if classify(resp, resp.exchange.path, None, has_path_params=False) is Status.NOT_IMPLEMENTED:
+    has_path_params = bool(getattr(operation, "path_params", ()))
+    # Without the unrouted answer, a non-JSON 404 on an ID path is "unconfirmed": still not shown implemented.
+    if classify(resp, resp.exchange.path, None, has_path_params) in (Status.NOT_IMPLEMENTED, Status.UNCONFIRMED):
         cap = Capability("", label, False, Status.NOT_IMPLEMENTED, _describe(resp), resp.exchange.to_dict())
         raise CheckFailed(_not_implemented_finding(cap))
 

@@ -17,6 +17,7 @@ from harness.discovery import (
     PROBE_PARAM,
     UNROUTED_PATH,
     Capabilities,
+    Capability,
     OperationSelection,
     Status,
     _Answer,
@@ -79,6 +80,12 @@ TEXT_UNROUTED = _Answer(404, False, "404 page not found")
     # exactly the unserved-path answer: missing, unless an ID in the path leaves it open
     (404, "404 page not found", "text/plain", TEXT_UNROUTED, False, Status.NOT_IMPLEMENTED),
     (404, "404 page not found", "text/plain", TEXT_UNROUTED, True, Status.UNCONFIRMED),
+    # a 401/403 is no evidence of a route (a target may check keys before routing)
+    (401, {"error": {"message": "Unauthorized"}}, "application/json", TEXT_UNROUTED, True, Status.UNCONFIRMED),
+    (403, {"error": {"message": "Forbidden"}}, "application/json", JSON_UNROUTED, False, Status.UNCONFIRMED),
+    # a JSON 404 on a path without an ID ("no invoice with ID search") is not "no such object"
+    (404, {"error": {"code": "resource_missing", "message": "No such invoice: search"}}, "application/json",
+     TEXT_UNROUTED, False, Status.NOT_IMPLEMENTED),
 ])
 def test_answers_are_classified(status, body, ctype, unrouted, path_params, expected):
     assert classify(_response(status, body, ctype), "/v1/x", unrouted, path_params) is expected
@@ -154,6 +161,28 @@ def test_a_text_404_server_settles_what_it_can_and_confirms_the_rest_with_existi
         assert "does not implement POST /v1/invoices/{invoice}/send" in caps.observe(CONTRACT, sent.exchange)
         assert caps.status("SendInvoice") is Status.NOT_IMPLEMENTED
         assert [f.operation for f in findings.collected()[before:]] == ["POST /v1/invoices/{invoice}/send"]
+
+
+def _exchange(method: str, path: str, status: int, body, auth: str | None = "Bearer sk_test_…abcd") -> Exchange:
+    headers = {} if auth is None else {"Authorization": auth}
+    ctype = "application/json" if isinstance(body, dict) else "text/plain"
+    return Exchange(method, f"http://h{path}", path, {}, headers, status, {"content-type": ctype}, body)
+
+
+def test_only_authenticated_answers_other_than_401_403_settle_an_operation():
+    op = CONTRACT["FinalizeInvoice"]
+    cap = Capability(op.operation_id, op.label, False, Status.UNCONFIRMED, "404 text/plain")
+    caps = Capabilities({op.operation_id: cap}, TEXT_UNROUTED)
+    path = "/v1/invoices/in_unknown/finalize"
+    unauthorized = {"error": {"message": "Unauthorized", "type": "invalid_request_error"}}
+    caps.observe(CONTRACT, _exchange("POST", path, 401, unauthorized, auth=None))  # keyless: checked key first
+    caps.observe(CONTRACT, _exchange("POST", path, 401, unauthorized, auth="Bearer sk_test_…oops"))
+    caps.observe(CONTRACT, _exchange("POST", path, 403, {"error": {"message": "Forbidden"}}))
+    assert caps.status(op.operation_id) is Status.UNCONFIRMED
+    caps.observe(CONTRACT, _exchange("POST", path, 400, {"error": {"message": "No such invoice"}}, auth=None))
+    assert caps.status(op.operation_id) is Status.UNCONFIRMED  # sent without a key: no evidence either
+    caps.observe(CONTRACT, _exchange("POST", path, 404, {"error": {"code": "resource_missing"}}))
+    assert caps.status(op.operation_id) is Status.IMPLEMENTED
 
 
 def test_a_server_error_on_a_probe_is_a_server_error_finding():
@@ -234,4 +263,6 @@ def test_a_not_implemented_finding_replays_with_its_own_check():
         operation_is_implemented(op, _response(404, "404 page not found", "text/plain"))
     assert info.value.finding.category is findings.Category.NOT_IMPLEMENTED
     operation_is_implemented(op, _response(404, {"error": {"code": "resource_missing", "message": "No such"}}))
+    with pytest.raises(findings.CheckFailed):  # a 404 on a path without an ID stays "not implemented"
+        operation_is_implemented(CONTRACT["SearchInvoices"], _response(404, {"error": {"message": "No such"}}))
     assert findings.registered_check("operation_is_implemented") is operation_is_implemented
