@@ -164,15 +164,21 @@ class Finding:
 
     def headline(self) -> str:
         """``contract violation: GET /v1/invoices: every response has a Request-Id header (header missing)``."""
+        return f"{self.category.value}: {self.where}{self.property_text()}"
+
+    def property_text(self) -> str:
+        """``": every response has a Request-Id header (header missing)"``: the check and signature as they
+        follow the operation in a headline; empty for a missing operation (its category says it all)."""
+        if self.category is Category.NOT_IMPLEMENTED:
+            return ""
         tail = f" ({self.signature})" if self.signature else ""
-        return f"{self.category.value}: {self.where}: {self.check}{tail}"
+        return f": {self.check}{tail}"
 
     def label(self) -> str:
         """``[id] contract violation: *: every response has a Request-Id header (header missing)``: like
         `headline` but built from the key alone, so it is the same in every test and worker (Allure groups by it).
         """
-        tail = f" ({self.signature})" if self.signature else ""
-        return f"[{self.id}] {self.category.value}: {self.operation}: {self.check}{tail}"
+        return f"[{self.id}] {self.category.value}: {self.operation}{self.property_text()}"
 
     @property
     def size(self) -> int:

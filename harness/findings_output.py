@@ -8,6 +8,7 @@ the belt to those braces).
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -40,26 +41,49 @@ FOLD_NOT_IMPLEMENTED = 3  # more not-implemented operations than this are summar
 VERDICT = {True: "reproduced", False: "did not reproduce", None: "not replayed"}
 
 
+WIDTH = 100  # summary lines wrap here so the summary fits one screen
+
+
+def _seen_in(finding: Finding) -> str:
+    """Where a finding was seen: ``"3 tests"``, or ``"during set-up / discovery"`` when no test was running."""
+    n = len(finding.tests)
+    return f"in {n} test{'s' if n != 1 else ''}" if n else "during set-up / discovery"
+
+
 def _line(finding: Finding) -> str:
     replay = VERDICT[finding.reproducible]
-    tests = f"{len(finding.tests)} test{'s' if len(finding.tests) != 1 else ''}"
-    sig = f" ({finding.signature})" if finding.signature else ""
-    return f"  [{finding.id}] {finding.where}: {finding.check}{sig} - seen {finding.count}x in {tests}, {replay}"
+    what = " is not implemented" if finding.category is Category.NOT_IMPLEMENTED else finding.property_text()
+    return f"  [{finding.id}] {finding.where}{what} - seen {finding.count}x {_seen_in(finding)}, {replay}"
+
+
+def short_name(label: str) -> str:
+    """The contract's operation ID for an operation label (``FinalizeInvoice``), or the label itself."""
+    from contracts.loader import load_contract
+
+    try:
+        contract = load_contract()
+    except (OSError, ValueError):
+        return label
+    return next((op.operation_id for op in contract.operations.values() if op.label == label), label)
 
 
 def summary_lines(findings: Sequence[Finding]) -> list[str]:
-    """The end-of-run summary: ``N distinct findings (D defects)``, then one line each, grouped by category."""
+    """The end-of-run summary: ``N distinct findings (D defects)``, then one line each (wrapped at `WIDTH`),
+    grouped by category; many missing operations are one count and a wrapped list of operation IDs."""
     defects = sum(1 for f in findings if f.counts_as_defect)
     lines = [f"{len(findings)} distinct finding{'s' if len(findings) != 1 else ''} "
              f"({defects} reproducible defect{'s' if defects != 1 else ''})"]
     for category, members in grouped(findings):
         lines.append(f"{category.heading} ({len(members)}):")
         if category is Category.NOT_IMPLEMENTED and len(members) > FOLD_NOT_IMPLEMENTED:
-            # One line for them all: which operations the target lacks is one fact, not 36 defects to read.
-            ops = ", ".join(sorted(f.where for f in members))
-            lines.append(scrub(f"  {len(members)} operations not implemented: {ops}"))
+            # Which operations the target lacks is one fact, not 36 defects to read.
+            names = ", ".join(sorted(short_name(f.where) for f in members))
+            lines.append(f"  {len(members)} operations not implemented (list in reports/{MD_NAME}):")
+            lines += textwrap.wrap(scrub(names), WIDTH, initial_indent="    ", subsequent_indent="    ",
+                                   break_long_words=False)
             continue
-        lines += [scrub(_line(f)) for f in members]
+        for f in members:
+            lines += textwrap.wrap(scrub(_line(f)), WIDTH, subsequent_indent="      ", break_long_words=False)
     return lines
 
 
@@ -69,9 +93,9 @@ def markdown(findings: Sequence[Finding]) -> str:
     for category, members in grouped(findings):
         out += [f"## {category.heading} ({len(members)})", ""]
         for f in members:
-            out += [f"### `{f.id}` {f.where}: {f.check}", ""]
+            out += [f"### `{f.id}` {f.where}{f.property_text() or ' is not implemented'}", ""]
             out.append(f"- signature: `{f.signature}`" if f.signature else "- signature: (none)")
-            out.append(f"- seen {f.count} times in {len(f.tests)} tests; replay: "
+            out.append(f"- seen {f.count} times {_seen_in(f)}; replay: "
                        f"{f.replay or VERDICT[f.reproducible]}")
             if f.operation == "*" and f.operations:
                 out.append(f"- operations: {', '.join(f'`{o}`' for o in f.operations)}")

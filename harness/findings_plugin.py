@@ -18,6 +18,7 @@ reports and the exit code.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import allure
@@ -216,7 +217,17 @@ def exit_status(merged: list[Finding], failed_tests: set[str]) -> int:
     return int(pytest.ExitCode.OK)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> Generator[None]:
+    """The findings come last, after every other section and pytest's short test summary: the outermost
+    wrapper's code after ``yield`` runs after all of them."""
+    try:
+        return (yield)
+    finally:
+        _write_findings_summary(terminalreporter, config)
+
+
+def _write_findings_summary(terminalreporter, config: pytest.Config) -> None:
     merged = _state.get("merged")
     if _is_worker(config) or merged is None:
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -128,7 +129,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     terminalreporter.section("Capabilities")
     for line in summary_lines(merged):
-        terminalreporter.write_line(line)
+        for part in textwrap.wrap(line, 100, subsequent_indent="    ", break_long_words=False):
+            terminalreporter.write_line(part)
     out = folder.parent / "capabilities.json"
     rows = [{**asdict(c), "status": c.status.value} for c in merged.values()]
     out.write_text(json.dumps(rows, indent=1))

@@ -177,9 +177,24 @@ def test_many_unimplemented_operations_fold_into_one_summary_line():
                        "not implemented") for n in range(36)]
     defect = Finding(Category.CONTRACT, "every response has a Request-Id header", ANY_OPERATION, "header missing",
                      operations=["GET /v1/invoices"])
+    missing[0].operation = "POST /v1/invoices/{invoice}/finalize"  # a contract operation: shown by its ID
     lines = summary_lines([*missing, defect])
-    assert lines[0].startswith("37 distinct findings") and len(lines) == 5, lines
-    assert "36 operations not implemented: GET /v1/thing0" in "\n".join(lines)
+    assert lines[0].startswith("37 distinct findings"), lines
+    assert "  36 operations not implemented (list in reports/findings.md):" in lines
+    text = "\n".join(lines)
+    assert "FinalizeInvoice" in text and "GET /v1/thing1," in text
+    assert max(len(line) for line in lines) <= 100 and len(lines) <= 20, lines
+
+
+def test_summary_lines_read_naturally_and_say_where_a_finding_was_seen():
+    missing = Finding(Category.NOT_IMPLEMENTED, "the operation is implemented", "POST /v1/invoices/{invoice}/send",
+                      "not implemented", count=2)
+    lines = summary_lines([missing])
+    assert " ".join(line.strip() for line in lines[2:]) == (
+        f"[{missing.id}] POST /v1/invoices/{{invoice}}/send is not implemented - seen 2x during set-up / discovery, "
+        "not replayed"), lines
+    assert missing.headline() == "not implemented: POST /v1/invoices/{invoice}/send"
+    assert "(not implemented)" not in missing.label()
 
 
 def test_the_allure_label_of_a_finding_does_not_change_as_it_is_seen_on_more_operations():
@@ -215,3 +230,20 @@ def test_an_object_id_in_the_operation_does_not_split_a_finding():
     a = Finding(Category.INVARIANT, "a finalized invoice has a number", "invoice in_6BG4vOt6VT3kRIU6", "")
     b = Finding(Category.INVARIANT, "a finalized invoice has a number", "invoice in_Zq81kLmN0pQrStUv", "")
     assert a.key == b.key and a.operation == "invoice <id>"
+
+
+def test_the_findings_summary_is_the_last_thing_a_run_prints(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HARNESS_FAULT": "no_request_id", "HARNESS_REPORTS_DIR": str(tmp_path)}
+    env.pop("HARNESS_BASE_URL", None)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/test_conformance.py", "-q", "-p", "no:randomly",
+                           "-p", "no:cacheprovider", "--profile", "quick", "-k", "ListInvoices"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    out = proc.stdout
+    assert "short test summary info" in out and "API coverage" in out, out[-3000:]
+    findings_at = out.rindex("= findings =")
+    assert out.rindex("API coverage") < findings_at and out.rindex("short test summary info") < findings_at
+    assert "Request-Id" in out[findings_at:]
