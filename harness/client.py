@@ -282,7 +282,8 @@ class ApiClient:
         self.max_backoff = max_backoff
         self.on_exchange = on_exchange
         self.user_agent = user_agent
-        self.default_headers = dict(default_headers or {})  # on every request, e.g. Stripe-Version
+        # Sent with every request unless the call overrides them (Stripe-Version, Stripe-Account).
+        self.default_headers = dict(default_headers or {})
         register_secret(api_key)
         self._session = requests.Session()
         # Stripe's API is stateless; cookies would make a replayed curl differ from what the test sent.
@@ -300,6 +301,14 @@ class ApiClient:
         sibling.api_key = api_key
         register_secret(api_key)
         return sibling
+
+    def adapter(self, url: str) -> requests.adapters.BaseAdapter:
+        """The transport adapter that sends requests to `url`."""
+        return self._session.get_adapter(url)
+
+    def mount(self, prefix: str, adapter: requests.adapters.BaseAdapter) -> None:
+        """Send every URL starting with `prefix` through `adapter` (e.g. one that paces requests); siblings too."""
+        self._session.mount(prefix, adapter)
 
     def close(self) -> None:
         """Release pooled connections (shared with ``with_key`` siblings)."""
@@ -358,6 +367,7 @@ class ApiClient:
             idempotency_key = f"harness-{uuid.uuid4()}"
         if idempotency_key:
             send_headers["Idempotency-Key"] = idempotency_key
+        send_headers.update(self.default_headers)
         send_headers.update(headers or {})
         idem = send_headers.get("Idempotency-Key") or None
 

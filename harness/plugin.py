@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from contracts.loader import load_contract
-from harness import allure_http
+from harness import allure_http, staging
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.operations_plugin import observe_exchange
@@ -71,7 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--base-url") and (config.getoption("--fault") or config.getoption("--chaos")):
         raise pytest.UsageError("--fault and --chaos configure the embedded mock; they can't be used with "
                                 "--base-url")
+    staging.configure(config)
     if not hasattr(config, "workerinput"):
+        if config.getoption("--base-url"):
+            if not config.getoption("--api-key"):
+                raise pytest.UsageError("--base-url needs --api-key (or HARNESS_API_KEY)")
+            staging.check_external_target(config, config.getoption("--api-key"))
         _write_allure_environment(config)
 
 
@@ -139,6 +144,7 @@ _recorder: CoverageRecorder | None = None
 def _on_exchange(ex: Exchange, account: str = "primary") -> None:
     observe(ex, account)
     allure_http.log_exchange(ex)
+    staging.record(ex.method, ex.path, ex.status, ex.body)
     if _recorder is not None:
         _recorder.record(ex.method, ex.path, ex.params, ex.status)
     observe_exchange(ex)  # skips the test if it used an operation the target does not implement
@@ -155,19 +161,27 @@ def api(target: Target, contract, request: pytest.FixtureRequest) -> Iterator[Ap
     global _recorder
     _recorder = _recorder or CoverageRecorder(contract)
     client = ApiClient(target.base_url, target.api_key, on_exchange=_on_exchange, backoff=0.05, max_backoff=2.0,
-                       max_retries=6, default_headers={"Stripe-Version": stripe_version(request.config)})
+                       max_retries=6, default_headers={"Stripe-Version": stripe_version(request.config),
+                                                       **staging.request_headers()})
+    staging.attach(client)  # pace and budget
     yield client
+    staging.finish(client)  # clean-up of what this process created
     client.close()
 
 
 @pytest.fixture(scope="session")
 def other_api(target: Target, api: ApiClient) -> ApiClient:
-    """The same target with the second account's key (isolation checks)."""
-    if not target.second_api_key:
+    """Another account on the same target (isolation checks): the second key's own account; when the run acts for
+    a connected account (--stripe-account) and there is no second key, the platform account itself."""
+    if target.second_api_key:
+        other = api.with_key(target.second_api_key)
+    elif api.default_headers.get(staging.STRIPE_ACCOUNT_HEADER):
+        other = api.with_key(api.api_key)
+    else:
         pytest.skip("isolation needs --second-api-key (HARNESS_SECOND_API_KEY): a key of another account")
-    other = api.with_key(target.second_api_key)
     # Marked as the second account's, so a replay of a finding sends them with the second key again.
     other.on_exchange = functools.partial(_on_exchange, account="second")
+    other.default_headers = {k: v for k, v in api.default_headers.items() if k != staging.STRIPE_ACCOUNT_HEADER}
     return other
 
 
@@ -216,17 +230,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.json"):
             old.unlink()
+        staging.clear_parts(_reports_dir())
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _recorder is not None:
         worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
         _recorder.save(_coverage_dir(session.config) / f"{worker}.json")
+    staging.save_part(session.config, _reports_dir())
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
+    run_lines = staging.summary_lines(_reports_dir())
+    if run_lines:
+        terminalreporter.section("Run on target")
+        for line in run_lines:
+            terminalreporter.write_line(line)
     parts = load_parts(_coverage_dir(config))
     if not parts:
         return
@@ -263,6 +284,7 @@ def _write_allure_environment(config: pytest.Config) -> None:
     seed = config.getoption("--hypothesis-seed", default=None)
     props = {
         "target": config.getoption("--base-url") or "embedded mock (python -m mockserver, one per worker)",
+        **staging.environment(),
         "embedded_mock": str(not config.getoption("--base-url")).lower(),
         "faults": config.getoption("--fault") or "none",
         "chaos": config.getoption("--chaos") or "none",

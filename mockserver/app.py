@@ -46,6 +46,7 @@ IDEMPOTENCY_KEY_MAX = 255  # Stripe: "Idempotency keys can be up to 255 characte
 SINGLE_HEADERS = ("authorization", "idempotency-key", "content-type", "stripe-account", "stripe-version")
 KEY_PATTERN = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]{1,200}$")
 LIVE_PATTERN = re.compile(r"^(sk|rk)_live_")
+CONNECTED_ACCOUNT_PATTERN = re.compile(r"^acct_[A-Za-z0-9]{1,100}$")
 FORM = "application/x-www-form-urlencoded"
 
 Scope = dict[str, Any]
@@ -245,7 +246,7 @@ class MockApp:
             key = self._api_key(req.headers)
         except ApiError as exc:
             key = self.hooks.on_auth_error(req, exc)
-        req.account = self.store.account(key)
+        req.account = self.store.account(self._account_key(key, req.headers))
         req.params = self._params(req)
         self.hooks.after_validation(req)
         op = req.operation
@@ -359,6 +360,20 @@ class MockApp:
             raise ApiError(401, "Invalid API Key provided: the key must look like sk_test_...",
                            headers={"www-authenticate": 'Bearer realm="Stripe"'})
         return key
+
+    @staticmethod
+    def _account_key(key: str, headers: dict[str, str]) -> str:
+        """Whose objects the request acts on: the key's own account, or with `Stripe-Account: acct_...` that
+        connected account (each key + account pair is a separate, empty account; the mock treats every
+        well-formed account ID as connected to the key's platform)."""
+        account = headers.get("stripe-account")
+        if account is None:
+            return key
+        if not CONNECTED_ACCOUNT_PATTERN.match(account):
+            raise ApiError(403, f"The provided key does not have access to account '{account[:100]}' (or that "
+                                "account does not exist). Application access may have been revoked.",
+                           code="account_invalid")
+        return f"{key}/{account}"
 
     def _params(self, req: Request) -> dict:
         op = req.operation

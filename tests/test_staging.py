@@ -1,0 +1,99 @@
+"""Pace, budget, run tagging and clean-up, measured on real pytest runs with two xdist workers (issue: testing a
+shared staging server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness.target import Target, start_embedded_mock
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = ROOT / "tests" / "data" / "staging_probe.py"
+
+
+@pytest.fixture
+def mock() -> Iterator[Target]:
+    """A mock that outlives the run under test, so the test can look at what the run left on it."""
+    target = start_embedded_mock(label="staging")
+    yield target
+    target.stop()
+
+
+def run_pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 240) -> subprocess.CompletedProcess:
+    out = tmp_path / "probe-out"
+    out.mkdir(exist_ok=True)
+    full_env = {**os.environ, "HARNESS_REPORTS_DIR": str(tmp_path / "reports"), "PROBE_OUT": str(out),
+                **(env or {})}
+    for name in ("HARNESS_BASE_URL", "HARNESS_API_KEY", "HARNESS_MAX_RPS", "HARNESS_MAX_REQUESTS", "HARNESS_RUN_ID"):
+        if name not in (env or {}):
+            full_env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-q", *args], cwd=ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def stamps(tmp_path: Path) -> dict[str, list[float]]:
+    return {p.stem: json.loads(p.read_text()) for p in (tmp_path / "probe-out").glob("*.json")}
+
+
+def test_pace_holds_within_10_percent_across_two_workers(tmp_path):
+    """--max-rps 20 for the whole run: while both workers send, together they send 20 requests/s (±10 %)."""
+    result = run_pytest(tmp_path, str(PROBE), "-n", "2", "--dist", "each", "--max-rps", "20",
+                        env={"PROBE_SECONDS": "10"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    by_worker = stamps(tmp_path)
+    assert len(by_worker) == 2, by_worker.keys()
+    start = max(times[0] for times in by_worker.values())
+    end = min(times[-1] for times in by_worker.values())
+    assert end - start > 7, f"the workers overlapped only {end - start:.1f} s"
+    in_window = [t for times in by_worker.values() for t in times if start <= t <= end]
+    rate = (len(in_window) - 1) / (end - start)
+    assert abs(rate - 20) <= 2, f"{rate:.2f} requests/s over {end - start:.1f} s with both workers sending"
+    for worker, times in by_worker.items():  # the bucket is shared, not one worker's alone
+        share = sum(start <= t <= end for t in times) / len(in_window)
+        assert 0.3 < share < 0.7, f"{worker} sent {share:.0%} of the requests"
+    assert "pace: 20 requests/s (set by --max-rps)" in result.stdout
+
+
+def test_budget_is_never_exceeded_and_the_rest_skip(tmp_path, mock):
+    """--max-requests 60: the server sees at most 60 requests; the tests end as skips that say why."""
+    result = run_pytest(tmp_path, str(PROBE), "-n", "2", "--dist", "each", "--base-url", mock.base_url,
+                        "--api-key", mock.api_key, "--max-requests", "60", "--max-rps", "unlimited", "-rs",
+                        env={"PROBE_SECONDS": "60", "PROBE_MODE": "create"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    listed = requests.get(f"{mock.base_url}/v1/customers", params={"limit": 100},
+                          headers={"Authorization": f"Bearer {mock.api_key}"}, timeout=10).json()["data"]
+    assert 0 < len(listed) <= 60 + 2, f"{len(listed)} customers created with a budget of 60 requests"
+    assert len(listed) <= 60, "the shared counter reserves before sending: not even in-flight requests go over"
+    assert result.stdout.count("request budget spent") >= 2, result.stdout[-3000:]
+    assert "budget: 60 requests, spent" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-rps", "-1"], "--max-rps must be a positive number"),
+    (["--max-rps", "fast"], "--max-rps takes a number"),
+    (["--max-requests", "0"], "--max-requests must be at least 1"),
+    (["--base-url", "staging.example.com", "--api-key", "sk_test_x"], "is not a usable URL"),
+    (["--base-url", "http://127.0.0.1:9", "--api-key", "sk_test_x"], "cannot reach http://127.0.0.1:9"),
+    (["--base-url", "http://127.0.0.1:9", "--api-key", "sk_live_x"], "looks like a live-mode key"),
+    (["--stripe-account", "acme"], "is not an account ID"),
+])
+def test_bad_input_gets_one_clear_line(tmp_path, args, message):
+    result = run_pytest(tmp_path, str(PROBE), *args, timeout=60)
+    assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_wrong_key_is_refused_before_any_test(tmp_path, mock):
+    result = run_pytest(tmp_path, str(PROBE), "--base-url", mock.base_url, "--api-key", "sk_test_", timeout=60)
+    assert result.returncode == 4
+    assert "refused the API key (401" in result.stderr and "Traceback" not in result.stderr
