@@ -194,6 +194,11 @@ def environment() -> dict[str, str]:
 # -- clients -------------------------------------------------------------------------------------------------
 
 
+def run_id() -> str | None:
+    """The run id that tags what this run creates (None outside a pytest run)."""
+    return _state.settings.run_id if _state is not None else None
+
+
 def request_headers() -> dict[str, str]:
     """Headers every request of the run carries (Stripe-Account when acting for a connected account)."""
     if _state is not None and _state.settings.stripe_account:

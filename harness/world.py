@@ -30,6 +30,7 @@ import pytest
 from contracts.loader import Contract, load_contract
 from harness.client import ApiClient, Response
 from harness.findings import Category, CheckFailed, Finding, record, refused_request
+from harness.runinfo import TAG_KEY
 
 REFUSAL_CODES = ("parameter_unknown", "parameter_invalid", "parameter_invalid_empty", "parameter_invalid_integer",
                  "parameter_invalid_string_blank", "parameter_invalid_string_empty")
@@ -97,7 +98,11 @@ RECIPES: dict[str, tuple[Recipe, ...]] = {
     "fc_session": (Recipe("session for the shared customer", "_fc_session"),),
     "fc_transaction": (Recipe("a transaction of the shared account", "_fc_transaction"),),
     "forwarding_request": (Recipe("forwarding request for the shared payment method", "_forwarding_request"),),
-    "issuing_authorization": (Recipe("authorization from the test helper", "_issuing_authorization"),),
+    "issuing_cardholder": (Recipe("individual cardholder with a billing address", "_issuing_cardholder"),),
+    "issuing_card": (Recipe("active virtual card of the shared cardholder", "_issuing_card"),),
+    "issuing_authorization": (Recipe("Stripe's test helper on a card of ours (card=)",
+                                     "_issuing_authorization_on_card"),
+                              Recipe("the test helper without a card (mock only)", "_issuing_authorization")),
 }
 
 
@@ -112,10 +117,12 @@ class World:
     }
 
     def __init__(self, api: ApiClient, config: dict | None = None, capabilities: Any = None,
-                 contract: Contract | None = None):
+                 contract: Contract | None = None, run_id: str | None = None):
         """`capabilities`: a `harness.discovery.Capabilities` (or anything with ``unavailable_reason(op_id)``);
-        None treats every operation as available."""
+        None treats every operation as available. `run_id`: tags every created object that has metadata
+        (``metadata[harness_run]=run_id``), so the run's clean-up can find it."""
         self.api = api
+        self.run_id = run_id
         self.config = config or {}
         self.capabilities = capabilities
         self.contract = contract or load_contract()
@@ -140,6 +147,12 @@ class World:
         """One object of `kind` reused by every test of this worker (for read-only use)."""
         if kind not in self._shared:
             self._shared[kind] = self.fresh(kind)
+        return self._shared[kind]
+
+    def _reuse(self, kind: str) -> dict:
+        """Like `shared`, but raising `Unavailable` instead of skipping, so the calling recipe can fall back."""
+        if kind not in self._shared:
+            self._shared[kind] = self.make(kind)
         return self._shared[kind]
 
     def make(self, kind: str) -> dict:
@@ -173,8 +186,13 @@ class World:
         return f"h{next(_counter)}"
 
     def create_params(self, operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The parameters of every create the world sends (one place to add what all its objects carry)."""
-        return dict(params)
+        """The parameters of every create the world sends (one place to add what all its objects carry): the
+        run's tag in `metadata`, where the operation takes metadata."""
+        out = dict(params)
+        body = self.contract[operation_id].body_schema or {}
+        if self.run_id is not None and "metadata" in body.get("properties", {}):
+            out["metadata"] = {**out.get("metadata", {}), TAG_KEY: self.run_id}
+        return out
 
     def send(self, operation_id: str, path_params: dict[str, str] | None = None,
              params: dict[str, Any] | None = None, *, what: str) -> dict:
@@ -382,7 +400,8 @@ class World:
     # -- recipes: identity, templates, Financial Connections, forwarding, Issuing ----------------------------
 
     def _verification_session(self) -> dict:
-        # No metadata: a boundary update may add the 50 keys an object can hold.
+        # Only the run's tag as metadata: boundary updates send 50 keys, one of them this tag (strategies.schema),
+        # so the session never holds more than the 50 keys Stripe allows.
         return self.send("CreateIdentityVerificationSession", params={"type": "document"},
                          what="a verification session")
 
@@ -437,3 +456,20 @@ class World:
     def _issuing_authorization(self) -> dict:
         return self.send("TestHelperCreateIssuingAuthorization", params={"amount": 1234, "currency": "usd"},
                          what="an Issuing authorization (test helper)")
+
+    def _issuing_cardholder(self) -> dict:
+        return self.send("CreateIssuingCardholder", params={
+            "name": "Harness Cardholder", "type": "individual",
+            "individual": {"first_name": "Harness", "last_name": "Cardholder"},
+            "billing": {"address": {"line1": "1 Market Street", "city": "San Francisco", "state": "CA",
+                                    "postal_code": "94105", "country": "US"}}}, what="an Issuing cardholder")
+
+    def _issuing_card(self) -> dict:
+        holder = self._reuse("issuing_cardholder")["id"]
+        return self.send("CreateIssuingCard", params={"cardholder": holder, "currency": "usd", "type": "virtual",
+                                                      "status": "active"}, what="an active Issuing card")
+
+    def _issuing_authorization_on_card(self) -> dict:
+        card = self._reuse("issuing_card")
+        return self.send("TestHelperCreateIssuingAuthorization", params={"card": card["id"], "amount": 1234},
+                         what="an Issuing authorization (test helper, on a card)")

@@ -505,8 +505,23 @@ def _bounds(schema: Mapping[str, Any], found: list[Hint], default: tuple[float, 
     return low, high
 
 
+# (key, value) the harness puts on every object it creates (harness.runinfo: the run's tag); None: no tag.
+RUN_TAG: tuple[str, str] | None = None
+
+
+def tag_metadata_with(key: str, value: str) -> None:
+    """Make every full-size boundary metadata hash carry this pair as one of its keys (see `_metadata_of`)."""
+    global RUN_TAG
+    RUN_TAG = (key, value)
+
+
 def _metadata_of(count: int, key_length: int, value_length: int, key_seed: str, value_seed: str) -> dict[str, str]:
-    """`count` distinct keys of exactly `key_length` characters (when count > 1, at least 3 keep them distinct)."""
+    """`count` distinct keys of exactly `key_length` characters (when count > 1, at least 3 keep them distinct).
+
+    With a run tag set and count > 1, the last key is the tag: an update of a tagged object then still leaves
+    `count` keys in all (Stripe counts the merged metadata against its 50-key limit), and objects created
+    with this hash carry the tag too.
+    """
     if count > 1:
         key_length = max(key_length, 3)
     keys = []
@@ -514,7 +529,11 @@ def _metadata_of(count: int, key_length: int, value_length: int, key_seed: str, 
         stem = f"k{index:02d}" if count > 1 else "k"  # a letter first: all-digit keys read as array indices
         keys.append((stem + key_seed * key_length)[:key_length])
     value = _tidy((value_seed * (value_length // len(value_seed) + 1))[:value_length])
-    return dict.fromkeys(keys, value)
+    out = dict.fromkeys(keys, value)
+    if RUN_TAG is not None and count > 1:
+        del out[keys[-1]]
+        out[RUN_TAG[0]] = RUN_TAG[1]
+    return out
 
 
 # --------------------------------------------------------------------------- defects

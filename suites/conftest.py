@@ -8,9 +8,12 @@ import pytest
 
 from contracts.loader import Operation, fill_path, load_contract
 from contracts.rules import Decision, Rule, RuleBook, load_rules
+from harness import staging
 from harness.client import ApiClient, Response
+from harness.runinfo import TAG_KEY
 from harness.target import Target
 from harness.world import World
+from strategies.schema import tag_metadata_with
 
 SEED_OPERATIONS = sorted(load_contract().seed_operations, key=lambda op: op.operation_id)
 OPERATION_IDS = [op.operation_id for op in SEED_OPERATIONS]
@@ -51,7 +54,10 @@ def rules(request: pytest.FixtureRequest, target: Target) -> RuleGate:
 
 @pytest.fixture(scope="session")
 def world(api: ApiClient, harness_config: dict, capabilities) -> World:
-    return World(api, harness_config, capabilities)
+    run_id = staging.run_id()
+    if run_id:  # full-size boundary metadata carries the tag, so an update leaves a tagged object at 50 keys
+        tag_metadata_with(TAG_KEY, run_id)
+    return World(api, harness_config, capabilities, run_id=run_id)
 
 
 def call(client: ApiClient, op: Operation, path_params: dict[str, str], params: dict | None = None,

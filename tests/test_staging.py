@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness.cleanup import clean_up, find_tagged
+from harness.client import ApiClient
+from harness.runinfo import TAG_KEY
 from harness.target import Target, start_embedded_mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +100,44 @@ def test_a_wrong_key_is_refused_before_any_test(tmp_path, mock):
     result = run_pytest(tmp_path, str(PROBE), "--base-url", mock.base_url, "--api-key", "sk_test_", timeout=60)
     assert result.returncode == 4
     assert "refused the API key (401" in result.stderr and "Traceback" not in result.stderr
+
+
+def _leftovers(mock: Target, run_id: str) -> tuple[set[tuple[str, str]], list[str]]:
+    """The run's tagged objects on the mock, and those still in a state clean-up acts on (draft, open, ...)."""
+    with ApiClient(mock.base_url, mock.api_key) as api:
+        notes: list[str] = []
+        tagged = find_tagged(api, run_id, notes)
+        live = clean_up(api, tagged, run_id, require_tag=True, dry_run=True).cleaned
+    return tagged, live
+
+
+def _foreign_drafts(mock: Target) -> list[str]:
+    """Two draft invoices the run did not create: one untagged, one tagged by another run."""
+    with ApiClient(mock.base_url, mock.api_key) as api:
+        customer = api.post("/v1/customers", {"name": "not the harness"}).json["id"]
+        return [api.post("/v1/invoices", {"customer": customer, **extra}).json["id"]
+                for extra in ({}, {"metadata": {TAG_KEY: "run-someone-else"}})]
+
+
+CLEANUP_RUN = ["suites/test_conformance.py", "-k", "valid and (Invoice or Template or IdentityVerificationSession)",
+               "--profile", "quick", "-n", "2", "--max-rps", "unlimited"]
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["clean-up", "keep-objects"])
+def test_clean_up_leaves_nothing_of_the_run_and_never_touches_other_objects(tmp_path, mock, keep):
+    foreign = _foreign_drafts(mock)
+    run_id = f"run-test-{'keep' if keep else 'clean'}"
+    result = run_pytest(tmp_path, *CLEANUP_RUN, "--base-url", mock.base_url, "--api-key", mock.api_key,
+                        "--run-id", run_id, *(["--keep-objects"] if keep else []), timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tagged, live = _leftovers(mock, run_id)
+    assert tagged, "the run tags what it creates"
+    if keep:
+        assert len(live) > 10, f"--keep-objects left only {live}"
+        assert "clean-up: skipped (--keep-objects)" in result.stdout
+    else:
+        assert live == [], f"left behind: {live}"
+        assert "objects cleaned up of" in result.stdout
+    with ApiClient(mock.base_url, mock.api_key) as api:
+        for invoice in foreign:
+            assert api.get(f"/v1/invoices/{invoice}").json["status"] == "draft", "clean-up touched another's object"
