@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ import pytest
 import requests
 
 from harness.cleanup import clean_up, find_tagged
+from harness.pacing import LimitError, parse_budget, parse_rate
+from harness.preflight import PreflightError, check_account, check_base_url, check_key
 from harness.client import ApiClient
 from harness.runinfo import TAG_KEY
 from harness.target import Target, start_embedded_mock
@@ -80,16 +83,35 @@ def test_budget_is_never_exceeded_and_the_rest_skip(tmp_path, mock):
     assert "budget: 60 requests, spent" in result.stdout
 
 
+@pytest.mark.parametrize(("check", "value", "message"), [
+    (parse_rate, "-1", "--max-rps must be a positive number"),
+    (parse_rate, "0", "--max-rps must be a positive number"),
+    (parse_rate, "nan", "--max-rps must be a positive number"),
+    (parse_rate, "fast", "--max-rps takes a number"),
+    (parse_budget, "0", "--max-requests must be at least 1"),
+    (parse_budget, "1.5", "--max-requests takes a whole number"),
+    (check_base_url, "staging.example.com", "is not a usable URL"),
+    (check_base_url, "http://host:99999", "is not a usable URL"),
+    (check_base_url, "https://host/?x=1", "has a query or fragment"),
+    (check_account, "acme", "is not an account ID"),
+    (lambda key: check_key(key, "--api-key", allow_live=False), "sk_live_abc", "looks like a live-mode key"),
+])
+def test_bad_settings_are_refused_with_what_to_do(check, value, message):
+    with pytest.raises((LimitError, PreflightError), match=re.escape(message)):
+        check(value)
+
+
+def test_good_settings_pass():
+    assert parse_rate("unlimited") is None and parse_rate("2.5") == 2.5 and parse_budget("10") == 10
+    assert check_base_url("https://staging.example.com/") == "https://staging.example.com"
+    assert check_account("acct_1Abc") == "acct_1Abc" and check_account(None) is None
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--max-rps", "-1"], "--max-rps must be a positive number"),
-    (["--max-rps", "fast"], "--max-rps takes a number"),
-    (["--max-requests", "0"], "--max-requests must be at least 1"),
-    (["--base-url", "staging.example.com", "--api-key", "sk_test_x"], "is not a usable URL"),
     (["--base-url", "http://127.0.0.1:9", "--api-key", "sk_test_x"], "cannot reach http://127.0.0.1:9"),
-    (["--base-url", "http://127.0.0.1:9", "--api-key", "sk_live_x"], "looks like a live-mode key"),
-    (["--stripe-account", "acme"], "is not an account ID"),
 ])
-def test_bad_input_gets_one_clear_line(tmp_path, args, message):
+def test_bad_input_on_the_command_line_gets_one_clear_line(tmp_path, args, message):
     result = run_pytest(tmp_path, str(PROBE), *args, timeout=60)
     assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
     assert message in result.stderr
