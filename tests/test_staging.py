@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from harness.cleanup import clean_up, find_tagged
+from harness.client import ApiClient
 from harness.pacing import LimitError, parse_budget, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key
-from harness.client import ApiClient
 from harness.runinfo import TAG_KEY
 from harness.target import Target, start_embedded_mock
 
