@@ -58,9 +58,11 @@ class Target:
 
 
 def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (), label: str = "",
-                        timeout: float = 30.0, server_args: tuple[str, ...] = ()) -> Target:
+                        timeout: float = 30.0, server_args: tuple[str, ...] = (),
+                        disabled: tuple[str, ...] = ()) -> Target:
     """Start `python -m mockserver` on a free loopback port and wait until it answers (`server_args`: more
-    command-line options, e.g. ("--header-timeout", "1"))."""
+    command-line options, e.g. ("--header-timeout", "1"); `disabled`: operationIds the mock answers with 404
+    Unrecognized request URL)."""
     workdir = Path(tempfile.mkdtemp(prefix="harness-mock-"))
     port_file = workdir / "port"
     log_path = workdir / "mock.log"
@@ -70,6 +72,8 @@ def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (
     for setting in chaos:
         cmd += ["--chaos", setting]
     cmd += list(server_args)
+    for operation_id in disabled:
+        cmd += ["--disable", operation_id]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

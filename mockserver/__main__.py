@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"seconds a client has to send a request's headers (default {HEADER_TIMEOUT:g})")
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                         help=f"open connections served at once; more get a 429 (default {MAX_CONNECTIONS})")
+    parser.add_argument("--disable", action="append", default=[], metavar="OPERATION",
+                        help="answer this operation (an operationId of the contract) with 404 Unrecognized request "
+                             "URL, as a server without it would (repeatable, or comma-separated)")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser.parse_args(argv)
 
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        hooks = build_hooks(args.fault, args.chaos)
+        disabled = [name for value in args.disable for name in value.split(",") if name]
+        hooks = build_hooks(args.fault, args.chaos, disabled)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -60,9 +60,13 @@ class HookChain(Hooks):
         return resp
 
 
-def build_hooks(faults: list[str], chaos: list[str]) -> Hooks:
-    """Hooks for the named faults and chaos settings; ValueError names what is unknown."""
+def build_hooks(faults: list[str], chaos: list[str], disabled: list[str] | None = None) -> Hooks:
+    """Hooks for the named faults, chaos settings and disabled operations; ValueError names what is unknown."""
     hooks: list[Hooks] = []
+    if disabled:
+        from mockserver.disabled import DisabledOperations
+
+        hooks.append(DisabledOperations(disabled))
     if faults:
         from mockserver.faults import fault_hooks
 

@@ -38,6 +38,7 @@ FIELD_OVERRIDES: dict[tuple[str, str], Callable[[dict, Any], bool]] = {
     ("ListInvoiceItems", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
     ("ListInvoiceItems", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
     ("ListInvoices", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
+    ("ListIssuingCards", "cardholder"): lambda obj, v: _id_of(obj.get("cardholder")) == v,
     ("ListInvoicePayments", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
     ("ListInvoicePayments", "payment"): lambda obj, v: all(_dig(obj, "payment", k) == val for k, val in v.items()),
     ("ListFinancialConnectionsTransactions", "account"): lambda obj, v: obj.get("account") == v,

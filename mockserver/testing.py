@@ -124,7 +124,8 @@ def seed_objects(app: MockApp, api_key: str) -> dict[str, str]:
     ids = {
         "customer": customer["id"], "invoice": invoice["id"], "invoiceitem": item["id"],
         "line_item_id": invoice["lines"]["data"][0]["id"], "session": session["id"], "template": template["id"],
-        "account": account["id"], "authorization": auth["id"],
+        "account": account["id"], "authorization": auth["id"], "card": auth["card"]["id"],
+        "cardholder": auth["cardholder"],
     }
     if not all(isinstance(v, str) for v in ids.values()):
         raise RuntimeError(f"seeding the mock failed: {ids}")

@@ -108,7 +108,7 @@ def _forwarding(world: World, n: int) -> Listing:
 
 
 def _authorizations(world: World, n: int) -> Listing:
-    card = f"ic_{world.tag()}harness"
+    card = world.fresh("issuing_card")["id"]  # a card of its own: its authorizations are exactly these
     ids = []
     for i in range(n):
         resp = world.api.post("/v1/test_helpers/issuing/authorizations",

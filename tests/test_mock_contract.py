@@ -201,7 +201,13 @@ def build_world(t: Tour) -> dict[str, Any]:
     t.post(f"/v1/identity/verification_sessions/{redacted['id']}/redact")
 
     # issuing
-    w["auth"] = t.post("/v1/test_helpers/issuing/authorizations", {"amount": 1234, "currency": "usd",
+    w["cardholder"] = t.post("/v1/issuing/cardholders", {"name": "Jenny Rosen", "email": "jenny@example.com",
+                                                         "billing": {"address": {
+                                                             "line1": "1 Market Street", "city": "San Francisco",
+                                                             "postal_code": "94105", "country": "US"}}})
+    w["card"] = t.post("/v1/issuing/cards", {"cardholder": w["cardholder"]["id"], "currency": "usd",
+                                             "type": "virtual", "status": "active"})
+    w["auth"] = t.post("/v1/test_helpers/issuing/authorizations", {"amount": 1234, "card": w["card"]["id"],
                                                                    "merchant_data": {"name": "Shop"}})
     t.post("/v1/test_helpers/issuing/authorizations", {"amount": 99, "status": "closed"})
     t.post(f"/v1/issuing/authorizations/{w['auth']['id']}", {"metadata": {"r": "1"}})
@@ -225,6 +231,8 @@ def path_ids(w: dict[str, Any]) -> dict[str, dict[str, str]]:
         "RetrieveIdentityVerificationSession": {"session": w["verified"]},
         "RetrieveIdentityVerificationReport": {"report": w["report"]["id"]},
         "RetrieveIssuingAuthorization": {"authorization": w["auth"]["id"]},
+        "RetrieveIssuingCard": {"card": w["card"]["id"]},
+        "RetrieveIssuingCardholder": {"cardholder": w["cardholder"]["id"]},
     }
 
 
@@ -239,7 +247,7 @@ def filter_values(op: Operation, w: dict[str, Any]) -> list[dict]:
     """One params dict per filter value worth trying for a list operation."""
     refs = {"customer": w["customer"]["id"], "invoice": w["paid"], "account": w["fc_account"]["id"],
             "verification_session": w["verified"], "related_customer": w["customer"]["id"],
-            "client_reference_id": "ref-1", "email": "tour@example.com"}
+            "client_reference_id": "ref-1", "email": "tour@example.com", "cardholder": w["cardholder"]["id"]}
     out: list[dict] = []
     for param in op.query_params:
         if param.name in PAGING or op.operation_id == "SearchInvoices":
@@ -334,6 +342,13 @@ def run_search_and_errors(t: Tour, w: dict[str, Any]) -> None:
     # the supporting customer list answers a named list schema (customer_list), so it is not `is_list`
     t.get("/v1/customers", {"limit": 1})
     t.get("/v1/customers", {"email": "tour@example.com"})
+    # the supporting Issuing lists likewise (named list schemas), and the card and cardholder updates
+    t.get("/v1/issuing/cardholders", {"status": "active", "limit": 5})
+    t.get("/v1/issuing/cards", {"cardholder": w["cardholder"]["id"], "type": "virtual"})
+    t.post(f"/v1/issuing/cardholders/{w['cardholder']['id']}", {"metadata": {"k": "v"}, "phone_number": "+15555550100"})
+    t.post(f"/v1/issuing/cards/{w['card']['id']}", {"status": "canceled", "cancellation_reason": "stolen"})
+    t.post(f"/v1/issuing/cards/{w['card']['id']}", {"status": "active"}, expect=400)
+    t.post("/v1/test_helpers/issuing/authorizations", {"amount": 1, "card": "ic_missing"}, expect=400)
     for query in (f'customer:"{cus}"', 'status:"draft" AND metadata["stage"]:"draft"', "total>=900", "-total:0",
                   'number~"MOCK"', 'currency:"usd" AND -status:"void"'):
         t.get("/v1/invoices/search", {"query": query, "expand": ["data.customer"]})
@@ -379,7 +394,7 @@ def test_every_answer_satisfies_the_contract(tour: Tour) -> None:
 
 def test_every_operation_validated(tour: Tour) -> None:
     missing = sorted(set(CONTRACT.operations) - set(tour.ok_by_op))
-    assert len(CONTRACT.operations) == 61
+    assert len(CONTRACT.operations) == 69
     assert not missing, f"operations never answered 2xx in the tour: {missing}"
     assert sum(tour.ok_by_op.values()) > 300
     assert sum(tour.errors_by_op.values()) > 50

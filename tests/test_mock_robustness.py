@@ -42,7 +42,7 @@ segment = st.one_of(st.sampled_from([*IDS.values(), "in_missing", "", "search", 
 
 
 PATH_NAMES = ("invoice", "invoiceitem", "line_item_id", "session", "template", "account", "authorization", "customer",
-              "id", "transaction", "report", "invoice_payment")
+              "id", "transaction", "report", "invoice_payment", "card", "cardholder")
 
 
 @st.composite

@@ -1,8 +1,11 @@
-"""Issuing authorizations: created by the test helper (as in the real API), then read and tagged with metadata.
+"""Issuing authorizations, created by the test helper and then read and tagged with metadata; and the cardholders
+and cards the helper takes them from.
 
-The helper takes the card and cardholder IDs as given (or makes some up); the first authorization on a card
-issues it: a whole virtual card with its cardholder, kept in the account, so the authorization embeds the complete
-card (as Stripe does) and `expand[]=cardholder` finds the cardholder. Only `metadata` is updatable.
+As in Stripe, the helper's `card` names an Issuing card of the account (`POST /v1/issuing/cards`, issued to a
+cardholder from `POST /v1/issuing/cardholders`): the authorization embeds the complete card, takes its cardholder,
+and its currency defaults to the card's; a card that is not active gets a declined (closed) authorization. Mock
+only: without `card` the helper issues a new virtual card itself (to the named cardholder, or a new one), for
+clients that cannot create cards. Only an authorization's `metadata` is updatable.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from mockserver.handlers.common import apply_updates, create, fetch, list_objects, new_object, store
+from mockserver.errors import ApiError
+from mockserver.handlers.common import apply_updates, create, fetch, list_objects, new_object, reference, store
 from mockserver.handlers.registry import handles
 from mockserver.store import now
 
@@ -85,25 +89,33 @@ def _card(ctx: Context, card_id: str | None, cardholder_id: str | None, currency
 @handles("TestHelperCreateIssuingAuthorization")
 def create_authorization(ctx: Context) -> dict:
     p = ctx.params
+    card = reference(ctx, CARD, "card")
+    if card is not None and _opt(p, "cardholder") not in (None, card["cardholder"]["id"]):
+        raise ApiError(400, f"The card {card['id']} belongs to cardholder {card['cardholder']['id']}, not "
+                            f"{p['cardholder']}.", code="parameter_invalid", param="cardholder")
     amount = p["amount"]
-    currency = (_opt(p, "currency") or "usd").lower()
-    card = _card(ctx, _opt(p, "card"), _opt(p, "cardholder"), currency)
+    currency = (_opt(p, "currency") or (card["currency"] if card else "usd")).lower()
+    if card is None:  # mock only: issue a card for this authorization
+        card = _card(ctx, None, _opt(p, "cardholder"), currency)
     method = _opt(p, "authorization_method") or "online"
+    approved = card["status"] == "active"
     created = now()
     return create(
-        ctx, KIND, amount=amount, currency=currency, merchant_amount=amount, merchant_currency=currency,
-        amount_details={"atm_fee": None, "cashback_amount": None}, approved=True,
+        ctx, KIND, amount=amount if approved else 0, currency=currency, merchant_amount=amount,
+        merchant_currency=currency, amount_details={"atm_fee": None, "cashback_amount": None}, approved=approved,
         authorization_method=method, card_presence="not_present" if method in ("online", "keyed_in") else "present",
-        card=card, cardholder=_opt(p, "cardholder") or card["cardholder"]["id"], status=_opt(p, "status") or "pending",
+        card=card, cardholder=card["cardholder"]["id"],
+        status=_opt(p, "status") or ("pending" if approved else "closed"),
         merchant_data=_merchant(p.get("merchant_data") or {}), metadata=_opt(p, "metadata") or {},
         network_data={"acquiring_institution_id": None, "system_trace_audit_number": None,
                       "transaction_id": f"{secrets.randbelow(10**12):012d}"},
         pending_request=None,
         request_history=[{
-            "amount": amount, "amount_details": {"atm_fee": None, "cashback_amount": None}, "approved": True,
-            "authorization_code": f"{secrets.randbelow(10**6):06d}", "created": created, "currency": currency,
-            "merchant_amount": amount, "merchant_currency": currency, "network_risk_score": None,
-            "reason": "webhook_approved", "reason_message": None, "requested_at": created,
+            "amount": amount, "amount_details": {"atm_fee": None, "cashback_amount": None}, "approved": approved,
+            "authorization_code": f"{secrets.randbelow(10**6):06d}" if approved else None, "created": created,
+            "currency": currency, "merchant_amount": amount, "merchant_currency": currency,
+            "network_risk_score": None, "reason": "webhook_approved" if approved else f"card_{card['status']}",
+            "reason_message": None, "requested_at": created,
         }],
         verification_data={"address_line1_check": "not_provided", "address_postal_code_check": "match",
                            "authentication_exemption": None, "cvc_check": "match", "expiry_check": "match",
@@ -127,3 +139,87 @@ def update_authorization(ctx: Context) -> dict:
     authorization = fetch(ctx, KIND)
     apply_updates(authorization, ctx.params, ("metadata",))
     return authorization
+
+
+# -- cardholders and cards (supporting endpoints: what Stripe's authorization helper takes a `card` from) ------
+
+CARDHOLDER_KIND = "issuing.cardholder"
+CARD = "issuing.card"
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def _individual(given: Any) -> dict | None:
+    if not isinstance(given, dict):
+        return None
+    terms = (given.get("card_issuing") or {}).get("user_terms_acceptance")
+    card_issuing = None
+    if isinstance(terms, dict):
+        card_issuing = {"user_terms_acceptance": {"date": _opt(terms, "date"), "ip": _opt(terms, "ip"),
+                                                  "user_agent": None}}
+    return {"card_issuing": card_issuing, "dob": None, "first_name": _opt(given, "first_name"),
+            "last_name": _opt(given, "last_name"), "verification": None}
+
+
+@handles("CreateIssuingCardholder")
+def create_cardholder(ctx: Context) -> dict:
+    """Stripe's defaults: an individual, `active` (authorizations on its cards are allowed)."""
+    p = ctx.params
+    address = p["billing"]["address"]
+    return create(ctx, CARDHOLDER_KIND, name=p["name"], type=_opt(p, "type") or "individual",
+                  email=_opt(p, "email"), phone_number=_opt(p, "phone_number"), status=_opt(p, "status") or "active",
+                  billing={"address": {name: _opt(address, name) for name in ADDRESS_FIELDS}},
+                  individual=_individual(p.get("individual")), metadata=_opt(p, "metadata") or {})
+
+
+@handles("RetrieveIssuingCardholder")
+def retrieve_cardholder(ctx: Context) -> dict:
+    return fetch(ctx, CARDHOLDER_KIND)
+
+
+@handles("ListIssuingCardholders")
+def list_cardholders(ctx: Context) -> dict:
+    return list_objects(ctx, CARDHOLDER_KIND)
+
+
+@handles("UpdateIssuingCardholder")
+def update_cardholder(ctx: Context) -> dict:
+    cardholder = fetch(ctx, CARDHOLDER_KIND)
+    apply_updates(cardholder, ctx.params, ("status", "email", "phone_number", "metadata"))
+    return cardholder
+
+
+@handles("CreateIssuingCard")
+def create_card(ctx: Context) -> dict:
+    """A card embeds its cardholder (as Stripe's card object does); Stripe's default status is `inactive`."""
+    p = ctx.params
+    cardholder = reference(ctx, CARDHOLDER_KIND, "cardholder")
+    assert cardholder is not None  # required by the contract
+    year = time.gmtime(now()).tm_year + CARD_YEARS_VALID
+    return create(ctx, CARD, brand="Visa", cardholder=dict(cardholder), currency=p["currency"].lower(),
+                  exp_month=secrets.randbelow(12) + 1, exp_year=year, last4=f"{secrets.randbelow(10**4):04d}",
+                  status=_opt(p, "status") or "inactive", type=p["type"], metadata=_opt(p, "metadata") or {})
+
+
+@handles("RetrieveIssuingCard")
+def retrieve_card(ctx: Context) -> dict:
+    return fetch(ctx, CARD)
+
+
+@handles("ListIssuingCards")
+def list_cards(ctx: Context) -> dict:
+    return list_objects(ctx, CARD)
+
+
+@handles("UpdateIssuingCard")
+def update_card(ctx: Context) -> dict:
+    """A canceled card stays canceled (Stripe: canceling is permanent)."""
+    card = fetch(ctx, CARD)
+    status = _opt(ctx.params, "status")
+    if card["status"] == "canceled" and status not in (None, "canceled"):
+        raise ApiError(400, "This card has been canceled and cannot be reactivated.", code="invalid_state",
+                       param="status")
+    if _opt(ctx.params, "cancellation_reason") is not None and (status or card["status"]) != "canceled":
+        raise ApiError(400, "cancellation_reason can only be given when the card is canceled.",
+                       code="parameter_invalid", param="cancellation_reason")
+    apply_updates(card, ctx.params, ("status", "cancellation_reason", "metadata"))
+    return card

@@ -1,0 +1,240 @@
+"""A target check before a run: can the harness usefully test this server, and with what?
+
+    python -m harness.doctor --base-url URL --api-key KEY [--stripe-account acct_...] [--harness-config FILE]
+                             [--max-rps 20] [--no-create] [--allow-live]
+    ./run doctor ...                                   (the same)
+
+Answers, in seconds:
+- whether the target is reachable, accepts the key, and the key is a test-mode key;
+- which of the 50 operations and which supporting endpoints and test helpers answer. Each is probed so that it
+  can change nothing: GETs and DELETEs name an object that does not exist, POSTs carry an unknown parameter
+  (Stripe validates before acting, so both answer an error). An operation "answers" when the server knows the
+  route; a 404 "Unrecognized request URL" (or 405/501) means it does not;
+- which objects the harness can create there (by building each with the world's recipes, tagged with a doctor run
+  id and cleaned up afterwards), and for the missing ones the `--harness-config` key that names an existing one;
+- the rate it measured while probing (sequential requests per second, latency, 429s).
+
+Exit status: 0 when the harness can run, 1 when it cannot usefully run (the last line says why), 2 for bad input
+or an unreachable target / refused key (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from contracts.loader import Operation, fill_path, load_contract
+from harness.cleanup import clean_up
+from harness.client import ApiClient, ApiError, Exchange
+from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
+from harness.preflight import PreflightError, check_account, check_base_url, check_key, key_mode, probe
+from harness.runinfo import RunLedger, new_run_id
+from harness.world import Unavailable, World
+
+PLACEHOLDER = "harness_doctor_probe"
+UNKNOWN_PARAM = {"harness_doctor_probe": "1"}
+# Objects without which hardly any suite can run: the doctor fails when it can get none of these.
+ESSENTIAL = ("customer", "invoice:draft")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How one operation answered its harmless probe: "answers", "missing", "refused" or "error"."""
+
+    operation: Operation
+    verdict: str
+    status: int | None
+    detail: str
+
+
+@dataclass
+class Report:
+    probes: list[Probe] = field(default_factory=list)
+    objects: dict[str, str] = field(default_factory=dict)  # world kind -> "created" | "named in config" | reason
+    durations: list[float] = field(default_factory=list)  # seconds per HTTP exchange (pacing waits excluded)
+    throttled: int = 0
+    cleanup: list[str] = field(default_factory=list)
+
+
+def classify(status: int | None, body: object) -> tuple[str, str]:
+    """The verdict for one probe answer (see the module docstring) and a short detail."""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
+    if status is None:
+        return "error", "no answer"
+    if status in (405, 501) or (status == 404 and (not isinstance(error, dict)
+                                                   or message.startswith("Unrecognized request URL"))):
+        return "missing", f"{status} {message[:80]}".strip()
+    if status in (401, 403):
+        return "refused", f"{status} {message[:80]}".strip()
+    if status >= 500:
+        return "error", f"{status} {message[:80]}".strip()
+    return "answers", str(status)
+
+
+def probe_operation(api: ApiClient, op: Operation) -> Probe:
+    """Send the harmless probe for `op` (never retried, so a 429 shows as such)."""
+    path = fill_path(op.path, dict.fromkeys(op.path_params, PLACEHOLDER))
+    params = UNKNOWN_PARAM if op.method == "POST" else None
+    try:
+        resp = api.request(op.method, path, params, retry=False, idempotency_key=False)
+    except ApiError as exc:
+        return Probe(op, "error", None, str(exc).splitlines()[0])
+    verdict, detail = classify(resp.status, resp.body)
+    return Probe(op, verdict, resp.status, detail)
+
+
+def creatable(world: World, kinds: list[str]) -> dict[str, str]:
+    """For each world kind: "created" (its recipe works here), "found: ..." (named in --harness-config, or an
+    existing one listed) or "missing: ..." with the --harness-config key to name one."""
+    out: dict[str, str] = {}
+    for kind in kinds:
+        key = World.DISCOVERY.get(kind, (kind,))[0]
+        try:
+            world.recipes[kind]()
+            out[kind] = "created"
+            continue
+        except Unavailable:
+            pass  # the world's fallbacks come next
+        except pytest.skip.Exception as exc:  # an object this one is built from is missing
+            out[kind] = f"missing: {exc.msg}"
+            continue
+        except (AssertionError, ApiError, KeyError, TypeError) as exc:
+            out[kind] = f"missing: {str(exc).splitlines()[0][:160]}; name one in --harness-config as \"{key}\""
+            continue
+        try:
+            obj = world.fresh(kind)
+        except pytest.skip.Exception as exc:
+            out[kind] = f"missing: {exc.msg}"
+            continue
+        named = not obj.get("object")
+        out[kind] = f"found: named in --harness-config as \"{key}\"" if named else "found: an existing one (listed)"
+    return out
+
+
+def run(api: ApiClient, config: dict, create: bool, ledger: RunLedger, report: Report) -> Report:
+    """Probe every operation, then (with `create`) build one object of each kind and clean up after."""
+    contract = load_contract()
+    for op in sorted(contract.operations.values(), key=lambda o: (o.support, o.tag, o.operation_id)):
+        report.probes.append(probe_operation(api, op))
+    if create:
+        world = World(api, config, run_id=ledger.run_id)
+        report.objects = creatable(world, sorted(world.recipes))
+        pairs = [(kind, object_id) for object_id, kind in ledger.created.items()]
+        cleaned = clean_up(api, pairs, ledger.run_id)
+        report.cleanup = [f"clean-up: {len(cleaned.cleaned)} of {len(pairs)} objects it created needed clean-up",
+                          *cleaned.errors]
+    return report
+
+
+def render(report: Report, base_url: str, key: str, rtt: float, out: Callable[[str], None]) -> list[str]:
+    """Print the report; return the reasons the harness cannot usefully run (empty when it can)."""
+    problems: list[str] = []
+    mode = key_mode(key)
+    out(f"target: {base_url} (reachable, key accepted, first answer in {rtt * 1000:.0f} ms)")
+    out(f"key mode: {mode}" + ("" if mode == "test" else " (the harness is meant for test-mode keys)"))
+    seed = [p for p in report.probes if not p.operation.support]
+    support = [p for p in report.probes if p.operation.support]
+    answering = [p for p in seed if p.verdict == "answers"]
+    out(f"\noperations: {len(answering)} of {len(seed)} answer")
+    for p in seed:
+        if p.verdict != "answers":
+            out(f"  {p.verdict:8} {p.operation.operation_id:46} {p.operation.label}  ({p.detail})")
+    out(f"supporting endpoints and test helpers: {sum(p.verdict == 'answers' for p in support)} of {len(support)}")
+    for p in support:
+        out(f"  {p.verdict:8} {p.operation.operation_id:46} {p.operation.label}"
+            + (f"  ({p.detail})" if p.verdict != "answers" else ""))
+    if report.objects:
+        out("\nobjects the harness needs:")
+        for kind, how in report.objects.items():
+            out(f"  {kind:38} {how}")
+        for line in report.cleanup:
+            out(f"  {line}")
+    if report.durations:
+        median = statistics.median(report.durations)
+        slowest = max(report.durations)
+        out(f"\nmeasured: {len(report.durations)} requests, median latency {median * 1000:.0f} ms (slowest "
+            f"{slowest * 1000:.0f} ms): one worker sends at most about {1 / max(median, 1e-3):.0f} requests/s; "
+            f"429 answers: {report.throttled}")
+    if not answering:
+        problems.append("none of the 50 operations answers: is --base-url the API's root (without /v1)?")
+    missing = [k for k in ESSENTIAL if report.objects and not report.objects.get(k, "").startswith(("created",
+                                                                                                   "found"))]
+    if missing:
+        problems.append(f"cannot get {', '.join(missing)}: almost every suite needs them")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.doctor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", default=os.environ.get("HARNESS_BASE_URL"))
+    parser.add_argument("--api-key", default=os.environ.get("HARNESS_API_KEY"))
+    parser.add_argument("--stripe-account", default=os.environ.get("HARNESS_STRIPE_ACCOUNT"))
+    parser.add_argument("--harness-config", default=os.environ.get("HARNESS_CONFIG"),
+                        help="JSON file naming existing objects (as the suites take it)")
+    parser.add_argument("--max-rps", default=os.environ.get("HARNESS_MAX_RPS", str(DEFAULT_EXTERNAL_RPS)))
+    parser.add_argument("--no-create", action="store_true", help="only probe; create (and clean up) nothing")
+    parser.add_argument("--allow-live", action="store_true", default=os.environ.get("HARNESS_ALLOW_LIVE") == "1")
+    args = parser.parse_args(argv)
+    try:
+        if not args.base_url:
+            raise PreflightError("--base-url is needed (or HARNESS_BASE_URL)")
+        base_url = check_base_url(args.base_url)
+        key = check_key(args.api_key, "--api-key", args.allow_live)
+        account = check_account(args.stripe_account)
+        rate = parse_rate(args.max_rps)
+        config = _config(args.harness_config)
+        headers = {"Stripe-Account": account} if account else {}
+        reach = probe(base_url, key, headers)
+    except (PreflightError, LimitError) as exc:
+        print(f"harness.doctor: {exc}", file=sys.stderr)
+        return 2
+    ledger = RunLedger(f"doctor-{new_run_id()[4:]}")
+
+    report = Report()
+
+    def on_exchange(ex: Exchange) -> None:
+        ledger.record(ex.method, ex.path, ex.status, ex.body)
+        report.durations.append(ex.duration_ms / 1000)
+        report.throttled += ex.status == 429
+
+    with ApiClient(base_url, key, default_headers=headers, on_exchange=on_exchange, max_retries=3) as api:
+        if rate is not None:
+            limiter = SharedLimiter(SharedLimiter.create(Path(tempfile.mkdtemp()) / "limits"), Limits(rate))
+            for prefix in ("http://", "https://"):
+                api.mount(prefix, GatedAdapter(api.adapter(prefix), limiter.acquire))
+        run(api, config, not args.no_create, ledger, report)
+    problems = render(report, base_url, key, reach.seconds, print)
+    if account:
+        print(f"connected account: {account} (Stripe-Account on every request)")
+    print(f"pace used: {args.max_rps} requests/s (--max-rps)")
+    if problems:
+        print(f"\nthe harness cannot usefully run against {base_url}: {'; '.join(problems)}")
+        return 1
+    print(f"\nready: ./run suites --base-url {base_url} (add --max-rps, --max-requests; see README)")
+    return 0
+
+
+def _config(path: str | None) -> dict:
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise PreflightError(f"--harness-config {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise PreflightError(f"--harness-config {path}: expected a JSON object of names to IDs")
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())
