@@ -6,10 +6,9 @@
 
 Answers, in seconds:
 - whether the target is reachable, accepts the key, and the key is a test-mode key;
-- which of the 50 operations and which supporting endpoints and test helpers answer. Each is probed so that it
-  can change nothing: GETs and DELETEs name an object that does not exist, POSTs carry an unknown parameter
-  (Stripe validates before acting, so both answer an error). An operation "answers" when the server knows the
-  route; a 404 "Unrecognized request URL" (or 405/501) means it does not;
+- which of the 50 operations and which supporting endpoints and test helpers answer, by the suites' own
+  capability discovery (`harness.discovery`: one harmless probe per operation that validation must refuse, so
+  nothing is created or changed);
 - which objects the harness can create there (by building each with the world's recipes, tagged with a doctor run
   id and cleaned up afterwards), and for the missing ones the `--harness-config` key that names an existing one;
 - the rate it measured while probing (sequential requests per second, latency, 429s).
@@ -32,83 +31,45 @@ from pathlib import Path
 
 import pytest
 
-from contracts.loader import Operation, fill_path, load_contract
+from contracts.loader import load_contract
+from harness import findings
 from harness.cleanup import clean_up
-from harness.client import ApiClient, ApiError, Exchange
+from harness.client import ApiClient, Exchange
+from harness.discovery import Capability, Status, discover
 from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key, key_mode, probe
 from harness.runinfo import RunLedger, new_run_id
-from harness.world import Unavailable, World
+from harness.world import RECIPES, Unavailable, World
 
-PLACEHOLDER = "harness_doctor_probe"
-UNKNOWN_PARAM = {"harness_doctor_probe": "1"}
 # Objects without which hardly any suite can run: the doctor fails when it can get none of these.
 ESSENTIAL = ("customer", "invoice:draft")
 
 
-@dataclass(frozen=True)
-class Probe:
-    """How one operation answered its harmless probe: "answers", "missing", "refused" or "error"."""
-
-    operation: Operation
-    verdict: str
-    status: int | None
-    detail: str
-
-
 @dataclass
 class Report:
-    probes: list[Probe] = field(default_factory=list)
-    objects: dict[str, str] = field(default_factory=dict)  # world kind -> "created" | "named in config" | reason
+    capabilities: dict[str, Capability] = field(default_factory=dict)  # operationId -> what its probe found
+    objects: dict[str, str] = field(default_factory=dict)  # world kind -> "created ..." | "found ..." | "missing ..."
     durations: list[float] = field(default_factory=list)  # seconds per HTTP exchange (pacing waits excluded)
     throttled: int = 0
     cleanup: list[str] = field(default_factory=list)
 
 
-def classify(status: int | None, body: object) -> tuple[str, str]:
-    """The verdict for one probe answer (see the module docstring) and a short detail."""
-    error = body.get("error") if isinstance(body, dict) else None
-    message = str(error.get("message", "")) if isinstance(error, dict) else ""
-    if status is None:
-        return "error", "no answer"
-    if status in (405, 501) or (status == 404 and (not isinstance(error, dict)
-                                                   or message.startswith("Unrecognized request URL"))):
-        return "missing", f"{status} {message[:80]}".strip()
-    if status in (401, 403):
-        return "refused", f"{status} {message[:80]}".strip()
-    if status >= 500:
-        return "error", f"{status} {message[:80]}".strip()
-    return "answers", str(status)
-
-
-def probe_operation(api: ApiClient, op: Operation) -> Probe:
-    """Send the harmless probe for `op` (never retried, so a 429 shows as such)."""
-    path = fill_path(op.path, dict.fromkeys(op.path_params, PLACEHOLDER))
-    params = UNKNOWN_PARAM if op.method == "POST" else None
-    try:
-        resp = api.request(op.method, path, params, retry=False, idempotency_key=False)
-    except ApiError as exc:
-        return Probe(op, "error", None, str(exc).splitlines()[0])
-    verdict, detail = classify(resp.status, resp.body)
-    return Probe(op, verdict, resp.status, detail)
-
-
 def creatable(world: World, kinds: list[str]) -> dict[str, str]:
-    """For each world kind: "created" (its recipe works here), "found: ..." (named in --harness-config, or an
-    existing one listed) or "missing: ..." with the --harness-config key to name one."""
+    """For each world kind: "created (recipe)" when a recipe works here, "found: ..." (named in --harness-config,
+    or an existing one listed), or "missing: ..." with the --harness-config key that names one."""
     out: dict[str, str] = {}
     for kind in kinds:
         key = World.DISCOVERY.get(kind, (kind,))[0]
         try:
-            world.recipes[kind]()
-            out[kind] = "created"
+            world.make(kind)
+            out[kind] = f"created ({world.recipe_in_use(kind)})"
             continue
         except Unavailable:
             pass  # the world's fallbacks come next
         except pytest.skip.Exception as exc:  # an object this one is built from is missing
             out[kind] = f"missing: {exc.msg}"
             continue
-        except (AssertionError, ApiError, KeyError, TypeError) as exc:
+        except Exception as exc:  # a failed invariant or a transport error: this kind cannot be made here
             out[kind] = f"missing: {str(exc).splitlines()[0][:160]}; name one in --harness-config as \"{key}\""
             continue
         try:
@@ -122,13 +83,14 @@ def creatable(world: World, kinds: list[str]) -> dict[str, str]:
 
 
 def run(api: ApiClient, config: dict, create: bool, ledger: RunLedger, report: Report) -> Report:
-    """Probe every operation, then (with `create`) build one object of each kind and clean up after."""
+    """Probe every operation (capability discovery), then (with `create`) build one object of each kind and
+    clean up what that created."""
     contract = load_contract()
-    for op in sorted(contract.operations.values(), key=lambda o: (o.support, o.tag, o.operation_id)):
-        report.probes.append(probe_operation(api, op))
+    capabilities = discover(api, contract)
+    report.capabilities = capabilities.results
     if create:
-        world = World(api, config, run_id=ledger.run_id)
-        report.objects = creatable(world, sorted(world.recipes))
+        world = World(api, config, capabilities, contract, run_id=ledger.run_id)
+        report.objects = creatable(world, sorted(RECIPES))
         pairs = [(kind, object_id) for object_id, kind in ledger.created.items()]
         cleaned = clean_up(api, pairs, ledger.run_id)
         report.cleanup = [f"clean-up: {len(cleaned.cleaned)} of {len(pairs)} objects it created needed clean-up",
@@ -142,17 +104,17 @@ def render(report: Report, base_url: str, key: str, rtt: float, out: Callable[[s
     mode = key_mode(key)
     out(f"target: {base_url} (reachable, key accepted, first answer in {rtt * 1000:.0f} ms)")
     out(f"key mode: {mode}" + ("" if mode == "test" else " (the harness is meant for test-mode keys)"))
-    seed = [p for p in report.probes if not p.operation.support]
-    support = [p for p in report.probes if p.operation.support]
-    answering = [p for p in seed if p.verdict == "answers"]
+    seed = [c for c in report.capabilities.values() if not c.support]
+    support = [c for c in report.capabilities.values() if c.support]
+    answering = [c for c in seed if c.available]
     out(f"\noperations: {len(answering)} of {len(seed)} answer")
-    for p in seed:
-        if p.verdict != "answers":
-            out(f"  {p.verdict:8} {p.operation.operation_id:46} {p.operation.label}  ({p.detail})")
-    out(f"supporting endpoints and test helpers: {sum(p.verdict == 'answers' for p in support)} of {len(support)}")
-    for p in support:
-        out(f"  {p.verdict:8} {p.operation.operation_id:46} {p.operation.label}"
-            + (f"  ({p.detail})" if p.verdict != "answers" else ""))
+    for c in seed:
+        if c.status is not Status.IMPLEMENTED:
+            out(f"  {c.status:16} {c.operation_id:46} {c.label}  ({c.answer})")
+    out(f"supporting endpoints and test helpers: {sum(c.available for c in support)} of {len(support)}")
+    for c in support:
+        out(f"  {c.status:16} {c.operation_id:46} {c.label}"
+            + (f"  ({c.answer})" if c.status is not Status.IMPLEMENTED else ""))
     if report.objects:
         out("\nobjects the harness needs:")
         for kind, how in report.objects.items():
@@ -167,8 +129,8 @@ def render(report: Report, base_url: str, key: str, rtt: float, out: Callable[[s
             f"429 answers: {report.throttled}")
     if not answering:
         problems.append("none of the 50 operations answers: is --base-url the API's root (without /v1)?")
-    missing = [k for k in ESSENTIAL if report.objects and not report.objects.get(k, "").startswith(("created",
-                                                                                                   "found"))]
+    missing = [k for k in ESSENTIAL
+               if report.objects and not report.objects.get(k, "").startswith(("created", "found"))]
     if missing:
         problems.append(f"cannot get {', '.join(missing)}: almost every suite needs them")
     return problems
@@ -212,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             limiter = SharedLimiter(SharedLimiter.create(Path(tempfile.mkdtemp()) / "limits"), Limits(rate))
             for prefix in ("http://", "https://"):
                 api.mount(prefix, GatedAdapter(api.adapter(prefix), limiter.acquire))
-        run(api, config, not args.no_create, ledger, report)
+        with findings.collecting():  # the doctor reports what it found itself; nothing joins a run's findings
+            run(api, config, not args.no_create, ledger, report)
     problems = render(report, base_url, key, reach.seconds, print)
     if account:
         print(f"connected account: {account} (Stripe-Account on every request)")
