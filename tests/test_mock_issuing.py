@@ -133,7 +133,7 @@ def test_cardholders_and_cards(client: InProcessClient, other: InProcessClient) 
     assert holder["id"].startswith("ich_") and holder["object"] == "issuing.cardholder"
     assert (holder["status"], holder["type"]) == ("active", "individual")
     assert holder["billing"]["address"]["line1"] == "1 Market Street" and holder["billing"]["address"]["state"] is None
-    assert holder["individual"] == {"first_name": "Jenny", "last_name": "Rosen"}
+    assert (holder["individual"]["first_name"], holder["individual"]["last_name"]) == ("Jenny", "Rosen")
     card = ok(client.post("/v1/issuing/cards", {"cardholder": holder["id"], "currency": "USD", "type": "virtual"}),
               "CreateIssuingCard")
     assert card["id"].startswith("ic_") and card["status"] == "inactive" and card["currency"] == "usd"
