@@ -73,6 +73,7 @@ def test_budget_is_never_exceeded_and_the_rest_skip(tmp_path, mock):
     """--max-requests 60: the server sees at most 60 requests; the tests end as skips that say why."""
     result = run_pytest(tmp_path, str(PROBE), "-n", "2", "--dist", "each", "--base-url", mock.base_url,
                         "--api-key", mock.api_key, "--max-requests", "60", "--max-rps", "unlimited", "-rs",
+                        "--run-id", "run-budget-test", "--alluredir", str(tmp_path / "allure"),
                         env={"PROBE_SECONDS": "60", "PROBE_MODE": "create"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     listed = requests.get(f"{mock.base_url}/v1/customers", params={"limit": 100},
@@ -81,6 +82,12 @@ def test_budget_is_never_exceeded_and_the_rest_skip(tmp_path, mock):
     assert len(listed) <= 60, "the shared counter reserves before sending: not even in-flight requests go over"
     assert result.stdout.count("request budget spent") >= 2, result.stdout[-3000:]
     assert "budget: 60 requests, spent" in result.stdout
+    panel = dict(line.split("=", 1) for line in (tmp_path / "allure" / "environment.properties").read_text()
+                 .splitlines())
+    assert panel["target"] == mock.base_url and panel["run_id"] == "run-budget-test"
+    assert panel["budget"] == "60 requests" and panel["pace"].startswith("unlimited")
+    assert panel["stripe_account"].startswith("none") and "api_version" in panel
+    assert mock.api_key not in (tmp_path / "allure" / "environment.properties").read_text()
 
 
 @pytest.mark.parametrize(("check", "value", "message"), [
@@ -163,3 +170,18 @@ def test_clean_up_leaves_nothing_of_the_run_and_never_touches_other_objects(tmp_
     with ApiClient(mock.base_url, mock.api_key) as api:
         for invoice in foreign:
             assert api.get(f"/v1/invoices/{invoice}").json["status"] == "draft", "clean-up touched another's object"
+
+
+def test_a_connected_account_run_checks_isolation_against_the_platform(tmp_path, mock):
+    """--stripe-account without a second key: every request carries Stripe-Account, and the isolation checks use
+    the platform account itself (the same key without the header), which must not see the connected objects."""
+    result = run_pytest(tmp_path, "suites/test_security.py", "-k", "other_account and (Invoice or Template)",
+                        "--profile", "quick", "--base-url", mock.base_url, "--api-key", mock.api_key,
+                        "--stripe-account", "acct_1StagingTest", "--max-rps", "unlimited", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout and " skipped" not in result.stdout.splitlines()[-1]
+    assert "connected account: acct_1StagingTest" in result.stdout
+    with ApiClient(mock.base_url, mock.api_key) as platform:
+        assert platform.get("/v1/invoices", {"limit": 1}).json["data"] == [], "the run acted for the platform"
+    with ApiClient(mock.base_url, mock.api_key, default_headers={"Stripe-Account": "acct_1StagingTest"}) as acct:
+        assert acct.get("/v1/invoices", {"limit": 1}).json["data"], "the run did not act for the connected account"
