@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,11 +100,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="leave the objects the run created on the target (no clean-up) [HARNESS_KEEP_OBJECTS=1]")
 
 
-def state() -> RunState | None:
-    """This process's run state (None before `configure`)."""
-    return _state
-
-
 def configure(config: pytest.Config) -> RunState:
     """Settle the run's settings (controller) or take them from the controller (worker); UsageError on bad input."""
     global _state
@@ -155,6 +151,13 @@ def check_external_target(config: pytest.Config, key: str) -> None:
         probe(check_base_url(base_url), key, headers)
     except PreflightError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controlling process removes the run's shared state file (workers only use it)."""
+    if _state is not None and not _state.is_worker:
+        _state.limiter.close()
+        shutil.rmtree(Path(_state.settings.state_file).parent, ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)
