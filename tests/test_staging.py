@@ -164,6 +164,13 @@ def test_clean_up_leaves_nothing_of_the_run_and_never_touches_other_objects(tmp_
     if keep:
         assert len(live) > 10, f"--keep-objects left only {live}"
         assert "clean-up: skipped (--keep-objects)" in result.stdout
+        # Later, the command finds them by their tag and cleans them up.
+        later = subprocess.run([sys.executable, "-m", "harness.cleanup", "--base-url", mock.base_url, "--api-key",
+                                mock.api_key, "--run-id", run_id, "--max-rps", "unlimited"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=300)
+        assert later.returncode == 0, later.stdout[-2000:] + later.stderr[-2000:]
+        assert f"{len(live)} cleaned up" in later.stdout, later.stdout[-2000:]
+        assert _leftovers(mock, run_id)[1] == []
     else:
         assert live == [], f"left behind: {live}"
         assert "objects cleaned up of" in result.stdout
