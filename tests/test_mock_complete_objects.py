@@ -174,13 +174,17 @@ def test_issuing_authorization_embeds_the_whole_card(client: InProcessClient) ->
 
 
 def test_authorizations_on_one_card_embed_the_same_card(client: InProcessClient) -> None:
-    first = ok(client.post("/v1/test_helpers/issuing/authorizations", {"amount": 100, "card": "ic_given",
-                                                                       "cardholder": "ich_given"}),
+    holder = ok(client.post("/v1/issuing/cardholders", {"name": "Jenny Rosen", "billing": {"address": {
+        "line1": "1 Market Street", "city": "San Francisco", "postal_code": "94105", "country": "US"}}}),
+        "CreateIssuingCardholder")
+    card = ok(client.post("/v1/issuing/cards", {"cardholder": holder["id"], "currency": "usd", "type": "virtual",
+                                                "status": "active"}), "CreateIssuingCard")
+    first = ok(client.post("/v1/test_helpers/issuing/authorizations", {"amount": 100, "card": card["id"]}),
                "TestHelperCreateIssuingAuthorization")
-    second = ok(client.post("/v1/test_helpers/issuing/authorizations", {"amount": 200, "card": "ic_given"}),
+    second = ok(client.post("/v1/test_helpers/issuing/authorizations", {"amount": 200, "card": card["id"]}),
                 "TestHelperCreateIssuingAuthorization")
-    assert first["card"] == second["card"] and first["card"]["id"] == "ic_given"
-    assert first["cardholder"] == second["cardholder"] == "ich_given"
+    assert first["card"] == second["card"] == card
+    assert first["cardholder"] == second["cardholder"] == holder["id"]
 
 
 def test_expanded_ownership_is_the_whole_ownership_object(client: InProcessClient) -> None:
