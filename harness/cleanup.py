@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.loader import load_contract
 from harness.client import ApiClient, ApiError
 from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key, probe
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         key = check_key(args.api_key, "--api-key", args.allow_live)
         account = check_account(args.stripe_account)
         rate = parse_rate(args.max_rps)
-        headers = {"Stripe-Account": account} if account else {}
+        # The API version the suites pin (response shapes depend on it), and the connected account if any.
+        headers = {"Stripe-Version": load_contract().stripe_version, **({"Stripe-Account": account} if account else {})}
         probe(base_url, key, headers)
         if args.ledger is not None and not args.ledger.is_dir():
             raise PreflightError(f"--ledger {args.ledger}: no such folder (it is reports/run-parts after a run)")

@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         account = check_account(args.stripe_account)
         rate = parse_rate(args.max_rps)
         config = _config(args.harness_config)
-        headers = {"Stripe-Account": account} if account else {}
+        # The API version the suites pin (response shapes depend on it), and the connected account if any.
+        headers = {"Stripe-Version": load_contract().stripe_version, **({"Stripe-Account": account} if account else {})}
         reach = probe(base_url, key, headers)
     except (PreflightError, LimitError) as exc:
         print(f"harness.doctor: {exc}", file=sys.stderr)
