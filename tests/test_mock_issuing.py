@@ -98,7 +98,7 @@ def test_list_filters(client: InProcessClient) -> None:
     assert ids(card=card_3, cardholder=holder_1) == []
     assert ids(status="pending") == [a["id"]]
     assert ids(status="expired") == []
-    assert ids(created={"lte": a["created"]}) == [c["id"], b["id"], a["id"]]
+    assert ids(created={"lte": c["created"]}) == [c["id"], b["id"], a["id"]]  # c is the newest: all of them
     assert ids(created=a["created"] - 1) == []
     assert ids(limit=1, starting_after=c["id"]) == [b["id"]]
     fails(client.get(AUTHS, {"limit": 0}), 400, "limit")
