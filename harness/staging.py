@@ -116,11 +116,11 @@ def configure(config: pytest.Config) -> RunState:
 def _settle(config: pytest.Config) -> RunSettings:
     base_url = config.getoption("--base-url")
     try:
-        given_rate = config.getoption("--max-rps")
+        given_rate = config.getoption("--max-rps", default=None)
         rate = parse_rate(given_rate)
-        budget = parse_budget(config.getoption("--max-requests"))
-        account = check_account(config.getoption("--stripe-account"))
-        run_id = check_run_id(config.getoption("--run-id") or new_run_id())
+        budget = parse_budget(config.getoption("--max-requests", default=None))
+        account = check_account(config.getoption("--stripe-account", default=None))
+        run_id = check_run_id(config.getoption("--run-id", default=None) or new_run_id())
         if base_url:
             check_base_url(base_url)
     except (LimitError, PreflightError) as exc:
@@ -138,7 +138,7 @@ def _settle(config: pytest.Config) -> RunSettings:
     folder = Path(tempfile.mkdtemp(prefix="harness-run-"))
     state_file = SharedLimiter.create(folder / "limits")
     return RunSettings(run_id, Limits(rate, budget), str(state_file), note, account,
-                       bool(config.getoption("--keep-objects")), bool(base_url))
+                       bool(config.getoption("--keep-objects", default=None)), bool(base_url))
 
 
 def check_external_target(config: pytest.Config, key: str) -> None:
