@@ -210,7 +210,8 @@ class AmountAsString(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         body = copy.deepcopy(body)  # the answer only: the stored invoice keeps its integer (no later 500s)
         for obj in _objects(body, "invoice"):
-            obj["amount_due"] = str(obj["amount_due"])
+            if "amount_due" in obj:  # a deletion answer ({id, object, deleted}) has no amounts
+                obj["amount_due"] = str(obj["amount_due"])
         return body
 
 
