@@ -44,6 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.target import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 STEPS_LINE = re.compile(r"state-machine steps:\s*([\d,]+)")
 MB = 1e6
@@ -172,13 +174,7 @@ class Mock:
     process: subprocess.Popen = field(repr=False)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def env_for(code: Path, reports: Path | None = None) -> dict[str, str]:

@@ -48,13 +48,19 @@ class Target:
         return f"{self.base_url} ({kind}{extra})"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate `process` if it still runs: SIGTERM, up to 10 s to exit, then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (), label: str = "",

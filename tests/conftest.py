@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness import findings, steps
 from mockserver.app import MockApp
 from mockserver.testing import InProcessClient
 
@@ -24,3 +25,16 @@ def client(app: MockApp) -> InProcessClient:
 @pytest.fixture
 def other(app: MockApp) -> InProcessClient:
     return InProcessClient(app, api_key=OTHER_KEY)
+
+
+@pytest.fixture
+def fresh_findings():
+    """A clean findings registry and no current test, before and after: tests that record findings on purpose
+    must neither see each other's nor fail for them."""
+    findings.reset()
+    steps.reset()
+    findings.set_current_test(None)
+    yield
+    findings.reset()
+    steps.reset()
+    findings.set_current_test(None)

@@ -21,14 +21,8 @@ KEY = "sk_test_findingsunit" + "0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
-def fresh_registry():
-    findings.reset()
-    steps.reset()
-    findings.set_current_test(None)
-    yield
-    findings.reset()
-    steps.reset()
-    findings.set_current_test(None)
+def fresh_registry(fresh_findings):
+    """Every test here starts and ends with a clean findings registry (tests/conftest.py)."""
 
 
 def response(status: int, body, *, method: str = "GET", path: str = "/v1/invoices", headers: dict | None = None,

@@ -25,14 +25,8 @@ CONTRACT = load_contract()
 
 
 @pytest.fixture(autouse=True)
-def fresh_registry():
-    """A clean registry, and no current test: these tests record findings on purpose, and must not fail for it."""
-    findings.reset()
-    steps.reset()
-    findings.set_current_test(None)
-    yield
-    findings.reset()
-    steps.reset()
+def fresh_registry(fresh_findings):
+    """Every test here starts and ends with a clean findings registry (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")
