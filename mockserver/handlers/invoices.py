@@ -77,8 +77,9 @@ def _apply_fields(ctx: Context, inv: dict, params: dict) -> None:
     elif inv.get("due_date") is None or params.get("days_until_due"):
         days = params.get("days_until_due") or DEFAULT_DAYS_UNTIL_DUE
         due = inv["created"] + days * 86400
-        if due > LATEST_TIMESTAMP:  # derived before storing: a due date no calendar holds is refused
-            raise ApiError(400, f"days_until_due={days} puts the due date past the year 9999.",
+        if days < 0 or due > LATEST_TIMESTAMP:  # derived before storing: a due date no calendar holds is refused
+            raise ApiError(400, f"days_until_due={days} must be at least 0 and keep the due date before the year "
+                                "10000.",
                            code="parameter_invalid", param="days_until_due")
         inv["due_date"] = due
 
