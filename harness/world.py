@@ -177,6 +177,21 @@ class World:
         self._impossible[kind] = "no recipe worked (" + "; ".join(refusals) + ")"
         raise Unavailable(self._impossible[kind])
 
+    def create(self, operation_id: str, *variants: dict[str, Any], what: str) -> dict:
+        """A new object made by `operation_id` (a create without path parameters) with the first of `variants`
+        (its params, the documented shape first) that the target accepts, for tests that need objects with
+        their own parameters (a customer, metadata). Skips the test naming every refusal when none works; a
+        5xx or a refused documented parameter is also recorded as a finding (see `send`)."""
+        refusals = []
+        for params in variants:
+            try:
+                return self.send(operation_id, params=params, what=what)
+            except Unavailable as exc:
+                pytest.skip(f"cannot make {what} on this target: {exc}")
+            except RecipeFailed as exc:
+                refusals.append(str(exc))
+        pytest.skip(f"cannot make {what} on this target: " + "; ".join(refusals))
+
     def recipe_in_use(self, kind: str) -> str | None:
         """The name of the recipe that worked for `kind` in this session, if one has."""
         index = self._chosen.get(kind)

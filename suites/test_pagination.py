@@ -36,18 +36,24 @@ def _make(world: World, n: int, make: Callable[[str, int], dict]) -> list[str]:
     return [make(tag, i)["id"] for i in range(n)]
 
 
+def _invoice(world: World, customer: str, metadata: dict[str, str]) -> dict:
+    """A draft invoice of `customer` (with or without a currency: targets differ on which they accept)."""
+    return world.create("CreateInvoice", {"customer": customer, "currency": "usd", "metadata": metadata},
+                        {"customer": customer, "metadata": metadata}, what="a draft invoice of our customer")
+
+
 def _invoices(world: World, n: int) -> Listing:
-    api, customer = world.api, world.fresh("customer")["id"]
-    ids = [api.post("/v1/invoices", {"customer": customer, "metadata": {"i": str(i)}}).json["id"] for i in range(n)]
+    customer = world.fresh("customer")["id"]
+    ids = [_invoice(world, customer, {"i": str(i)})["id"] for i in range(n)]
     for invoice_id in ids[::3]:  # a mix of statuses for the status filter
-        api.post(f"/v1/invoices/{invoice_id}/finalize")
+        world.api.post(f"/v1/invoices/{invoice_id}/finalize")
     return Listing({}, {"customer": customer}, ids, True, "created")
 
 
 def _items(world: World, n: int) -> Listing:
-    api, customer = world.api, world.fresh("customer")["id"]
-    ids = [api.post("/v1/invoiceitems", {"customer": customer, "amount": 100 + i, "currency": "usd"}).json["id"]
-           for i in range(n)]
+    customer = world.fresh("customer")["id"]
+    ids = [world.create("CreateInvoiceItem", {"customer": customer, "amount": 100 + i, "currency": "usd"},
+                        what="a pending invoice item of our customer")["id"] for i in range(n)]
     return Listing({}, {"customer": customer}, ids, True, "date", created_field="date")
 
 
@@ -70,10 +76,14 @@ def _templates(world: World, n: int) -> Listing:
     return Listing({}, {}, [world.fresh(kinds[i % 2])["id"] for i in range(n)], False, "created")
 
 
+def _session(world: World, tag: str) -> dict:
+    return world.create("CreateIdentityVerificationSession", {"type": "document", "client_reference_id": tag},
+                        what="a tagged verification session")
+
+
 def _sessions(world: World, n: int) -> Listing:
     tag = world.tag() + "sess"
-    ids = [world.api.post("/v1/identity/verification_sessions", {"type": "document", "client_reference_id": tag})
-           .json["id"] for _ in range(n)]
+    ids = [_session(world, tag)["id"] for _ in range(n)]
     for session_id in ids[::3]:
         world.api.post(f"/v1/identity/verification_sessions/{session_id}/cancel")
     return Listing({}, {"client_reference_id": tag}, ids, True, "created")
@@ -83,8 +93,7 @@ def _reports(world: World, n: int) -> Listing:
     tag = world.tag() + "rep"
     ids = []
     for _ in range(n):
-        session = world.api.post("/v1/identity/verification_sessions",
-                                 {"type": "document", "client_reference_id": tag}).json
+        session = _session(world, tag)
         verified = world.api.post(f"/v1/test_helpers/identity/verification_sessions/{session['id']}/verify")
         if verified.status == 404:
             pytest.skip("the target has no identity verification test helper to create reports")
@@ -121,8 +130,7 @@ def _authorizations(world: World, n: int) -> Listing:
 
 def _search(world: World, n: int) -> Listing:
     customer, tag = world.fresh("customer")["id"], world.tag()
-    ids = [world.api.post("/v1/invoices", {"customer": customer, "metadata": {"run": tag}}).json["id"]
-           for _ in range(n)]
+    ids = [_invoice(world, customer, {"run": tag})["id"] for _ in range(n)]
     return Listing({}, {"query": f'metadata["run"]:"{tag}"'}, ids, True, "created")
 
 

@@ -202,8 +202,8 @@ EXPAND_SETUPS = {
     "RetrieveIdentityVerificationSession": lambda w: ({"session": w.fresh("verification_session:verified")["id"]}, {}),
     "ListIdentityVerificationSessions": _verified_first,
     "ListInvoiceItems": lambda w: ({}, {"invoice": w.fresh("invoice:draft_with_lines")["id"]}),
-    "RetrieveInvoiceItem": lambda w: ({"invoiceitem": w.api.post("/v1/invoiceitems", {
-        "invoice": w.fresh("invoice:draft")["id"], "amount": 300}).json["id"]}, {}),
+    "RetrieveInvoiceItem": lambda w: ({"invoiceitem": w.create("CreateInvoiceItem", {
+        "invoice": w.fresh("invoice:draft")["id"], "amount": 300}, what="an invoice item on a draft")["id"]}, {}),
 }
 
 
@@ -362,8 +362,9 @@ def search_corpus(api, world):
     customer = world.fresh("customer")["id"]
     ids = []
     for n in range(8):
-        inv = api.post("/v1/invoices", {"customer": customer, "metadata": {"order_id": f"o{n % 3}", "n": str(n)}})
-        inv_id = inv.json["id"]
+        metadata = {"order_id": f"o{n % 3}", "n": str(n)}
+        inv_id = world.create("CreateInvoice", {"customer": customer, "currency": "usd", "metadata": metadata},
+                              {"customer": customer, "metadata": metadata}, what="a draft invoice")["id"]
         if n % 2:
             api.post(f"/v1/invoices/{inv_id}/add_lines", {"lines": [{"amount": 100 * n}]})
         if n % 3 == 1:

@@ -98,3 +98,16 @@ def test_a_skip_names_every_refusal():
     reason = str(info.value)
     assert "session verified by the test helper" in reason
     assert "does not implement POST /v1/identity/verification_sessions" in reason
+
+
+def test_an_object_with_its_own_parameters_uses_the_next_shape_or_skips_with_the_refusals():
+    with findings.collecting() as seen:
+        for world in _world("invoice_currency_server_error"):
+            customer = world.fresh("customer")["id"]
+            inv = world.create("CreateInvoice", {"customer": customer, "currency": "usd", "metadata": {"i": "1"}},
+                               {"customer": customer, "metadata": {"i": "1"}}, what="a draft invoice")
+            assert inv["customer"] == customer and inv["metadata"] == {"i": "1"}
+            with pytest.raises(pytest.skip.Exception) as info:
+                world.create("CreateInvoice", {"customer": customer, "currency": "usd"}, what="a draft invoice")
+    assert "cannot make a draft invoice on this target: POST /v1/invoices answered 500" in str(info.value)
+    assert [f.category for f in seen] == [findings.Category.SERVER_ERROR] * 2
