@@ -86,10 +86,14 @@ def _exchange_dict(exchange: Any) -> dict[str, Any]:
 
 
 def request_size(exchange: Any) -> int:
-    """How big a request is (URL plus body, in characters): the measure "smallest example" minimises."""
-    if isinstance(exchange, dict):
-        return len(exchange.get("url") or "") + len(exchange.get("request_body") or "")
-    return len(getattr(exchange, "url", "") or "") + len(getattr(exchange, "request_body", None) or "")
+    """How big a request is, in UTF-8 bytes: its URL, every header (name and value) and its body. The measure
+    "smallest example" minimises, so a plain request beats a fuzzed one with odd characters or extra headers."""
+    def get(name: str) -> Any:
+        return exchange.get(name) if isinstance(exchange, dict) else getattr(exchange, name, None)
+
+    headers = get("request_headers") or {}
+    parts = [get("url") or "", get("request_body") or "", *(f"{k}: {v}" for k, v in headers.items())]
+    return sum(len(str(part).encode("utf-8", "surrogatepass")) for part in parts)
 
 
 @dataclass

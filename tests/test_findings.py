@@ -102,6 +102,18 @@ def test_error_envelope_is_recorded_and_the_smallest_example_is_kept():
     assert only.raw[-1].request_body == "a=1"
 
 
+def test_the_kept_example_is_the_smallest_request_counting_headers_and_bytes():
+    def occurrence(url: str, headers: dict[str, str]) -> Finding:
+        ex = Exchange("GET", url, "/v1/invoices", {}, headers, 500, {}, "boom").to_dict()
+        return Finding(Category.SERVER_ERROR, "no 5xx", "GET /v1/invoices", "status 500", "d", [ex])
+
+    fuzzed = occurrence("http://h/v1/invoices?status=\u00e9\u00e9\u00e9", {f"X-F{i}": "\u2603" * 3 for i in range(5)})
+    plain = occurrence("http://h/v1/invoices?status=draft", {"User-Agent": "harness"})
+    assert findings.request_size(fuzzed.exchanges[-1]) > findings.request_size(plain.exchanges[-1])
+    fuzzed.absorb(plain)
+    assert fuzzed.exchanges[-1]["url"].endswith("status=draft") and fuzzed.count == 2
+
+
 def test_steps_rebuild_the_objects_a_failing_request_uses():
     customer = response(200, {"id": "cus_abcdefgh1234", "object": "customer"}, method="POST", path="/v1/customers",
                         request_body="email=a%40b.c")
