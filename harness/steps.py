@@ -9,7 +9,10 @@ sequence that rebuilds its world:
   successful POST/DELETE requests that changed it (its path names it, or it was created with a reference to it,
   like an invoice item attached to an invoice);
 - then, recursively, the same for the IDs those requests name (a draft invoice needs its customer), but only
-  the creators and path-named changes there, so a shared customer does not drag in every invoice of the run.
+  the creators and path-named changes there, so a shared customer does not drag in every invoice of the run;
+- the objects a finding is *about* (the IDs its detail names, e.g. the one invoice of a list whose amounts do not
+  add up) count like the request's own, and for each of them the objects its creation answer shows (the pending
+  items an invoice picked up, named only inside its lines) are made again too.
 
 `harness.replay` sends the sequence again against any target, mapping each old ID to the one the target gives
 back. Sequences are capped at `MAX_STEPS`; a longer history is cut to the most recent steps (the replay then
@@ -19,8 +22,10 @@ usually says "inconclusive" rather than guessing).
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from harness import findings
@@ -97,18 +102,32 @@ def observe(exchange: Any, account: str = "primary") -> None:
                     _references[object_id].append(exchange)
 
 
+def _text(body: Any) -> str:
+    """An answer as text, for finding the IDs it names anywhere (``""`` when it cannot be serialised)."""
+    try:
+        return json.dumps(body, default=str)
+    except (TypeError, ValueError):
+        return ""
+
+
 def account_of(exchange: Any) -> str:
     """``"second"`` for an exchange sent with the second account's key, else ``"primary"``."""
     return exchange.__dict__.get("account", "primary") if hasattr(exchange, "__dict__") else "primary"
 
 
-def steps_for(*exchanges: Any) -> list[Any]:
-    """The earlier exchanges that rebuild the objects `exchanges` use, oldest first (see the module doc)."""
+def steps_for(*exchanges: Any, about: Iterable[str] = ()) -> list[Any]:
+    """The earlier exchanges that rebuild the objects `exchanges` use, oldest first (see the module doc).
+
+    :param about: IDs of the objects the defect is about (named in a finding's detail); rebuilt like the ones the
+        request names, with the objects their creation answers show.
+    """
     before = min(ex.__dict__.get("_seq", 1 << 62) for ex in exchanges)
     chosen: dict[int, Any] = {}
     seen: set[str] = set()
+    focus = set(about)
     with _lock:
-        frontier = [(object_id, 0) for ex in exchanges for object_id in ids_in(ex)]
+        frontier = [(object_id, 0) for object_id in focus]
+        frontier += [(object_id, 0) for ex in exchanges for object_id in ids_in(ex)]
         # What the defect's answer shows (a list's objects) must exist again too.
         frontier += [(object_id, 1) for object_id in body_ids(exchanges[-1].body)[:MAX_SHOWN]]
         while frontier:
@@ -116,9 +135,12 @@ def steps_for(*exchanges: Any) -> list[Any]:
             if object_id in seen:
                 continue
             seen.add(object_id)
-            related = [_creators.get(object_id), *_changes.get(object_id, ())]
+            creator = _creators.get(object_id)
+            related = [creator, *_changes.get(object_id, ())]
             if depth == 0:
                 related += _references.get(object_id, ())
+            if object_id in focus and creator is not None:  # objects folded into it when it was made
+                frontier += [(i, 1) for i in _ID.findall(_text(creator.body)) if i not in seen]
             for step in related:
                 if step is None:
                     continue
@@ -138,7 +160,7 @@ def _attach_steps(finding: findings.Finding) -> None:
     last = finding.raw[-1]
     if finding.__dict__.get("_stepped_for") is last or not hasattr(last, "__dict__"):
         return
-    finding.raw = [*steps_for(*finding.raw), *finding.raw]
+    finding.raw = [*steps_for(*finding.raw, about=_ID.findall(finding.detail)), *finding.raw]
     finding.__dict__["_stepped_for"] = last
 
 

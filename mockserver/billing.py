@@ -49,7 +49,8 @@ def _decimal(value: object, param: str) -> Decimal:
 def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str | None]:
     """(amount, quantity, unit amount as a decimal string) of an item or line.
 
-    The amount is `amount` when given; otherwise unit * quantity, the unit coming from `price_data[unit_amount]`,
+    The amount is `amount` when given (a 400 `parameters_exclusive` when a unit amount or a price is given too:
+    Stripe answers "You may only specify one of these parameters: amount, unit_amount"); otherwise unit * quantity, the unit coming from `price_data[unit_amount]`,
     `price_data[unit_amount_decimal]`, `unit_amount` or `unit_amount_decimal`; quantity from `quantity_decimal`
     or `quantity` (default 1). `pricing[price]` names a Price, which this mock does not hold.
     """
@@ -61,6 +62,12 @@ def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str
     sources = [(price_data, "price_data[unit_amount]", "unit_amount"),
                (price_data, "price_data[unit_amount_decimal]", "unit_amount_decimal"),
                (params, "unit_amount", "unit_amount"), (params, "unit_amount_decimal", "unit_amount_decimal")]
+    given = [path for holder, path, key in sources if holder.get(key) not in (None, "")]
+    if (params.get("pricing") or {}).get("price"):
+        given.append("pricing[price]")
+    if params.get("amount") not in (None, "") and given:  # two prices for one item: Stripe takes neither
+        raise ApiError(400, f"You may only specify one of these parameters: amount, {given[0]}.",
+                       code="parameters_exclusive", param=param_path(param_prefix, given[0]))
     unit = None
     for holder, path, key in sources:
         if holder.get(key) not in (None, ""):

@@ -299,3 +299,21 @@ def test_a_valid_expand_still_expands(client: InProcessClient, customer: str) ->
     inv = _open_invoice(client, customer)
     body = client.get(f"/v1/invoices/{inv['id']}", {"expand": ["customer"]}).body
     assert isinstance(body["customer"], dict) and body["customer"]["id"] == customer
+
+
+@pytest.mark.parametrize("unit", [{"unit_amount_decimal": "58348"},
+                                  {"price_data": {"currency": "usd", "product": "prod_x", "unit_amount": 500}}])
+def test_amount_and_a_unit_amount_together_are_refused(client: InProcessClient, customer: str, draft: dict,
+                                                       unit: dict) -> None:
+    """Stripe: "You may only specify one of these parameters: amount, unit_amount". Found by a multi-fault run: the
+    mock kept both, so an item's amount was not its quantity x unit amount (a false invariant finding)."""
+    base = {"customer": customer, "currency": "usd", "amount": -99_999_999, "quantity": 2}
+    fails(client.post("/v1/invoiceitems", {**base, **unit}), 400, code="parameters_exclusive")
+    item = ok(client.post("/v1/invoiceitems", {"customer": customer, "currency": "usd", "quantity": 2,
+                                               "price_data": {"currency": "usd", "product": "prod_x",
+                                                              "unit_amount": 700}}), "CreateInvoiceItem")
+    fails(client.post(f"/v1/invoiceitems/{item['id']}", {"amount": 5, **unit}), 400, code="parameters_exclusive")
+    assert ok(client.get(f"/v1/invoiceitems/{item['id']}"), "RetrieveInvoiceItem")["amount"] == 1400
+    lines = client.post(f"/v1/invoices/{draft['id']}/add_lines", {"lines": [{"amount": 5, **unit}]})
+    assert lines.status == 400, lines.body  # (lines have no top-level unit_amount_decimal: an unknown param)
+    assert ok(client.get(f"/v1/invoices/{draft['id']}"), "RetrieveInvoice")["lines"]["data"] == []
