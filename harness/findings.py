@@ -2,9 +2,11 @@
 
 A check that is violated produces a `Finding` instead of a bare assertion message. Findings are identified by
 ``(category, check, operation, signature)``: the same defect seen by forty tests is one finding with
-``count == 40`` and forty entries in ``tests``. A defect of the whole server (no ``Request-Id`` header, text/html
-answers, error objects without ``param``) uses ``operation == ANY_OPERATION`` and lists where it was seen in
-``operations``, so it is one finding however many operations show it.
+``count == 40`` and forty entries in ``tests``. A defect of shared code (no ``Request-Id`` header, error objects
+without ``param``, ``limit`` ignored by every list, a field of the wrong type in every invoice answer: contract and
+invariant findings, see ``suites.checks.ACROSS_OPERATIONS``) uses ``operation == ANY_OPERATION`` and lists where it
+was seen in ``operations``, so it is one finding however many operations show it. Server errors and missing
+operations stay one finding per operation.
 
 Two ways to produce one:
 
@@ -278,8 +280,9 @@ def refused_request(what: str, resp: Any) -> Finding:
         return Finding(Category.SERVER_ERROR, "a client request must never cause a 5xx", operation,
                        f"status {resp.status}", f"{what}: got {resp.status}", raw=[exchange],
                        predicate={"check": "no_server_error", "kwargs": {}})
-    return Finding(Category.CONTRACT, "a documented request is accepted", operation,
-                   f"expected 2xx, got {resp.status}{code}", f"{what}: got {resp.status}{code}", raw=[exchange],
+    return Finding(Category.CONTRACT, "a documented request is accepted", ANY_OPERATION,
+                   f"expected 2xx, got {resp.status}{code}", f"{what}: got {resp.status}{code}",
+                   operations=[operation], raw=[exchange],
                    predicate={"check": "succeeds", "kwargs": {}})
 
 

@@ -32,7 +32,8 @@ class Recognise:
 
     A finding is this fault's when its category is one of `categories` (any, if empty), the text ``"check
     (signature)"`` matches the regular expression `check` (case-insensitive search) and its ``operation`` matches
-    one of the shell patterns in `operations` (a finding not tied to one operation, ``"*"``, matches any).
+    one of the shell patterns in `operations` (for a finding not tied to one operation, ``"*"``, one of the operations
+it was seen on must; one seen nowhere in particular matches any).
     `expect` is how many distinct findings the fault should produce: one, or one per operation when it breaks
     several operations independently (an operation that is not implemented is its own finding). `also`: further
     shapes its findings take (a finding matching any of them is this fault's).
@@ -54,7 +55,10 @@ class Recognise:
         if not re.search(self.check, text, re.IGNORECASE):
             return False
         operation = str(finding.get("operation", ""))
-        return operation == "*" or any(fnmatch.fnmatchcase(operation, pattern) for pattern in self.operations)
+        seen_on = [str(op) for op in finding.get("operations") or ()] if operation == "*" else [operation]
+        if not seen_on:  # a defect of the whole server, seen nowhere in particular
+            return True
+        return any(fnmatch.fnmatchcase(op, pattern) for op in seen_on for pattern in self.operations)
 
 
 CONTRACT, INVARIANT, SERVER, MISSING = "contract violation", "invariant violation", "server error", "not implemented"
@@ -258,7 +262,7 @@ class EmbeddedCardStub(Hooks):
 
 
 @fault("includable_always_sent", "schema", "a retrieved verification session sends `verified_outputs` unasked",
-       "properties", finding=Recognise(r"verified_outputs is left out unless expanded",
+       "properties", finding=Recognise(r"includable field is left out unless expanded",
                                        ("GET /v1/identity/verification_sessions/*",), (CONTRACT,)))
 class IncludableAlwaysSent(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
@@ -816,7 +820,7 @@ class DeletedStillRetrievable(Hooks):
 
 
 @fault("deleted_still_listed", "deletion", "deleted invoice items still appear in lists", "properties",
-       finding=Recognise(r"no longer listed|delet|another account's objects|expand\[\]=data", ("*/v1/invoiceitems*",)))
+       finding=Recognise(r"no longer listed|delet|another account's objects|expand\[\]", ("*/v1/invoiceitems*",)))
 class DeletedStillListed(Hooks):
     def __init__(self) -> None:
         self.deleted: dict[str, dict] = {}

@@ -44,26 +44,35 @@ def _label(op: Operation | str) -> str:
     return op.label if isinstance(op, Operation) else op
 
 
+ACROSS_OPERATIONS = (Category.CONTRACT, Category.INVARIANT)
+"""Categories whose findings are keyed without the operation: the same property broken with the same signature on
+several operations (``limit`` ignored by every list, an invoice field of the wrong type in every invoice answer, a
+read-after-write lost by every update) is one defect of shared code, so one finding listing its operations. A 5xx
+stays one finding per operation: its cause is not visible from outside, and two crashes are two stack traces."""
+
+
 def finding(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
-            *, signature: str = "", server_wide: bool = False, predicate: dict | None = None) -> Finding:
+            *, signature: str = "", server_wide: bool | None = None, predicate: dict | None = None) -> Finding:
     """A `Finding` for `op` (an `Operation` or its label) whose example is `resp`'s final attempt.
 
-    :param server_wide: a defect of the whole server (the finding's operation is ``"*"``; `op` goes to
-        ``operations``), for properties every answer must have.
+    :param server_wide: key the finding without the operation (its operation is ``"*"``; `op` goes to
+        ``operations``). Default: by category (`ACROSS_OPERATIONS`).
     :param predicate: how `harness.replay` re-checks it: ``{"check": NAME, "kwargs": {...}}``.
     """
     label = _label(op)
-    return Finding(_category(category), prop, ANY_OPERATION if server_wide else label, signature, detail,
+    kind = _category(category)
+    if server_wide is None:
+        server_wide = kind in ACROSS_OPERATIONS
+    return Finding(kind, prop, ANY_OPERATION if server_wide else label, signature, detail,
                    operations=[label], predicate=predicate, raw=[resp.exchange] if resp is not None else [])
 
 
 def fail(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
-         *, signature: str = "", predicate: dict | None = None, server_wide: bool = False) -> NoReturn:
+         *, signature: str = "", predicate: dict | None = None, server_wide: bool | None = None) -> NoReturn:
     """Raise `CheckFailed`: the property under test does not hold (the test stops here).
 
     The message starts with the category's title (``Contract violation: POST /v1/invoices: ...``), then the
-    detail and the exchange with its curl line. `server_wide`: a property every operation of its kind shares
-    (``limit`` honoured by every list), one finding however many operations break it.
+    detail and the exchange with its curl line. `server_wide`: see `finding`.
     """
     found = finding(category, op, prop, detail, resp, signature=signature, predicate=predicate,
                     server_wide=server_wide)
