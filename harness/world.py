@@ -29,7 +29,7 @@ import pytest
 
 from contracts.loader import Contract, load_contract
 from harness.client import ApiClient, Response
-from harness.findings import Category, CheckFailed, Finding, record, refused_request
+from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, record, refused_request
 from harness.runinfo import TAG_KEY
 
 REFUSAL_CODES = ("parameter_unknown", "parameter_invalid", "parameter_invalid_empty", "parameter_invalid_integer",
@@ -129,6 +129,7 @@ class World:
         self._shared: dict[str, dict] = {}
         self._chosen: dict[str, int] = {}  # kind -> index of the recipe that worked
         self._impossible: dict[str, str] = {}  # kind -> why nothing worked (not tried again)
+        self._last: Response | None = None  # the last answer a recipe got
 
     # -- public ---------------------------------------------------------------------------------------------
 
@@ -168,7 +169,7 @@ class World:
         for index in order:
             recipe = recipes[index]
             try:
-                obj = getattr(self, recipe.make)()
+                obj = self._holds(kind, recipe, getattr(self, recipe.make)())
             except (RecipeFailed, Unavailable) as exc:
                 refusals.append(f"{recipe.name}: {exc}")
                 continue
@@ -191,6 +192,31 @@ class World:
             except RecipeFailed as exc:
                 refusals.append(str(exc))
         pytest.skip(f"cannot make {what} on this target: " + "; ".join(refusals))
+
+    def _holds(self, kind: str, recipe: Recipe, obj: dict) -> dict:
+        """`obj` when it is what `kind` asks for; else a finding and `RecipeFailed`.
+
+        Checked for invoices, whose moves Stripe documents (``invoice:open:send_invoice`` is an open invoice with
+        collection_method=send_invoice): a target that answered every request of the recipe with a 2xx but ends
+        elsewhere (an update it did not keep, a finalize that did not finalize) would otherwise hand the test an
+        object in the wrong state, and the test would report the wrong defect.
+        """
+        object_name, _, state = kind.partition(":")
+        if object_name != "invoice" or not state:
+            return obj
+        status, _, method = state.partition(":")
+        wanted = {"status": "draft" if status == "draft_with_lines" else status, "collection_method": method or None}
+        for field_name, value in wanted.items():
+            if value is not None and obj.get(field_name) != value:
+                last = self._last
+                record(Finding(Category.INVARIANT, "an object keeps what earlier requests set (read-after-write)",
+                               ANY_OPERATION, f"invoice.{field_name}",
+                               f"{recipe.name}: every request answered 2xx, yet the invoice ends with {field_name}="
+                               f"{obj.get(field_name)!r}, not {value!r}",
+                               operations=[last.exchange.operation] if last else [],
+                               raw=[last.exchange] if last else []))
+                raise RecipeFailed(f"the invoice ended with {field_name}={obj.get(field_name)!r}, not {value!r}")
+        return obj
 
     def recipe_in_use(self, kind: str) -> str | None:
         """The name of the recipe that worked for `kind` in this session, if one has."""
@@ -223,7 +249,7 @@ class World:
             path = path.replace("{" + name + "}", value)
         if op.method == "POST" and not op.path_params:
             params = self.create_params(operation_id, params or {})
-        resp = self.api.request(op.method, path, params or None)
+        resp = self._last = self.api.request(op.method, path, params or None)
         if 200 <= resp.status < 300 and isinstance(resp.body, dict):
             return resp.body
         raise RecipeFailed(self._refusal(operation_id, resp, what))

@@ -333,7 +333,7 @@ def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, .
         signature = f"expected {expected}, got {resp.status}"
         found = finding(CONTRACT, op, what, f"{signature}{suffix}", resp,
                         signature=f"{defect}: not answered {expected}" if defect else signature,
-                        server_wide=bool(defect),
+                        server_wide=True if defect else None,
                         predicate=_predicate("is_stripe_error", **kwargs))
         raise CheckFailed(found, f"{found.category.heading}: {op.label}: {what}\n{signature}{suffix}\n\n"
                                  f"{resp.describe()}")

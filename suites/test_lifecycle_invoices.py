@@ -338,7 +338,8 @@ def _kind(state: str, method: str) -> str:
 def _moving(action: str, status: str, method: str) -> str:
     """``"void on a draft invoice"``: the move a check names, with the collection method only where the rules
     table makes the action depend on it (send), so one wrong transition is one finding, not one per method."""
-    where = f"{status} {method}" if RULES.methods("invoice", action) else status
+    rule = RULES.methods("invoice", action)
+    where = f"{status} {method}" if rule and set(METHODS) - set(rule.data["collection_methods"]) else status
     return f"{action} on a {where} invoice"
 
 
