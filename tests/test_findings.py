@@ -56,7 +56,7 @@ def test_recorded_checks_do_not_stop_the_test_and_raised_ones_carry_a_typed_find
     with pytest.raises(CheckFailed) as raised:
         checks.is_stripe_error(op, resp, status=400)
     found = raised.value.finding
-    assert found.category is Category.CONTRACT and found.operation == "GET /v1/invoices"
+    assert found.category is Category.CONTRACT and found.operations == ["GET /v1/invoices"]
     assert found.signature == "expected 400, got 200"
     assert str(raised.value).startswith("Contract violation: GET /v1/invoices")
     with pytest.raises(CheckFailed) as server:
