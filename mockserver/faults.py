@@ -470,7 +470,7 @@ class DeleteOpenInvoice(Hooks):
 
 
 @fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle",
-       finding=Recognise(r"add_lines", INVOICE_ACTIONS))
+       finding=Recognise(r"add_lines|lines on a (open|paid|void|uncollectible)", INVOICE_ACTIONS))
 class AddLinesAfterFinalize(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)

@@ -66,6 +66,37 @@ def call(client: ApiClient, op: Operation, path_params: dict[str, str], params: 
     return client.request(op.method, fill_path(op.path, path_params), params or None, **kwargs)
 
 
+READ_PAGE = 10
+"""Page size of the suites' own reads (`every`): not a boundary any test probes (1 and 100 are), so a defect at a
+boundary is the pagination tests' finding and does not stop the tests that only need to read a list."""
+
+
+def every(client: ApiClient, op: Operation, path_params: dict[str, str], params: dict | None = None,
+          what: str = "a list page is served") -> list[dict]:
+    """Every object a list or search operation answers for `params`, oldest page first, read in pages of
+    `READ_PAGE` (``starting_after``, or ``page`` = ``next_page`` for a search).
+
+    :returns: the objects, as the pages gave them (at most 200 pages).
+    :raises CheckFailed: a page is not a 2xx (``suites.checks.succeeds``: a 5xx is that operation's finding).
+    """
+    from suites.checks import succeeds
+
+    objects: list[dict] = []
+    cursor: dict = {}
+    for _ in range(200):
+        body = succeeds(op, call(client, op, path_params, {**(params or {}), "limit": READ_PAGE, **cursor}), what)
+        objects += body["data"]
+        if not body.get("has_more") or not body["data"]:
+            break
+        if op.response_kind == "search_result":
+            if not body.get("next_page"):
+                break
+            cursor = {"page": body["next_page"]}
+        else:
+            cursor = {"starting_after": body["data"][-1]["id"]}
+    return objects
+
+
 def retrieve_operation_for(contract, op: Operation) -> Operation | None:
     """The GET that reads the object `op` acts on (same path up to its first parameter), if there is one."""
     if not op.path_params:

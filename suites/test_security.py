@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from suites.checks import CONTRACT, fail, is_stripe_error, label_test, succeeds
-from suites.conftest import OPERATION_IDS, SEED_OPERATIONS, call, snapshot
+from suites.checks import CONTRACT, fail, is_stripe_error, label_test
+from suites.conftest import OPERATION_IDS, READ_PAGE, SEED_OPERATIONS, call, every, snapshot
 from suites.preconditions import PRECONDITIONS
 
 pytestmark = pytest.mark.security
@@ -58,16 +58,15 @@ def test_lists_never_show_another_accounts_objects(operation_id, contract, api, 
     op = contract[operation_id]
     label_test(op, "isolation", severity="critical", title=f"{op.label}: lists only show the caller's objects")
     path_params, params = PRECONDITIONS[operation_id].setup(world)
-    mine = succeeds(op, call(api, op, path_params, {**params, "limit": 100}))
-    my_ids = {obj["id"] for obj in mine["data"]}
+    my_ids = {obj["id"] for obj in every(api, op, path_params, params)}
     if op.path_params:  # a list under one of my objects: the other account must not reach it at all
         resp = call(other_api, op, path_params, params)
         is_stripe_error(op, resp, status=404, what="another account's object is invisible (404)",
                     defect="another account's object")
         return
-    theirs = call(other_api, op, path_params, {**params, "limit": 100})
+    theirs = call(other_api, op, path_params, {**params, "limit": READ_PAGE})
     if theirs.status == 200:
-        leaked = my_ids & {obj["id"] for obj in theirs.body["data"]}
+        leaked = my_ids & {obj["id"] for obj in every(other_api, op, path_params, params)}
         if leaked:
             fail(CONTRACT, op, "lists never show another account's objects",
                  f"the second account's list contains {sorted(leaked)[:5]}", theirs)
