@@ -60,7 +60,7 @@ def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract
         answered_safely(op, resp, target, req.label, lambda: api.request(req.method, req.path, req.params or None))
         if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
             is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param, code=req.expected.code,
-                            what=f"a value outside the field's bounds is refused ({req.label})")
+                            what="a value outside the field's bounds is refused", context=req.label)
         if resp.status >= 400:
             unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), req.label, resp)
 
