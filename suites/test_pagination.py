@@ -16,7 +16,7 @@ from harness.client import ApiClient
 from harness.findings import record
 from harness.world import RecipeFailed, Unavailable, World
 from suites.checks import CONTRACT, INVARIANT, fail, finding, is_stripe_error, label_test, succeeds
-from suites.conftest import call, every
+from suites.conftest import READ_PAGE, call, every
 
 pytestmark = pytest.mark.pagination
 
@@ -251,7 +251,7 @@ def test_walking_backward_with_ending_before_visits_every_object_once(case, limi
     if op.response_kind == "search_result":
         pytest.skip("search pages forward only (next_page); it has no ending_before")
     label_test(op, "pagination completeness", title=f"{op.label}: backward walk with ending_before, limit={limit}")
-    full = walk_forward(api, op, listing, 100)
+    full = walk_forward(api, op, listing, READ_PAGE)
     cursor, pages = full[-1], []
     while True:
         body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit,
@@ -277,7 +277,7 @@ def test_walking_backward_with_ending_before_visits_every_object_once(case, limi
 def test_has_more_is_true_exactly_when_more_remain(case, api):
     op, listing = case
     label_test(op, "pagination has_more", title=f"{op.label}: has_more at every page size")
-    total = len(walk_forward(api, op, listing, 100))
+    total = len(walk_forward(api, op, listing, READ_PAGE))
     for limit in sorted(n for n in {1, max(total - 1, 1), total, total + 1} if n <= 100):
         body = succeeds(op, call(api, op, listing.path_params, {**listing.params, "limit": limit}))
         if len(body["data"]) != min(limit, total):
@@ -302,7 +302,7 @@ def test_created_filters_return_exactly_the_matching_objects(case, api):
     if not any(p.name == "created" for p in op.query_params):
         pytest.skip(f"{op.label} has no created filter")
     label_test(op, "list filters", title=f"{op.label}: created[gte/lte/gt/lt] filters")
-    full = walk_forward(api, op, listing, 100)
+    full = walk_forward(api, op, listing, READ_PAGE)
     field = listing.created_field
     pivot = full[len(full) // 2][field]
     checks = {"gte": lambda c: c >= pivot, "lte": lambda c: c <= pivot, "gt": lambda c: c > pivot,
@@ -311,7 +311,7 @@ def test_created_filters_return_exactly_the_matching_objects(case, api):
         expected = [o["id"] for o in full if keep(o[field])]
         got = [o["id"] for o in walk_forward(api, op, Listing(listing.path_params,
                                                                 {**listing.params, "created": {bound: pivot}},
-                                                                [], False, None), 100)]
+                                                                [], False, None), READ_PAGE)]
         got_ours = [i for i in got if i in {o["id"] for o in full}] if not listing.exclusive else got
         if got_ours != expected:
             fail(INVARIANT, op, f"created[{bound}] returns exactly the matching objects",
@@ -340,11 +340,11 @@ def test_value_filters_return_exactly_the_matching_objects(operation_id, name, c
     values, read = VALUE_FILTERS[(operation_id, name)]
     label_test(op, "list filters", title=f"{op.label}: {name} filter returns exactly the matching objects")
     listing = CASES[operation_id](world, profile.page_objects)
-    full = walk_forward(api, op, listing, 100)
+    full = walk_forward(api, op, listing, READ_PAGE)
     ours = {o["id"] for o in full} if listing.exclusive else set(listing.created)
     for value in values:
         filtered = Listing(listing.path_params, {**listing.params, name: value}, [], False, None)
-        got = [o["id"] for o in walk_forward(api, op, filtered, 100) if o["id"] in ours]
+        got = [o["id"] for o in walk_forward(api, op, filtered, READ_PAGE) if o["id"] in ours]
         expected = [o["id"] for o in full if o["id"] in ours and read(o) == value]
         if got != expected:
             fail(INVARIANT, op, f"{name}={value!r} returns exactly the matching objects",
