@@ -62,7 +62,8 @@ def seed_store(app: object, key: str, count: int) -> tuple[str, list[str]]:
     """
     import orjson
 
-    from mockserver.app import MockApp, Request
+    from mockserver.app import MockApp
+    from mockserver.messages import Request
 
     assert isinstance(app, MockApp)
     if not 0 <= count <= SEED_LIMIT:

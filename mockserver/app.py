@@ -4,23 +4,21 @@ Validate first, then act: route (raw path, no normalising) -> headers (duplicate
 authenticate -> decode (codec) -> validate and coerce (contract schema) -> expand paths (from the schema alone)
 -> idempotency replay; only then the handler runs, inside a store transaction (`Account.transaction`), so a
 request refused by a late check (a state rule, a derived amount out of range) or by a bug leaves no trace.
-Handlers (mockserver/handlers/) hold only behaviour; errors are shaped here, once. Every client mistake becomes
-a Stripe-style 4xx; a 500 means a bug in the mock, and says so.
+Handlers (mockserver/handlers/) hold only behaviour and see a `Context` (mockserver/context.py); errors are shaped
+here, once. Every client mistake becomes a Stripe-style 4xx; a 500 means a bug in the mock, and says so.
 
-Idempotency follows Stripe's rule: a request refused before its endpoint began executing (any check above)
-saves nothing; once the handler has run, its first result is saved and replayed for the same key, 500s
-included ("Results are only saved if an API endpoint started executing").
+The app imports the handlers; nothing it is built from imports the app. Its pieces: the request and response
+(mockserver/messages.py), the extension points faults and chaos use (`Hooks`, mockserver/hooks.py) and the
+Idempotency-Key rules (mockserver/idempotency.py: a request refused before its endpoint began executing saves
+nothing; once the handler has run, its first result is saved and replayed for the same key, 500s included).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -29,19 +27,21 @@ import orjson
 from contracts.loader import Contract, Operation, load_contract
 from contracts.validation import ParamError, validate
 from harness.codec import FormError, decode_body, decode_query
+from mockserver import idempotency
+from mockserver.context import Context, Handler
 from mockserver.errors import ApiError
 from mockserver.expand import check_expand, expand
-from mockserver.handlers import HANDLERS
+from mockserver.handlers import handlers_for
+from mockserver.hooks import Hooks
 from mockserver.includable import Hider, kept_paths
+from mockserver.messages import Request, Response
 from mockserver.objects import public_copy
-from mockserver.store import Account, Store
+from mockserver.store import Store
 
 log = logging.getLogger("mockserver")
 
 MAX_BODY = 1024 * 1024
 MAX_QUERY = 64 * 1024
-IDEMPOTENCY_KEYS_PER_ACCOUNT = 10_000
-IDEMPOTENCY_KEY_MAX = 255  # Stripe: "Idempotency keys can be up to 255 characters long"
 # Headers whose value decides what a request does: sent twice, which one counts is ambiguous, so refuse.
 SINGLE_HEADERS = ("authorization", "idempotency-key", "content-type", "stripe-account", "stripe-version")
 KEY_PATTERN = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]{1,200}$")
@@ -54,80 +54,11 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 
-@dataclass
-class Request:
-    """What the pipeline knows about one request; hooks (faults, chaos) may read and change it."""
-
-    method: str
-    path: str
-    query: bytes
-    headers: dict[str, str]
-    body: bytes
-    request_id: str = field(default_factory=lambda: f"req_{secrets.token_hex(7)}")
-    operation: Operation | None = None
-    path_params: dict[str, str] = field(default_factory=dict)
-    account: Account | None = None
-    params: dict = field(default_factory=dict)
-    raw_path: bytes = b""  # as sent (percent-encoded): an encoded slash stays part of its segment
-    repeated: tuple[str, ...] = ()  # header names sent more than once
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    """What a handler sees: the validated request, the caller's account and the contract."""
-
-    op: Operation
-    params: dict
-    path: dict[str, str]
-    account: Account
-    contract: Contract
-    store: Store
-    request_path: str
-
-    @property
-    def livemode(self) -> bool:
-        return self.account.livemode
-
-
-class Hooks:
-    """Extension points used by the fault catalogue and chaos mode; every default is the correct behaviour."""
-
-    async def before(self, req: Request) -> Response | None:
-        """Called first for every request; a Response returned here is sent as is."""
-        return None
-
-    def on_auth_error(self, req: Request, error: ApiError) -> str:
-        """The API key to use when authentication failed (the default refuses: re-raise)."""
-        raise error
-
-    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
-        """The params to go on with when validation failed (the default refuses: re-raise)."""
-        raise error
-
-    def after_validation(self, req: Request) -> None:
-        """May change `req.params` (after they were validated) or raise ApiError."""
-
-    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
-        """Runs the operation's behaviour (faults may wrap it)."""
-        return handler(ctx)
-
-    def atomic(self, req: Request) -> bool:
-        """Whether the handler runs in a store transaction (the default; a planted fault may say no)."""
-        return True
-
-    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
-        """May change the handler's result (a copy, safe to edit)."""
-        return body
-
-    def before_send(self, req: Request, resp: Response) -> Response:
-        return resp
+def _mock_bug(req: Request) -> Response:
+    """The 500 for an exception that is not an ApiError (a bug in the mock), logged with its traceback."""
+    log.exception("mock bug while serving %s %s", req.method, req.path)
+    return Response.from_error(ApiError(500, "The mock server hit an internal error (a bug in the mock).",
+                                        type="api_error"))
 
 
 class MockApp:
@@ -136,6 +67,9 @@ class MockApp:
         self.store = store or Store()
         self.hooks = hooks or Hooks()
         self.hider = Hider(self.contract)
+        # operationId -> behaviour: the hand-written handlers, and a retrieve or list derived from the contract
+        # for every plain one
+        self.handlers: dict[str, Handler] = handlers_for(self.contract)
         # Every answer names the API version its shapes follow: the one the contract was generated from.
         self.stripe_version = self.contract.stripe_version
         self._stripe_version_bytes = self.stripe_version.encode("latin-1")
@@ -170,8 +104,8 @@ class MockApp:
         req = Request(scope["method"].upper(), path, scope.get("query_string", b""), headers, body,
                       raw_path=scope.get("raw_path") or path.encode("utf-8"), repeated=tuple(repeated))
         if too_large:
-            resp = self._error(ApiError(413, f"Request bodies are limited to {MAX_BODY} bytes.",
-                                        code="request_too_large"))
+            resp = Response.from_error(ApiError(413, f"Request bodies are limited to {MAX_BODY} bytes.",
+                                                code="request_too_large"))
         else:
             resp = await self.handle(req)
         await self._send(send, req, resp)
@@ -232,11 +166,9 @@ class MockApp:
                 return early
             return self._pipeline(req)
         except ApiError as exc:
-            return self._error(exc)
+            return Response.from_error(exc)
         except Exception:  # a bug in the mock: say so, and keep serving
-            log.exception("mock bug while serving %s %s", req.method, req.path)
-            return self._error(ApiError(500, "The mock server hit an internal error (a bug in the mock).",
-                                        type="api_error"))
+            return _mock_bug(req)
 
     def _pipeline(self, req: Request) -> Response:
         # -- validate: nothing below may change state ------------------------------------------------------------
@@ -252,24 +184,24 @@ class MockApp:
         op = req.operation
         if req.params.get("expand"):
             check_expand(self.contract, op.responses["200"], req.params["expand"])
-        handler = HANDLERS.get(op.operation_id)
+        handler = self.handlers.get(op.operation_id)
         if handler is None:
             raise ApiError(500, f"The mock has no behaviour for {op.label} (a bug in the mock).", type="api_error")
-        idem_key = req.headers.get("idempotency-key") if req.method == "POST" else None
+        idem_key = idempotency.key_of(req)
         fingerprint = ""
         if idem_key is not None:
-            fingerprint = self.fingerprint(req)
-            replay = self._replay(req.account, idem_key, fingerprint)
+            fingerprint = idempotency.fingerprint(req)
+            replay = req.account.idempotency.replay(idem_key, fingerprint)
             if replay is not None:
                 return replay
         # -- act: the endpoint begins executing; its result, whatever it is, is the request's result -------------
         ctx = Context(op, req.params, req.path_params, req.account, self.contract, self.store, req.path)
         resp = self._execute(req, ctx, handler)
-        if idem_key is not None and resp.status != 429:
-            self._remember(req.account, idem_key, fingerprint, resp)
+        if idem_key is not None:
+            req.account.idempotency.remember(idem_key, fingerprint, resp)
         return resp
 
-    def _execute(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Response:
+    def _execute(self, req: Request, ctx: Context, handler: Handler) -> Response:
         """Run the handler and build the answer inside one transaction: an error anywhere undoes every change."""
         assert req.account is not None and req.operation is not None
         try:
@@ -278,13 +210,11 @@ class MockApp:
             with req.account.transaction():
                 return self._respond(req, ctx, handler)
         except ApiError as exc:
-            return self._error(exc)
+            return Response.from_error(exc)
         except Exception:  # a bug in the mock: undone (above), said so, and kept as this request's result
-            log.exception("mock bug while serving %s %s", req.method, req.path)
-            return self._error(ApiError(500, "The mock server hit an internal error (a bug in the mock).",
-                                        type="api_error"))
+            return _mock_bug(req)
 
-    def _respond(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Response:
+    def _respond(self, req: Request, ctx: Context, handler: Handler) -> Response:
         op = req.operation
         assert op is not None and req.account is not None
         result = self.hooks.call_handler(req, ctx, handler)
@@ -327,11 +257,7 @@ class MockApp:
             name = req.repeated[0]
             raise ApiError(400, f"The '{name}' header was sent more than once; send it exactly once.",
                            code="header_duplicated")
-        if req.method == "POST" and "idempotency-key" in req.headers:
-            key = req.headers["idempotency-key"]
-            if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
-                raise ApiError(400, f"Invalid Idempotency-Key: keys must be 1 to {IDEMPOTENCY_KEY_MAX} characters "
-                                    f"long (this one has {len(key)}).", code="idempotency_key_invalid")
+        idempotency.check_key(req)
 
     def _answers_unedited(self) -> bool:
         """True when no hook may edit a 200 body (the default after_handler and before_send)."""
@@ -408,35 +334,3 @@ class MockApp:
                 return self.hooks.on_param_error(req, exc, params)
             except ParamError as final:
                 raise ApiError(400, final.message, code=final.code, param=final.param) from final
-
-    # -- idempotency -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def fingerprint(req: Request) -> str:
-        """What makes two requests "the same" for an Idempotency-Key."""
-        canonical = orjson.dumps([req.method, req.path, req.params], option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(canonical).hexdigest()
-
-    def _replay(self, account: Account, key: str, fingerprint: str) -> Response | None:
-        stored = account.idempotency.get(key)
-        if stored is None:
-            return None
-        old_fingerprint, status, payload, headers = stored
-        if old_fingerprint != fingerprint:
-            raise ApiError(400, "Keys for idempotent requests can only be used with the same parameters they "
-                                f"were first used with. Try using a key other than '{key}' if you meant to "
-                                "execute a different request.", type="idempotency_error",
-                           code="idempotency_key_in_use")
-        return Response(status, orjson.loads(payload), {**headers, "idempotent-replayed": "true"})
-
-    def _remember(self, account: Account, key: str, fingerprint: str, resp: Response) -> None:
-        if len(account.idempotency) >= IDEMPOTENCY_KEYS_PER_ACCOUNT:
-            account.idempotency.pop(next(iter(account.idempotency)))
-        payload = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
-        account.idempotency[key] = (fingerprint, resp.status, payload, dict(resp.headers))
-
-    # -- errors ----------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _error(exc: ApiError) -> Response:
-        return Response(exc.status, exc.body(), dict(exc.headers))

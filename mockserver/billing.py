@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from contracts.bounds import MAX_AMOUNT
 from contracts.rules import load_rules
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import new_object
+from mockserver.objects import new_object
 from mockserver.store import Collection, now
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 EMBEDDED_LINES = 10
 MAX_LINES = 250

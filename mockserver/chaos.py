@@ -18,8 +18,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.app import Hooks, Request, Response
 from mockserver.errors import ApiError
+from mockserver.hooks import Hooks
+from mockserver.messages import Request, Response
 
 MAX_REJECTIONS_IN_A_ROW = 2
 KNOWN = ("latency", "rate_limit", "unavailable", "extra_fields", "extra_headers")
@@ -89,7 +90,7 @@ class ChaosHooks(Hooks):
         self.rejections[fingerprint] = streak + 1
         if len(self.rejections) > 100_000:
             self.rejections.clear()
-        return Response(error.status, error.body(), dict(error.headers))
+        return Response.from_error(error)
 
     def after_handler(self, req: Request, ctx: Any, body: Any) -> Any:
         if self.settings.extra_fields:

@@ -8,8 +8,9 @@ server that never had it. Used to show how the harness and `python -m harness.do
 from __future__ import annotations
 
 from contracts.loader import Contract, load_contract
-from mockserver.app import Hooks, Request, Response
 from mockserver.errors import ApiError
+from mockserver.hooks import Hooks
+from mockserver.messages import Request, Response
 
 
 class DisabledOperations(Hooks):
@@ -25,4 +26,4 @@ class DisabledOperations(Hooks):
         if found is None or found[0].operation_id not in self.disabled:
             return None
         error = ApiError(404, f"Unrecognized request URL ({req.method}: {req.path}).")
-        return Response(error.status, error.body(), dict(error.headers))
+        return Response.from_error(error)

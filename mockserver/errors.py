@@ -30,15 +30,18 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def no_such(label: str, object_id: str, *, param: str | None = None, status: int = 400) -> ApiError:
-    """Stripe's `resource_missing` error: ``No such <label>: '<id>'``.
+def no_such(label: str, object_id: object, *, param: str | None = None, status: int = 400,
+            detail: str | None = None) -> ApiError:
+    """Stripe's `resource_missing` error: ``No such <label>: '<id>'`` (then `` (<detail>)`` when given).
 
     :param label: what was looked for, as Stripe words it (``"invoice"``, ``"PaymentMethod"``).
     :param param: the request parameter that named it (a body or query parameter), or None for a path ID.
     :param status: 404 when the object is the one the URL names, 400 when a parameter refers to it (Stripe's
         usage: a missing ``customer=cus_x`` is a 400 naming ``customer``).
+    :param detail: what helps the caller find the right one (e.g. which versions exist).
     """
-    return ApiError(status, f"No such {label}: '{object_id}'", code="resource_missing", param=param)
+    message = f"No such {label}: '{object_id}'" + (f" ({detail})" if detail else "")
+    return ApiError(status, message, code="resource_missing", param=param)
 
 
 def bad_state(message: str, code: str = "invalid_state") -> ApiError:

@@ -2,7 +2,7 @@
 
 `python -m mockserver --fault NAME` (or `pytest --fault NAME` / HARNESS_FAULT for the embedded mock) turns one on.
 Each entry says what it breaks and which suite should catch it; `python -m harness.faultmatrix` checks that every
-one is caught. Faults only use the app's extension points (mockserver.app.Hooks): no handler knows about them.
+one is caught. Faults only use the app's extension points (mockserver.hooks.Hooks): no handler knows about them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from contracts.validation import ParamError, validate
 from harness import search_query
 from harness.findings import stable
 from harness.search_query import QuerySyntaxError, parse
-from mockserver.app import Context, Hooks, MockApp, Request, Response
+from mockserver import idempotency
+from mockserver.context import Context
 from mockserver.errors import ApiError
 from mockserver.expand import expand
+from mockserver.hooks import Hooks
+from mockserver.messages import Request, Response
 
 
 @dataclass(frozen=True)
@@ -871,7 +874,7 @@ class IdempotencyMismatchNotDetected(Hooks):
     def after_validation(self, req: Request) -> None:
         key = req.headers.get("idempotency-key")
         stored = req.account.idempotency.get(key) if key and req.account is not None else None
-        if stored is not None and stored[0] != MockApp.fingerprint(req):
+        if stored is not None and stored.fingerprint != idempotency.fingerprint(req):
             req.headers.pop("idempotency-key", None)  # a different request: served as new, key forgotten
 
 

@@ -1,10 +1,55 @@
-"""Compose the mock's optional behaviours (planted faults, chaos) into one Hooks object for the app."""
+"""The app's extension points (`Hooks`), used by the fault catalogue, chaos mode and `--disable`, and how several
+are composed into the one Hooks object the app is given (`HookChain`, `build_hooks`).
+
+Every default is the correct behaviour: an app built without hooks is the correct mock.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from mockserver.app import Hooks, Request, Response
+from mockserver.context import Context
+from mockserver.messages import Request, Response
+
+if TYPE_CHECKING:
+    from contracts.validation import ParamError
+    from mockserver.errors import ApiError
+
+
+class Hooks:
+    """Extension points used by the fault catalogue and chaos mode; every default is the correct behaviour."""
+
+    async def before(self, req: Request) -> Response | None:
+        """Called first for every request; a Response returned here is sent as is."""
+        return None
+
+    def on_auth_error(self, req: Request, error: ApiError) -> str:
+        """The API key to use when authentication failed (the default refuses: re-raise)."""
+        raise error
+
+    def on_param_error(self, req: Request, error: ParamError, raw: dict) -> dict:
+        """The params to go on with when validation failed (the default refuses: re-raise)."""
+        raise error
+
+    def after_validation(self, req: Request) -> None:
+        """May change `req.params` (after they were validated) or raise ApiError."""
+
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
+        """Runs the operation's behaviour (faults may wrap it)."""
+        return handler(ctx)
+
+    def atomic(self, req: Request) -> bool:
+        """Whether the handler runs in a store transaction (the default; a planted fault may say no)."""
+        return True
+
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
+        """May change the handler's result (a copy, safe to edit)."""
+        return body
+
+    def before_send(self, req: Request, resp: Response) -> Response:
+        """May change or replace the answer just before it is sent (every answer, errors included)."""
+        return resp
 
 
 class HookChain(Hooks):
@@ -40,7 +85,7 @@ class HookChain(Hooks):
         for hook in self.hooks:
             hook.after_validation(req)
 
-    def call_handler(self, req: Request, ctx: Any, handler: Any) -> Any:
+    def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         call = handler
         for hook in reversed(self.hooks):
             call = (lambda h, inner: lambda c: h.call_handler(req, c, inner))(hook, call)
@@ -49,7 +94,7 @@ class HookChain(Hooks):
     def atomic(self, req: Request) -> bool:
         return all(hook.atomic(req) for hook in self.hooks)
 
-    def after_handler(self, req: Request, ctx: Any, body: Any) -> Any:
+    def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         for hook in self.hooks:
             body = hook.after_handler(req, ctx, body)
         return body

@@ -1,17 +1,45 @@
 """Complete response objects from the contract: every field present, null where nullable, typed defaults otherwise.
 
-Handlers start from `blank(name)` and set only what has meaning, so every object the mock returns has the
-full shape of its contract schema without per-resource boilerplate.
+Handlers start from `new_object(ctx, name)` (or `blank(name)`) and set only what has meaning, so every object the
+mock returns has the full shape of its contract schema without per-resource boilerplate.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from contracts.loader import load_contract
+from mockserver.store import new_id, now
+
+if TYPE_CHECKING:
+    from mockserver.context import Context
+
+# component schema name -> (ID prefix, label used in "No such <label>" messages); every object the contract's
+# operations return has a row (tests/test_tables_complete.py)
+KINDS: dict[str, tuple[str, str]] = {
+    "invoice": ("in", "invoice"),
+    "invoiceitem": ("ii", "invoiceitem"),
+    "line_item": ("il", "line item"),
+    "invoice_payment": ("inpay", "invoice payment"),
+    "invoice_rendering_template": ("inrtem", "invoice rendering template"),
+    "financial_connections.account": ("fca", "financial connections account"),
+    "financial_connections.session": ("fcsess", "financial connections session"),
+    "financial_connections.transaction": ("fctxn", "financial connections transaction"),
+    "forwarding.request": ("fwdreq", "forwarding request"),
+    "identity.verification_report": ("vr", "verification report"),
+    "identity.verification_session": ("vs", "verification session"),
+    "issuing.authorization": ("iauth", "issuing authorization"),
+    "financial_connections.account_ownership": ("fcaowns", "financial connections account ownership"),
+    "issuing.card": ("ic", "issuing card"),
+    "issuing.cardholder": ("ich", "issuing cardholder"),
+    "customer": ("cus", "customer"),
+    "product": ("prod", "product"),
+    "payment_method": ("pm", "payment method"),
+    "payment_intent": ("pi", "payment intent"),
+}
 
 _SCALAR_DEFAULTS = {"string": "", "integer": 0, "number": 0, "boolean": False}
 
@@ -65,6 +93,17 @@ def blank(name: str, **fields: Any) -> dict:
     # dict(...items()) re-inserts the keys: orjson presizes the dicts it parses (~40% larger for ~25 keys), and
     # stored objects should stay as compact as the deepcopy this replaced (RSS at 100k items, bench/).
     obj = dict(orjson.loads(_template_json(name)).items())
+    obj.update(fields)
+    return obj
+
+
+def new_object(ctx: Context, kind: str, **fields: Any) -> dict:
+    """A complete new object of `kind` (a KINDS row, not stored yet): ID, `created` (Unix seconds) and `livemode`
+    set, then `fields` on top."""
+    prefix = KINDS[kind][0]
+    obj = blank(kind, id=new_id(prefix), livemode=ctx.livemode)
+    if "created" in obj:
+        obj["created"] = now()
     obj.update(fields)
     return obj
 

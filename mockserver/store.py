@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from mockserver.errors import no_such
+from mockserver.idempotency import Replays
 
 _ALPHABET = string.ascii_letters + string.digits
 # Random bytes -> base62 characters in one C call: byte b maps to _ALPHABET[b % 62]; bytes >= 248 (= 4 * 62) are
@@ -179,7 +180,7 @@ class Account:
 
     key: str
     collections: dict[str, Collection] = field(default_factory=dict)
-    idempotency: dict[str, tuple[str, int, bytes, dict[str, str]]] = field(default_factory=dict)
+    idempotency: Replays = field(default_factory=Replays)
     counters: dict[str, int] = field(default_factory=dict)
     livemode: bool = False
     journal: Journal | None = field(default=None, repr=False)

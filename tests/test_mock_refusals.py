@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
-from mockserver.app import Context, Hooks, MockApp, Request
+from mockserver.app import MockApp
+from mockserver.context import Context
 from mockserver.errors import ApiError
+from mockserver.hooks import Hooks
+from mockserver.messages import Request
 from mockserver.testing import InProcessClient, call_raw, fails, ok
 
 INT64_MAX = str(2**63 - 1)

@@ -7,7 +7,8 @@ from typing import cast
 import pytest
 
 from contracts.loader import load_contract
-from mockserver.app import Context, MockApp
+from mockserver.app import MockApp
+from mockserver.context import Context
 from mockserver.errors import ApiError
 from mockserver.handlers.support import payment_method_declines, resolve_payment_method
 from mockserver.testing import TEST_KEY, InProcessClient, fails, ok

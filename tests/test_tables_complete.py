@@ -6,13 +6,16 @@ must fail here, by name, instead of silently falling back to a default that test
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 
 from contracts.loader import load_contract
 from harness.world import RECIPES, World
-from mockserver.handlers import HANDLERS
+from mockserver.handlers import HANDLERS, handlers_for
+from mockserver.objects import KINDS
 from strategies.hints import OPERATION_HINTS
 from suites import test_pagination, test_properties
 from suites.pools import DERIVED, POOL_SOURCES, kinds_used
@@ -38,8 +41,41 @@ def test_every_operation_has_a_precondition() -> None:
 
 
 def test_every_operation_and_supporting_endpoint_has_a_mock_handler() -> None:
-    ops = CONTRACT.operations.values() if isinstance(CONTRACT.operations, dict) else CONTRACT.operations
-    assert sorted(op.operation_id for op in ops if op.operation_id not in HANDLERS) == []
+    """Hand-written (`@handles`) or derived from the contract (a plain retrieve or list, handlers/defaults.py)."""
+    handlers = handlers_for(CONTRACT)
+    assert sorted(op_id for op_id in CONTRACT.operations if op_id not in handlers) == [], \
+        "write a handler in mockserver/handlers/ (the operation is not a plain retrieve or list)"
+
+
+def test_every_hand_written_handler_has_behaviour() -> None:
+    """A handler that only fetches or lists (`return fetch(ctx, kind)`) repeats what the contract already derives:
+    drop it. One with behaviour of its own (a query parameter, a parent object, a filter that must exist) stays."""
+    plain = []
+    for path in sorted(Path(__file__).resolve().parents[1].glob("mockserver/handlers/*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or not node.decorator_list:
+                continue
+            body = [b for b in node.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+            call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
+                    call.func.id in ("fetch", "list_objects") and len(call.args) == 2 and not call.keywords:
+                plain.append(f"{path.name}:{node.name}")
+    assert plain == [], "plain retrieves and lists come from the contract (mockserver/handlers/defaults.py)"
+    assert set(HANDLERS) <= set(CONTRACT.operations), "handlers for operations the contract does not have"
+
+
+def test_every_object_an_operation_returns_has_an_id_prefix() -> None:
+    """`KINDS` (mockserver/objects.py) gives each object the mock makes its ID prefix and its "No such" label."""
+    def object_name(schema: dict) -> str | None:
+        return CONTRACT.resolve(schema).get("properties", {}).get("object", {}).get("enum", [None])[0]
+
+    returned = set()
+    for op in CONTRACT.operations.values():
+        answer = CONTRACT.resolve(op.responses["200"])
+        name = object_name(answer)
+        returned.add(object_name(answer["properties"]["data"]["items"]) if name in ("list", "search_result")
+                     else name)
+    assert sorted(returned - set(KINDS)) == [], "add the object's ID prefix and label to KINDS"
 
 
 @pytest.mark.parametrize("operation_id", sorted(SEED))

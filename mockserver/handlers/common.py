@@ -6,46 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
 from mockserver.listing import Predicate, page
-from mockserver.objects import blank
-from mockserver.store import new_id, now
+from mockserver.objects import KINDS, new_object
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
-
-# component schema name -> (ID prefix, label used in "No such <label>" messages)
-KINDS: dict[str, tuple[str, str]] = {
-    "invoice": ("in", "invoice"),
-    "invoiceitem": ("ii", "invoiceitem"),
-    "line_item": ("il", "line item"),
-    "invoice_payment": ("inpay", "invoice payment"),
-    "invoice_rendering_template": ("inrtem", "invoice rendering template"),
-    "financial_connections.account": ("fca", "financial connections account"),
-    "financial_connections.session": ("fcsess", "financial connections session"),
-    "financial_connections.transaction": ("fctxn", "financial connections transaction"),
-    "forwarding.request": ("fwdreq", "forwarding request"),
-    "identity.verification_report": ("vr", "verification report"),
-    "identity.verification_session": ("vs", "verification session"),
-    "issuing.authorization": ("iauth", "issuing authorization"),
-    "financial_connections.account_ownership": ("fcaowns", "financial connections account ownership"),
-    "issuing.card": ("ic", "issuing card"),
-    "issuing.cardholder": ("ich", "issuing cardholder"),
-    "customer": ("cus", "customer"),
-    "product": ("prod", "product"),
-    "payment_method": ("pm", "payment method"),
-    "payment_intent": ("pi", "payment intent"),
-}
+    from mockserver.context import Context
 
 METADATA_MAX_KEYS = 50
-
-
-def new_object(ctx: Context, kind: str, **fields: Any) -> dict:
-    """A complete new object of `kind` (not stored yet): ID, created, livemode set."""
-    prefix = KINDS[kind][0]
-    obj = blank(kind, id=new_id(prefix), livemode=ctx.livemode)
-    if "created" in obj:
-        obj["created"] = now()
-    obj.update(fields)
-    return obj
 
 
 def store(ctx: Context, kind: str, obj: dict) -> dict:

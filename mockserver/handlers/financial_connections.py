@@ -13,12 +13,13 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import KINDS, create, fetch, list_objects, new_object, store
+from mockserver.handlers.common import create, fetch, list_objects, store
 from mockserver.handlers.registry import handles
+from mockserver.objects import KINDS, new_object
 from mockserver.store import new_id, now
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 ACCOUNT = "financial_connections.account"
 SESSION = "financial_connections.session"
@@ -218,11 +219,6 @@ def create_session(ctx: Context) -> dict:
     )
 
 
-@handles("RetrieveFinancialConnectionsSession")
-def retrieve_session(ctx: Context) -> dict:
-    return fetch(ctx, SESSION)
-
-
 # -- transactions --------------------------------------------------------------------------------------------
 
 
@@ -234,6 +230,3 @@ def list_transactions(ctx: Context) -> dict:
     return list_objects(ctx, TRANSACTION)
 
 
-@handles("RetrieveFinancialConnectionsTransaction")
-def retrieve_transaction(ctx: Context) -> dict:
-    return fetch(ctx, TRANSACTION)

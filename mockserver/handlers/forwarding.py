@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mockserver.errors import ApiError
-from mockserver.handlers.common import create, fetch, list_objects
+from mockserver.handlers.common import create
 from mockserver.handlers.registry import handles
 from mockserver.handlers.support import resolve_payment_method
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 KIND = "forwarding.request"
 DESTINATION_IP = "203.0.113.7"  # TEST-NET-3: documentation-only address, never routable
@@ -102,11 +102,3 @@ def create_request(ctx: Context) -> dict:
     )
 
 
-@handles("RetrieveForwardingRequest")
-def retrieve_request(ctx: Context) -> dict:
-    return fetch(ctx, KIND)
-
-
-@handles("ListForwardingRequests")
-def list_requests(ctx: Context) -> dict:
-    return list_objects(ctx, KIND)

@@ -12,14 +12,14 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, bad_state
-from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, reference
+from mockserver.handlers.common import create, fetch, merge_metadata, reference
 from mockserver.handlers.registry import handles
 from mockserver.lifecycle import require
 from mockserver.objects import complete_field
 from mockserver.store import new_id
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 SESSION = "identity.verification_session"
 REPORT = "identity.verification_report"
@@ -137,16 +137,6 @@ def create_session(ctx: Context) -> dict:
     )
 
 
-@handles("RetrieveIdentityVerificationSession")
-def retrieve_session(ctx: Context) -> dict:
-    return fetch(ctx, SESSION)
-
-
-@handles("ListIdentityVerificationSessions")
-def list_sessions(ctx: Context) -> dict:
-    return list_objects(ctx, SESSION)
-
-
 @handles("UpdateIdentityVerificationSession")
 def update_session(ctx: Context) -> dict:
     session = fetch(ctx, SESSION)
@@ -253,11 +243,3 @@ def verify_session(ctx: Context) -> dict:
 # -- reports -------------------------------------------------------------------------------------------------
 
 
-@handles("RetrieveIdentityVerificationReport")
-def retrieve_report(ctx: Context) -> dict:
-    return fetch(ctx, REPORT)
-
-
-@handles("ListIdentityVerificationReports")
-def list_reports(ctx: Context) -> dict:
-    return list_objects(ctx, REPORT)

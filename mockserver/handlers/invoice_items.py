@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from mockserver import billing
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import fetch, list_objects, merge_metadata, reference
+from mockserver.handlers.common import fetch, merge_metadata, reference
 from mockserver.handlers.registry import handles
 from mockserver.listing import page
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 ITEM_FIELDS = ("description", "discountable", "tax_rates", "tax_code", "tax_behavior")
 
@@ -75,16 +75,6 @@ def create_item(ctx: Context) -> dict:
         billing.attach(ctx, item, inv)
         billing.recompute(ctx, inv)
     return item
-
-
-@handles("RetrieveInvoiceItem")
-def retrieve_item(ctx: Context) -> dict:
-    return fetch(ctx, "invoiceitem")
-
-
-@handles("ListInvoiceItems")
-def list_items(ctx: Context) -> dict:
-    return list_objects(ctx, "invoiceitem")
 
 
 @handles("UpdateInvoiceItem")
@@ -226,11 +216,3 @@ def list_lines(ctx: Context) -> dict:
 # -- payments ---------------------------------------------------------------------------------------------------
 
 
-@handles("ListInvoicePayments")
-def list_payments(ctx: Context) -> dict:
-    return list_objects(ctx, "invoice_payment")
-
-
-@handles("RetrieveInvoicePayment")
-def retrieve_payment(ctx: Context) -> dict:
-    return fetch(ctx, "invoice_payment")

@@ -10,14 +10,14 @@ from harness.search_query import QuerySyntaxError, parse
 from mockserver import billing
 from mockserver.errors import ApiError, bad_state, no_such
 from mockserver.handlers import support
-from mockserver.handlers.common import create, fetch, list_objects, merge_metadata, new_object, reference
+from mockserver.handlers.common import create, fetch, merge_metadata, reference
 from mockserver.handlers.registry import handles
 from mockserver.lifecycle import refuse_params, require
-from mockserver.objects import check_representable, complete_field
+from mockserver.objects import check_representable, complete_field, new_object
 from mockserver.store import new_id, now
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 # Fields that may still change once an invoice is finalized (monetary ones and collection_method may not).
 EDITABLE_AFTER_FINALIZE = ("auto_advance", "custom_fields", "default_payment_method", "default_source",
@@ -164,16 +164,6 @@ def create_invoice(ctx: Context) -> dict:
         for item_id in reversed(pending):
             billing.attach(ctx, items.get(item_id), inv)  # type: ignore[arg-type]
     return billing.recompute(ctx, inv)
-
-
-@handles("RetrieveInvoice")
-def retrieve_invoice(ctx: Context) -> dict:
-    return _invoice(ctx)
-
-
-@handles("ListInvoices")
-def list_invoices(ctx: Context) -> dict:
-    return list_objects(ctx, "invoice")
 
 
 @handles("UpdateInvoice")

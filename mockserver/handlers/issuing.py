@@ -15,12 +15,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError
-from mockserver.handlers.common import apply_updates, create, fetch, list_objects, new_object, reference, store
+from mockserver.handlers.common import apply_updates, create, fetch, reference, store
 from mockserver.handlers.registry import handles
+from mockserver.objects import new_object
 from mockserver.store import now
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 KIND = "issuing.authorization"
 
@@ -124,16 +125,6 @@ def create_authorization(ctx: Context) -> dict:
     )
 
 
-@handles("RetrieveIssuingAuthorization")
-def retrieve_authorization(ctx: Context) -> dict:
-    return fetch(ctx, KIND)
-
-
-@handles("ListIssuingAuthorizations")
-def list_authorizations(ctx: Context) -> dict:
-    return list_objects(ctx, KIND)
-
-
 @handles("UpdateIssuingAuthorization")
 def update_authorization(ctx: Context) -> dict:
     authorization = fetch(ctx, KIND)
@@ -171,16 +162,6 @@ def create_cardholder(ctx: Context) -> dict:
                   individual=_individual(p.get("individual")), metadata=_opt(p, "metadata") or {})
 
 
-@handles("RetrieveIssuingCardholder")
-def retrieve_cardholder(ctx: Context) -> dict:
-    return fetch(ctx, CARDHOLDER_KIND)
-
-
-@handles("ListIssuingCardholders")
-def list_cardholders(ctx: Context) -> dict:
-    return list_objects(ctx, CARDHOLDER_KIND)
-
-
 @handles("UpdateIssuingCardholder")
 def update_cardholder(ctx: Context) -> dict:
     cardholder = fetch(ctx, CARDHOLDER_KIND)
@@ -198,16 +179,6 @@ def create_card(ctx: Context) -> dict:
     return create(ctx, CARD, brand="Visa", cardholder=dict(cardholder), currency=p["currency"].lower(),
                   exp_month=secrets.randbelow(12) + 1, exp_year=year, last4=f"{secrets.randbelow(10**4):04d}",
                   status=_opt(p, "status") or "inactive", type=p["type"], metadata=_opt(p, "metadata") or {})
-
-
-@handles("RetrieveIssuingCard")
-def retrieve_card(ctx: Context) -> dict:
-    return fetch(ctx, CARD)
-
-
-@handles("ListIssuingCards")
-def list_cards(ctx: Context) -> dict:
-    return list_objects(ctx, CARD)
 
 
 @handles("UpdateIssuingCard")

@@ -1,20 +1,22 @@
-"""The operationId -> handler table that the app dispatches through."""
+"""The operationId -> hand-written handler table (`HANDLERS`), filled by `@handles`.
+
+Plain retrieves and lists are not registered here: the app derives them from the contract (handlers/defaults.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from mockserver.app import Context
-
-Handler = Callable[["Context"], Any]
+from mockserver.context import Handler
 
 HANDLERS: dict[str, Handler] = {}
 
 
 def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
-    """Register one function as the behaviour of one or more operations."""
+    """Register one function as the behaviour of one or more operations.
+
+    :raises RuntimeError: when an operation already has a handler.
+    """
 
     def register(fn: Handler) -> Handler:
         for op_id in operation_ids:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-from mockserver.errors import ApiError
-from mockserver.handlers.common import create, fetch, list_objects
+from mockserver.errors import no_such
+from mockserver.handlers.common import create, fetch
 from mockserver.handlers.registry import handles
 from mockserver.lifecycle import require
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 KIND = "invoice_rendering_template"
 VERSIONS = "invoice_rendering_template_version"  # side collection of snapshots, not an API resource
@@ -47,15 +47,9 @@ def retrieve_template(ctx: Context) -> dict:
         return template
     snapshot = ctx.account.collection(VERSIONS).get(f"{template['id']}@v{version}")
     if not 1 <= version < template["version"] or snapshot is None:
-        raise ApiError(404, f"No such version {version} of invoice rendering template '{template['id']}' (the "
-                            f"current version is {template['version']}).", code="resource_missing",
-                       param="version")
+        raise no_such("version", version, param="version", status=404,
+                      detail=f"invoice rendering template '{template['id']}' is at version {template['version']}")
     return {**template, **copy.deepcopy(snapshot["content"])}
-
-
-@handles("ListInvoiceRenderingTemplates")
-def list_templates(ctx: Context) -> dict:
-    return list_objects(ctx, KIND)
 
 
 def _transition(ctx: Context, action: str) -> dict:

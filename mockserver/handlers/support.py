@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import create, fetch, list_objects, reference
+from mockserver.handlers.common import create, reference
 from mockserver.handlers.registry import handles
 
 if TYPE_CHECKING:
-    from mockserver.app import Context
+    from mockserver.context import Context
 
 
 @dataclass(frozen=True)
@@ -175,16 +175,6 @@ def create_customer(ctx: Context) -> dict:
                   description=_opt(p, "description"), metadata=_opt(p, "metadata") or {})
 
 
-@handles("ListCustomers")
-def list_customers(ctx: Context) -> dict:
-    return list_objects(ctx, "customer")
-
-
-@handles("RetrieveCustomer")
-def retrieve_customer(ctx: Context) -> dict:
-    return fetch(ctx, "customer")
-
-
 @handles("CreateProduct")
 def create_product(ctx: Context) -> dict:
     p = ctx.params
@@ -192,6 +182,3 @@ def create_product(ctx: Context) -> dict:
                   metadata=_opt(p, "metadata") or {})
 
 
-@handles("RetrieveProduct")
-def retrieve_product(ctx: Context) -> dict:
-    return fetch(ctx, "product")
