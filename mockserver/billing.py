@@ -50,9 +50,10 @@ def amount_from(params: dict, param_prefix: str = "") -> tuple[int, Decimal, str
     """(amount, quantity, unit amount as a decimal string) of an item or line.
 
     The amount is `amount` when given (a 400 `parameters_exclusive` when a unit amount or a price is given too:
-    Stripe answers "You may only specify one of these parameters: amount, unit_amount"); otherwise unit * quantity, the unit coming from `price_data[unit_amount]`,
-    `price_data[unit_amount_decimal]`, `unit_amount` or `unit_amount_decimal`; quantity from `quantity_decimal`
-    or `quantity` (default 1). `pricing[price]` names a Price, which this mock does not hold.
+    Stripe answers "You may only specify one of these parameters: amount, unit_amount"); otherwise
+    unit * quantity, the unit coming from `price_data[unit_amount]`, `price_data[unit_amount_decimal]`,
+    `unit_amount` or `unit_amount_decimal`; quantity from `quantity_decimal` or `quantity` (default 1).
+    `pricing[price]` names a Price, which this mock does not hold.
     """
     if params.get("quantity_decimal") not in (None, ""):
         quantity = _decimal(params["quantity_decimal"], param_path(param_prefix, "quantity_decimal"))
