@@ -392,9 +392,10 @@ class World:
     def _send_invoice(self, kind: str) -> dict:
         """A draft of `kind` switched to collection_method=send_invoice, due in 30 days."""
         inv = self.make(kind)
-        return self.send("UpdateInvoice", {"invoice": inv["id"]},
-                         {"collection_method": "send_invoice", "days_until_due": 30},
-                         what="a send_invoice draft (collection_method=send_invoice)")
+        self.send("UpdateInvoice", {"invoice": inv["id"]}, {"collection_method": "send_invoice", "days_until_due": 30},
+                  what="a send_invoice draft (collection_method=send_invoice)")
+        # read back: an update's answer can show a change the target did not keep (see `_holds`)
+        return self.send("RetrieveInvoice", {"invoice": inv["id"]}, what="a send_invoice draft, read back")
 
     def _draft_send_invoice(self) -> dict:
         return self._send_invoice("invoice:draft")
