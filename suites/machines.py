@@ -2,20 +2,31 @@
 
 Every rule is one Allure step (so a shrunk failing sequence reads top to bottom in the report), and Hypothesis
 prints the same sequence as code. An action the model says is illegal must be a 400 that changes nothing.
+
+A machine gets what it talks to through its constructor, and a test runs it by handing Hypothesis a factory::
+
+    run_state_machine_as_test(functools.partial(InvoiceLifecycle, api, contract, world, rules),
+                              settings=machine_settings(profile))
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import allure
+from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from contracts.loader import Contract, fill_path
+from contracts.rules import Decision
 from harness import depth
 from harness.client import ApiClient, Response
+from harness.profiles import Profile
 from harness.world import World
 from suites.checks import INVARIANT, fail, is_stripe_error, succeeds
+
+if TYPE_CHECKING:
+    from suites.conftest import RuleGate
 
 
 class ApiCalls:
@@ -44,7 +55,7 @@ class ApiCalls:
         op = self.contract[operation_id]
         error = is_stripe_error(op, resp, status=status, error_type=None, what=what)
         after = self.ok(read_op, read_params, what="the object can be read")
-        if _comparable(before) != _comparable(after):
+        if before != after:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             fail(INVARIANT, op, f"{what}, and changes nothing", f"fields changed by the refused request: {changed}",
                  resp)
@@ -52,32 +63,31 @@ class ApiCalls:
 
 
 class ApiMachine(RuleBasedStateMachine, ApiCalls):
-    """A state machine whose rules call the API; subclasses add a model and rules."""
+    """A state machine whose rules call the API; subclasses add a model and rules.
 
-    api: ClassVar[ApiClient]
-    contract: ClassVar[Contract]
-    world: ClassVar[World]
+    :param rule_gate: which rows of the rules table (`contracts/rules.yaml`) this run asserts; None asserts all.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, api: ApiClient, contract: Contract, world: World, rule_gate: RuleGate | None = None) -> None:
         RuleBasedStateMachine.__init__(self)
+        ApiCalls.__init__(self, api, contract)
+        self.world, self.rule_gate = world, rule_gate
         depth.run_started()
+
+    def asserts(self, decision: Decision) -> Decision | None:
+        """`decision` when this run may assert the rows it rests on, else None (the step then asserts nothing: the
+        model could not follow an answer it cannot predict)."""
+        return decision if self.rule_gate is None or self.rule_gate.allows(decision.rules) else None
 
     @invariant()
     def count_steps(self) -> None:
         """Counts depth for the run summary (Hypothesis checks invariants after set-up and after every step)."""
         depth.invariants_checked()
 
-    rule_gate: ClassVar[Any] = None  # suites.conftest.RuleGate: which rows of the rules table this run asserts
 
-    @classmethod
-    def bind(cls, api: ApiClient, contract: Contract, world: World, rules: Any = None) -> type[ApiMachine]:
-        cls.api, cls.contract, cls.world, cls.rule_gate = api, contract, world, rules
-        return cls
-
-
-def _comparable(obj: dict) -> dict:
-    """An object minus fields that legitimately move on their own (none today; the hook keeps intent explicit)."""
-    return obj
+def machine_settings(profile: Profile) -> settings:
+    """Settings for `run_state_machine_as_test`: `profile.machines` runs of up to `profile.steps` steps each."""
+    return settings(max_examples=profile.machines, stateful_step_count=profile.steps)
 
 
 def expect(condition: bool, op_label: str, prop: str, detail: str, resp: Response | None = None) -> None:

@@ -4,16 +4,17 @@ state machines with models; the rules come from the rules table (`contracts/rule
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
 from contracts.rules import load_rules
 from suites.checks import label_test
-from suites.machines import ApiMachine, expect
+from suites.machines import ApiMachine, expect, machine_settings
 
 pytestmark = pytest.mark.lifecycle
 
@@ -27,8 +28,8 @@ SUBSCRIBABLE = RULES["fc.subscribe"].data["features"]
 class TemplateLifecycle(ApiMachine):
     templates = Bundle("templates")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # ApiMachine's (api, contract, world, rule_gate)
+        super().__init__(*args, **kwargs)
         self.model: dict[str, str] = {}  # id -> status
 
     @rule(target=templates)
@@ -38,8 +39,8 @@ class TemplateLifecycle(ApiMachine):
         return template["id"]
 
     def _act(self, template: str, action: str) -> None:
-        decision = RULES.decide("invoice_rendering_template", action, self.model[template])
-        if self.rule_gate is not None and not self.rule_gate.allows(decision.rules):
+        decision = self.asserts(RULES.decide("invoice_rendering_template", action, self.model[template]))
+        if decision is None:
             return  # an unsourced rule on an external target: not asserted
         operation = RULES.transition("invoice_rendering_template", action).data["operation"]
         if not decision.legal:
@@ -83,8 +84,8 @@ class AccountModel:
 class AccountLifecycle(ApiMachine):
     accounts = Bundle("accounts")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # ApiMachine's (api, contract, world, rule_gate)
+        super().__init__(*args, **kwargs)
         self.model: dict[str, AccountModel] = {}
         self.last: dict[str, dict] = {}
 
@@ -133,12 +134,12 @@ class AccountLifecycle(ApiMachine):
 def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile, rules):
     label_test(contract["ArchiveInvoiceRenderingTemplate"], "lifecycle",
                title="Rendering templates: archive/unarchive keep the server equal to the model")
-    run_state_machine_as_test(TemplateLifecycle.bind(api, contract, world, rules),
-                              settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))
+    run_state_machine_as_test(functools.partial(TemplateLifecycle, api, contract, world, rules),
+                              settings=machine_settings(profile))
 
 
 def test_financial_connections_account_lifecycle_matches_the_model(api, contract, world, profile):
     label_test(contract["SubscribeFinancialConnectionsAccount"], "lifecycle",
                title="Financial Connections: subscriptions and refreshes follow the model")
-    run_state_machine_as_test(AccountLifecycle.bind(api, contract, world),
-                              settings=settings(max_examples=profile.machines, stateful_step_count=profile.steps))
+    run_state_machine_as_test(functools.partial(AccountLifecycle, api, contract, world),
+                              settings=machine_settings(profile))
