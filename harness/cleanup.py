@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.loader import load_contract
-from harness.client import ApiClient, ApiError
+from harness.client import ApiClient, TransportError
 from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key, probe
 from harness.runinfo import TAG_KEY, check_run_id, is_tagged
@@ -104,7 +104,7 @@ def clean_up(api: ApiClient, objects: Iterable[tuple[str, str]], run_id: str, *,
     for kind, object_id in pending:
         try:
             _clean_one(api, kind, object_id, run_id, require_tag, dry_run, report)
-        except ApiError as exc:
+        except TransportError as exc:
             report.errors.append(f"{kind} {object_id}: no answer ({str(exc).splitlines()[0]})")
     return report
 

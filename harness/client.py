@@ -3,6 +3,11 @@
 Suites assert on ``Response`` objects; each one carries the full list of ``Exchange`` attempts (retries
 included), already redacted, plus a copy-pasteable curl line, so an assertion message or an Allure step is
 enough to replay the request by hand without ever exposing an API key.
+
+One request goes prepare -> send (with retries) -> record, as in requests' Session: `ApiClient._prepare` encodes
+the params once and builds the redacted request half of the record once; `ApiClient._send` sends the same prepared
+request on every attempt; `_record` decodes and parses each answer once and scrubs it once. A request that gets no
+HTTP answer at all raises `TransportError`.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class Exchange:
     request_body: str | None = None
     # True when the caller supplied ``raw_body``: it may be deliberately malformed, so curl sends it verbatim.
     raw_body: bool = False
+    # The contract's operation ID when the caller named it (``RetrieveInvoice``); None: only the path says.
+    operation_id: str | None = None
 
     @property
     def operation(self) -> str:
@@ -133,8 +140,9 @@ class Exchange:
         return scrub_obj(data)
 
 
-class ApiError(Exception):
-    """The request never got an HTTP answer (transport failure), even after retries."""
+class TransportError(Exception):
+    """The request never got an HTTP answer (a transport failure: refused, reset, timed out), even after retries.
+    Not an API error: a server's error answer is a `Response` with its status."""
 
     def __init__(self, exchanges: list[Exchange]) -> None:
         self.exchanges = list(exchanges)
@@ -244,6 +252,72 @@ def _decode_for_record(form: str) -> dict[str, Any]:
         return flat
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One logical request, prepared once: what goes on the wire, and the redacted request half of the record
+    that every attempt's `Exchange` shares."""
+
+    request: requests.PreparedRequest
+    record: dict[str, Any]
+    retryable: bool
+    attempts: int
+
+
+def _record_request(prepared: requests.PreparedRequest, method: str, path: str, params: Mapping[str, Any] | None,
+                    query: str | None, form: str | None, raw_body: bytes | None) -> dict[str, Any]:
+    """The request half of an `Exchange`, redacted. Each piece of data is scrubbed once: the params in their wire
+    form, whose encoding (the query string or form body, built once by `_prepare`) is recorded as it is unless a
+    secret was among them; the rest of the URL; a raw body, as sent and as decoded."""
+    url = prepared.url or ""
+    body_text: str | None = form
+    if params:
+        wire = codec.wire_form(params)
+        recorded = scrub_obj(wire)
+        clean = recorded == wire
+        if query and "?" not in path:  # the query string is exactly the params' encoding
+            head, sep, tail = url.partition("?")
+            url = f"{scrub(head)}{sep}{tail if clean else scrub(tail)}"
+        else:
+            url = scrub(url)
+        if form is not None and not clean:
+            body_text = scrub(form)
+    else:
+        url = scrub(url)
+        raw_text = None if raw_body is None else raw_body.decode("utf-8", errors="replace")
+        if raw_text is not None:
+            body_text = scrub(raw_text)
+        if method in _QUERY_METHODS:
+            recorded = scrub_obj(_decode_for_record(urlsplit(prepared.url or "").query))
+        elif prepared.headers.get("Content-Type", "").startswith(FORM_CONTENT_TYPE):
+            recorded = scrub_obj(_decode_for_record(raw_text if raw_text is not None else form or ""))
+        else:
+            recorded = {}
+    return {"method": method, "url": url, "path": urlsplit(url).path, "params": recorded,
+            "request_headers": redact_headers(prepared.headers), "request_body": body_text}
+
+
+def _record(call: _Call, attempt: int, resp: requests.Response | None, error: requests.RequestException | None,
+            duration_ms: float) -> tuple[Any, Exchange]:
+    """The answer's body (decoded and parsed once) and the attempt's `Exchange`. The exchange shares the parsed
+    body unless a secret had to be scrubbed out of its text; then it holds the scrubbed text, parsed."""
+    body = recorded = None
+    if resp is not None:
+        text = resp.text
+        body = _parse_body(resp, text)
+        scrubbed = scrub(text)
+        recorded = body if scrubbed is text else _parse_body(resp, scrubbed)
+    exchange = Exchange(
+        **call.record,
+        status=None if resp is None else resp.status_code,
+        response_headers={} if resp is None else redact_headers(resp.headers),
+        body=recorded,
+        duration_ms=duration_ms,
+        attempt=attempt,
+        error=None if error is None else scrub(f"{type(error).__name__}: {error}"),
+    )
+    return body, exchange
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Numeric ``Retry-After`` in seconds; HTTP-date forms are ignored (the API does not send them)."""
     value = headers.get("Retry-After")
@@ -340,6 +414,7 @@ class ApiClient:
         path: str,
         params: Mapping[str, Any] | None = None,
         *,
+        operation: str | None = None,
         idempotency_key: str | Literal[False] | None = None,
         headers: Mapping[str, str] | None = None,
         api_key: str | EllipsisType | None = ...,
@@ -349,18 +424,45 @@ class ApiClient:
     ) -> Response:
         """Send one logical request, retrying 429/503/transport failures when it is safe to repeat.
 
-        ``api_key=...`` uses the client's key, ``None`` sends no Authorization header, a string acts as
-        another account.  ``idempotency_key=None`` generates one per logical POST, ``False`` sends none
-        (so the POST is never retried).  Raises ``ApiError`` if no HTTP answer arrives at all.
+        :param path: the path after the base URL (``/v1/invoices/in_123``), optionally with a query string.
+        :param params: Stripe-style nested params: the query string of a GET/DELETE, the form body of a POST.
+        :param operation: the contract's operation ID when the caller knows it (``RetrieveInvoice``); recorded
+            on every `Exchange` so nothing has to match the path against the contract again.
+        :param idempotency_key: ``None`` generates one per logical POST; ``False`` sends none (so the POST is
+            never retried).
+        :param api_key: ``...`` uses the client's key, ``None`` sends no Authorization header, a string acts as
+            another account.
+        :param raw_body: bytes sent verbatim instead of `params` (possibly malformed on purpose).
+        :raises TransportError: no HTTP answer arrived at all, after the retries.
+        :raises ValueError: both `params` and `raw_body` were given.
         """
-        method = method.upper()
+        return self._send(self._prepare(method.upper(), path, params, operation, idempotency_key, headers,
+                                        api_key, raw_body, content_type, retry))
+
+    # -- internals: prepare -> send (with retries) -> record ----------------------------------------------------
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        operation: str | None,
+        idempotency_key: str | Literal[False] | None,
+        headers: Mapping[str, str] | None,
+        api_key: str | EllipsisType | None,
+        raw_body: bytes | None,
+        content_type: str | None,
+        retry: bool,
+    ) -> _Call:
+        """Encode the request once, and build once the redacted record every attempt shares."""
         if raw_body is not None and params:
             raise ValueError("pass either params or raw_body, not both")
         key = self.api_key if api_key is ... else api_key
         register_secret(key)
 
-        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"User-Agent": self.user_agent,
-                                                                      **self.default_headers})
+        # requests' defaults first (Accept, Accept-Encoding, Connection), as Session.prepare_request merges them.
+        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(self._session.headers)
+        send_headers.update({"User-Agent": self.user_agent, **self.default_headers})
         if key is not None:
             send_headers["Authorization"] = f"Bearer {key}"
         if idempotency_key is None and method == "POST":
@@ -373,31 +475,49 @@ class ApiClient:
 
         url = f"{self.base_url}{path}"
         body: bytes | None = raw_body
+        query = form = None
         if raw_body is None and method in _QUERY_METHODS:
-            query = codec.encode_query(params) if params else ""
+            query = codec.encode_query(params) if params else None
             if query:
                 url = f"{url}{'&' if '?' in url else '?'}{query}"
         elif raw_body is None:
-            body = codec.encode_body(params or {})
+            form = codec.encode_form(params or {})
+            body = form.encode("ascii")
         if body is not None:
             send_headers.setdefault("Content-Type", content_type or FORM_CONTENT_TYPE)
         elif content_type is not None:
             send_headers["Content-Type"] = content_type
+        # Prepared without the session's cookie jar and netrc lookup: the target is stateless, and a ~/.netrc entry
+        # must never replace the Authorization this request was given.
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(url, None)
+        prepared.prepare_headers(send_headers)
+        prepared.prepare_body(body, None)
+        record = _record_request(prepared, method, path, params if raw_body is None else None, query, form,
+                                 raw_body)
+        record.update(operation_id=operation, idempotency_key=idem, raw_body=raw_body is not None)
+        return _Call(prepared, record, retryable=retry and (method in _IDEMPOTENT_METHODS or idem is not None),
+                     attempts=1 + (max(self.max_retries, 0) if retry else 0))
 
-        retryable = retry and (method in _IDEMPOTENT_METHODS or idem is not None)
-        max_attempts = 1 + (max(self.max_retries, 0) if retry else 0)
-        prepared = self._session.prepare_request(
-            requests.Request(method, url, headers=dict(send_headers), data=body)
-        )
-        settings = self._settings
+    def _send(self, call: _Call) -> Response:
+        """Send until an answer that is not worth retrying, recording every attempt; raises TransportError when
+        the last attempt got no HTTP answer."""
         exchanges: list[Exchange] = []
-        # What the exchange records as sent: the params in their wire form (no decoding of what was just encoded);
-        # a raw body is decoded as far as it can be, since it may be deliberately malformed.
-        sent = scrub_obj(codec.wire_form(params)) if params and raw_body is None else None
-
-        for attempt in range(1, max_attempts + 1):
-            exchange, resp, error, parsed = self._send_once(prepared, settings, attempt, idem, raw_body is not None,
-                                                            sent)
+        for attempt in range(1, call.attempts + 1):
+            started = time.perf_counter()
+            resp: requests.Response | None = None
+            error: requests.RequestException | None = None
+            try:
+                # Straight to the transport adapter (what Session.send does after its cookie and redirect work,
+                # none of which applies: redirects are answers, cookies are refused).
+                resp = self._session.get_adapter(call.request.url or "").send(call.request, timeout=self.timeout,
+                                                                              **self._settings)
+                resp.content  # noqa: B018 - read the body inside the timed window
+            except requests.RequestException as exc:
+                error = exc
+            duration_ms = (time.perf_counter() - started) * 1000.0
+            body, exchange = _record(call, attempt, resp, error, duration_ms)
             exchanges.append(exchange)
             transient = isinstance(error, _RETRYABLE_ERRORS) or (
                 resp is not None and resp.status_code in RETRY_STATUSES
@@ -405,102 +525,16 @@ class ApiClient:
             # Any request may be repeated when the server says so (Stripe-Should-Retry: true, e.g. a 503 sent
             # before the request was applied); otherwise only idempotent ones and POSTs with a key.
             server_says_retry = resp is not None and resp.headers.get("Stripe-Should-Retry", "").lower() == "true"
-            will_retry = transient and attempt < max_attempts and (retryable or server_says_retry)
-            exchange.retried = will_retry
+            exchange.retried = transient and attempt < call.attempts and (call.retryable or server_says_retry)
             if self.on_exchange is not None:
                 self.on_exchange(exchange)
-            if will_retry:
+            if exchange.retried:
                 time.sleep(self._delay(attempt, resp))
                 continue
             if resp is None:
-                raise ApiError(exchanges)
-            return Response(
-                status=resp.status_code,
-                headers=resp.headers,
-                body=parsed,
-                exchanges=exchanges,
-                raw=resp,
-            )
+                raise TransportError(exchanges)
+            return Response(status=resp.status_code, headers=resp.headers, body=body, exchanges=exchanges, raw=resp)
         raise AssertionError("unreachable: the last attempt always returns or raises")
-
-    # -- internals --------------------------------------------------------------------------------------
-
-    def _send_once(
-        self,
-        prepared: requests.PreparedRequest,
-        settings: dict[str, Any],
-        attempt: int,
-        idempotency_key: str | None,
-        raw: bool,
-        sent: dict[str, Any] | None = None,
-    ) -> tuple[Exchange, requests.Response | None, requests.RequestException | None, Any]:
-        """One attempt; never raises for transport errors, it reports them in the Exchange instead. Also returns
-        the parsed body (parsed once: the Exchange shares it unless a secret had to be scrubbed from it)."""
-        started = time.perf_counter()
-        resp: requests.Response | None = None
-        error: requests.RequestException | None = None
-        try:
-            resp = self._session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
-            resp.content  # noqa: B018 - read the body inside the timed window
-        except requests.RequestException as exc:
-            error = exc
-        duration_ms = (time.perf_counter() - started) * 1000.0
-        text = None if resp is None else resp.text
-        parsed = None if resp is None else _parse_body(resp, text)
-        exchange = self._record(prepared, resp, error, duration_ms, attempt, idempotency_key, raw, parsed, sent, text)
-        return exchange, resp, error, parsed
-
-    @staticmethod
-    def _record(
-        prepared: requests.PreparedRequest,
-        resp: requests.Response | None,
-        error: requests.RequestException | None,
-        duration_ms: float,
-        attempt: int,
-        idempotency_key: str | None,
-        raw: bool,
-        parsed: Any = None,
-        sent: dict[str, Any] | None = None,
-        text: str | None = None,
-    ) -> Exchange:
-        url = prepared.url or ""
-        split = urlsplit(url)
-        method = (prepared.method or "").upper()
-        body = prepared.body
-        body_text: str | None = None
-        if body is not None:
-            body_text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
-        content_type = prepared.headers.get("Content-Type", "")
-        params: dict[str, Any] = {}
-        if sent is not None:
-            params = sent
-        elif method in _QUERY_METHODS or body is None:
-            params = scrub_obj(_decode_for_record(split.query))
-        elif content_type.startswith(FORM_CONTENT_TYPE):
-            params = scrub_obj(_decode_for_record(body_text or ""))
-        recorded = None
-        if resp is not None:
-            text = resp.text if text is None else text
-            if parsed is None and text:
-                parsed = _parse_body(resp, text)
-            # Shared with the Response (parsed once) unless a secret had to be scrubbed out of it.
-            recorded = parsed if scrub(text) == text else scrub_obj(parsed)
-        return Exchange(
-            method=method,
-            url=scrub(url),
-            path=split.path,
-            params=params,
-            request_headers=redact_headers(prepared.headers),
-            status=None if resp is None else resp.status_code,
-            response_headers={} if resp is None else redact_headers(resp.headers),
-            body=recorded,
-            duration_ms=duration_ms,
-            attempt=attempt,
-            error=None if error is None else scrub(f"{type(error).__name__}: {error}"),
-            idempotency_key=idempotency_key,
-            request_body=None if body_text is None else scrub(body_text),
-            raw_body=raw,
-        )
 
     def _delay(self, attempt: int, resp: requests.Response | None) -> float:
         """Seconds to wait before the next attempt: Retry-After if given, else jittered exponential."""

@@ -33,6 +33,7 @@ __all__ = [
     "decode_query",
     "encode",
     "encode_body",
+    "encode_form",
     "encode_query",
     "format_scalar",
 ]
@@ -184,11 +185,17 @@ def encode_query(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "in
     )
 
 
-def encode_body(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "indexed") -> bytes:
-    """Encode params as a form body, escaped exactly like ``urllib.parse.urlencode`` (and Stripe's SDKs)."""
+def encode_form(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "indexed") -> str:
+    """Encode params as form body text (ASCII), escaped exactly like ``urllib.parse.urlencode`` (and Stripe's
+    SDKs)."""
     return "&".join(
         f"{quote_plus(key)}={quote_plus(value)}" for key, value in encode(params, scalar_arrays=scalar_arrays)
-    ).encode("ascii")
+    )
+
+
+def encode_body(params: Mapping[str, Any], *, scalar_arrays: ScalarArrays = "indexed") -> bytes:
+    """`encode_form` as the bytes sent."""
+    return encode_form(params, scalar_arrays=scalar_arrays).encode("ascii")
 
 
 # --------------------------------------------------------------------------- decoding

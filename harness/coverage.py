@@ -54,12 +54,15 @@ class CoverageRecorder:
         self.contract = contract
         self.ops: dict[str, OperationCoverage] = defaultdict(OperationCoverage)
 
-    def record(self, method: str, path: str, params: Any, status: int | None) -> None:
-        matched = self.contract.match(method, path.split("?")[0])
-        if matched is None:
-            return
-        op = matched[0]
-        cov = self.ops[op.operation_id]
+    def record(self, method: str, path: str, params: Any, status: int | None, operation_id: str | None = None) -> None:
+        """Count one exchange: for `operation_id` when the caller named it, else for the operation whose path
+        template matches `path` (an exchange that matches none is not counted)."""
+        if operation_id is None:
+            matched = self.contract.match(method, path.split("?")[0])
+            if matched is None:
+                return
+            operation_id = matched[0].operation_id
+        cov = self.ops[operation_id]
         cov.calls += 1
         cov.statuses[str(status) if status is not None else "transport-error"] += 1
         if isinstance(params, dict):

@@ -25,7 +25,7 @@ import allure
 import pytest
 
 from harness import findings, steps
-from harness.client import ApiError
+from harness.client import TransportError
 from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, stable
 from harness.findings_output import PARTS, load_parts, save_part, summary_lines, write_reports
 from harness.redaction import scrub
@@ -80,7 +80,7 @@ def finding_for_exception(exc: BaseException, nodeid: str) -> Finding:
         if known is not None:
             return Finding(known.category, known.check, known.operation, known.signature, known.detail,
                            operations=list(known.operations), predicate=known.predicate)
-    if isinstance(exc, ApiError):
+    if isinstance(exc, TransportError):
         return Finding(Category.SERVER_ERROR, "the target answers every request", stable(f"{exc.method} {exc.path}"),
                        "no HTTP answer", scrub(str(exc)), raw=list(exc.exchanges[-1:]))
     first = (str(exc).strip().splitlines() or [""])[0][:200]

@@ -146,7 +146,7 @@ def _on_exchange(ex: Exchange, account: str = "primary") -> None:
     allure_http.log_exchange(ex)
     staging.record(ex.method, ex.path, ex.status, ex.body)
     if _recorder is not None:
-        _recorder.record(ex.method, ex.path, ex.params, ex.status)
+        _recorder.record(ex.method, ex.path, ex.params, ex.status, ex.operation_id)
     observe_exchange(ex)  # skips the test if it used an operation the target does not implement
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.client import ApiClient, ApiError, Response
+from harness.client import ApiClient, Response, TransportError
 from harness.findings import ID_PATTERN as _ID
 from harness.findings import Category, CheckFailed, Finding, collecting, registered_check
 from harness.redaction import register_secret, scrub
@@ -121,7 +121,7 @@ class Replayer:
                 return None, (f"inconclusive: the steps do not rebuild {', '.join(unmade[:3])} (made outside the "
                               "requests the harness saw)")
             final = self._send(last, ids, keys)
-        except ApiError as exc:
+        except TransportError as exc:
             return None, f"inconclusive: no answer ({scrub(str(exc)).splitlines()[0]})"
         return self.judge(finding, final)
 

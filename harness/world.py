@@ -250,7 +250,7 @@ class World:
             path = path.replace("{" + name + "}", value)
         if op.method == "POST" and not op.path_params:
             params = self.create_params(operation_id, params or {})
-        resp = self._last = self.api.request(op.method, path, params or None)
+        resp = self._last = self.api.request(op.method, path, params or None, operation=operation_id)
         if 200 <= resp.status < 300 and isinstance(resp.body, dict):
             return resp.body
         raise RecipeFailed(self._refusal(operation_id, resp, what))

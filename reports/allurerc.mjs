@@ -23,7 +23,7 @@ const singleFile = process.env.HARNESS_SINGLE_FILE === "1";
 const reportName = process.env.HARNESS_REPORT_NAME || "Stripe contract harness";
 
 const NOT_PASSED = ["failed", "broken"];
-// An optional exception type ("AssertionError: ", "harness.client.ApiError: ") before the category text.
+// An optional exception type ("AssertionError: ", "harness.client.TransportError: ") before the category text.
 const TYPE = String.raw`^(?:[\w.]+: )?`;
 
 // Schemathesis (suites/test_schemathesis.py) raises its own failures: one check failure as its class
@@ -72,12 +72,12 @@ export default defineConfig({
       category("Server error (5xx)", String.raw`Server error(?: \(5xx\))?:`, SCHEMATHESIS_SERVER),
       category("Not implemented", "Not implemented:"),
       {
-        // No HTTP answer at all: harness.client.ApiError (after retries) or a raw requests/urllib3 error.
+        // No HTTP answer at all: harness.client.TransportError (after retries) or a raw requests/urllib3 error.
         id: "transport-error",
         name: "Transport error",
         matchers: {
           statuses: NOT_PASSED,
-          message: /^(?:harness\.client\.ApiError|requests\.exceptions\.\w+|urllib3\.exceptions\.\w+|(?:builtins\.)?(?:ConnectionError|ConnectionRefusedError|ConnectionResetError|TimeoutError))\b/,
+          message: /^(?:harness\.client\.TransportError|requests\.exceptions\.\w+|urllib3\.exceptions\.\w+|(?:builtins\.)?(?:ConnectionError|ConnectionRefusedError|ConnectionResetError|TimeoutError))\b/,
         },
         groupBy: [{ label: "finding" }],
         groupByMessage: false,

@@ -63,7 +63,8 @@ def world(api: ApiClient, harness_config: dict, capabilities) -> World:
 def call(client: ApiClient, op: Operation, path_params: dict[str, str], params: dict | None = None,
          **kwargs) -> Response:
     """Send one request for `op` (path template filled from path_params)."""
-    return client.request(op.method, fill_path(op.path, path_params), params or None, **kwargs)
+    return client.request(op.method, fill_path(op.path, path_params), params or None, operation=op.operation_id,
+                          **kwargs)
 
 
 READ_PAGE = 10

@@ -39,7 +39,8 @@ class ApiCalls:
              **kwargs: Any) -> Response:
         op = self.contract[operation_id]
         with allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}"):
-            return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None, **kwargs)
+            return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
+                                    operation=op.operation_id, **kwargs)
 
     def ok(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
            what: str = "a legal transition succeeds") -> dict:

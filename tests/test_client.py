@@ -19,7 +19,7 @@ import allure
 import pytest
 
 from harness import allure_http
-from harness.client import ApiClient, ApiError, Exchange, NotJsonError
+from harness.client import ApiClient, Exchange, NotJsonError, TransportError
 
 # --------------------------------------------------------------------------- scripted server
 
@@ -234,7 +234,7 @@ def _dead_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_transport_error_raises_api_error_after_retries(api_key: str) -> None:
+def test_transport_error_raises_after_retries(api_key: str) -> None:
     seen: list[Exchange] = []
     api = ApiClient(
         f"http://127.0.0.1:{_dead_port()}",
@@ -244,7 +244,7 @@ def test_transport_error_raises_api_error_after_retries(api_key: str) -> None:
         backoff=0.001,
         on_exchange=seen.append,
     )
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(TransportError) as info:
         api.get("/v1/customers", {"created": {"gte": 1}})
     err = info.value
     assert len(err.exchanges) == 3 and seen == err.exchanges
@@ -258,7 +258,7 @@ def test_transport_error_raises_api_error_after_retries(api_key: str) -> None:
 
 def test_post_transport_error_without_idempotency_key_is_not_retried(api_key: str) -> None:
     api = ApiClient(f"http://127.0.0.1:{_dead_port()}", api_key, max_retries=3, backoff=0.001)
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(TransportError) as info:
         api.post("/v1/customers", {"name": "x"}, idempotency_key=False)
     assert len(info.value.exchanges) == 1
 
@@ -368,6 +368,38 @@ def test_api_key_never_appears_in_records(client: ApiClient, server: ScriptedSer
         assert api_key not in resp.describe()
     assert resp.exchange.request_headers["Authorization"].startswith("Bearer sk_test_")
     assert api_key in json.dumps(server.requests[-1]), "sanity: the key was really sent"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_secret_in_the_params_is_scrubbed_from_every_field_of_the_record(
+    client: ApiClient, server: ScriptedServer, api_key: str, method: str
+) -> None:
+    """The raw fields, not only the JSON form (`to_dict` scrubs once more as it writes)."""
+    resp = client.request(method, "/v1/customers", {"description": f"key {api_key}", "limit": 3})
+    ex = resp.exchange
+    recorded = [ex.url, ex.path, ex.request_body or "", json.dumps(ex.params), json.dumps(ex.body), repr(ex)]
+    assert not [text for text in recorded if api_key in text]
+    assert ex.params["description"].startswith("key sk_test_") and ex.params["limit"] == "3"
+    assert api_key in json.dumps(server.requests[-1]), "sanity: the key was really sent"
+
+
+def test_a_clean_request_is_recorded_as_sent(client: ApiClient, server: ScriptedServer) -> None:
+    """Without a secret in them, the recorded query string and form body are the bytes that went out."""
+    get = client.get("/v1/customers", {"email": "a b@example.com", "limit": 2}).exchange
+    assert get.url == f"{server.base_url}/v1/customers?{server.requests[-1]['query']}"
+    post = client.post("/v1/customers", {"metadata": {"k": "a&b=c"}, "name": "hé"}).exchange
+    assert post.request_body == server.requests[-1]["body"]
+    assert post.params == {"metadata": {"k": "a&b=c"}, "name": "hé"}
+
+
+def test_the_operation_is_recorded_on_every_attempt(
+    client: ApiClient, server: ScriptedServer, seen: list[Exchange]
+) -> None:
+    server.script({"status": 503})
+    resp = client.get("/v1/customers/cus_1", operation="RetrieveCustomer")
+    assert [ex.operation_id for ex in resp.exchanges] == ["RetrieveCustomer", "RetrieveCustomer"]
+    assert client.get("/v1/customers/cus_1").exchange.operation_id is None, "unnamed: the path alone says"
+    assert seen[-1].to_dict()["operation_id"] is None
 
 
 def test_describe_reads_well(client: ApiClient, server: ScriptedServer) -> None:

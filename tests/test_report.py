@@ -129,7 +129,8 @@ CATEGORY_CASES = {
                    "- ST101 Server error\n\n- ST105 Undocumented Content-Type\n", ""),
     ],
     "Transport error": [
-        ("broken", "harness.client.ApiError: GET /v1/invoices failed after 7 attempts: ConnectionError: refused", ""),
+        ("broken", "harness.client.TransportError: GET /v1/invoices failed after 7 attempts: ConnectionError: "
+                   "refused", ""),
         ("broken", "requests.exceptions.ReadTimeout: read timed out", ""),
     ],
     "Harness error": [
