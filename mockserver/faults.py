@@ -479,7 +479,7 @@ class DeleteOpenInvoice(Hooks):
 
 
 @fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle",
-       finding=Recognise(r"add_lines|lines on a (open|paid|void|uncollectible)", INVOICE_ACTIONS))
+       finding=Recognise(r"add_lines|lines is refused", INVOICE_ACTIONS))
 class AddLinesAfterFinalize(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
@@ -497,7 +497,8 @@ class AddLinesAfterFinalize(Hooks):
        finding=Recognise(r"finaliz|read|status|model|invalid_state|on a open invoice",
                          ("POST /v1/invoices/*", "DELETE /v1/invoices/*", "GET /v1/invoices*"),
                          # the invoice the harness finalized is still a draft: acting on it as open fails
-                         also=(Recognise(r"on a (open|paid|draft) .*invoice is (allowed|refused)|invoice_not_editable",
+                         also=(Recognise(r"on a (open|paid|draft) .*invoice is (allowed|refused)|invoice_not_editable|"
+                                         r"is refused where the transition table",
                                          INVOICE_ACTIONS),
                                Recognise(r"a (valid|boundary) request succeeds", ("POST /v1/invoices/*/void",
                                                                         "POST /v1/invoices/*/mark_uncollectible",

@@ -48,13 +48,15 @@ class ApiCalls:
         return succeeds(op, self.send(operation_id, path_params, params), what)
 
     def refused(self, operation_id: str, path_params: dict[str, str], params: dict | None = None, *,
-                read: tuple[str, dict[str, str]], what: str, status: int | tuple[int, ...] = 400) -> dict:
-        """An illegal action: a Stripe 400 (or `status`), and the object read back unchanged."""
+                read: tuple[str, dict[str, str]], what: str, status: int | tuple[int, ...] = 400,
+                context: str = "") -> dict:
+        """An illegal action: a Stripe 400 (or `status`), and the object read back unchanged. `context` (which
+        case this is) goes into the finding's detail, so one broken rule is one finding whatever case shows it."""
         read_op, read_params = read
         before = self.ok(read_op, read_params, what="the object can be read")
         resp = self.send(operation_id, path_params, params)
         op = self.contract[operation_id]
-        error = is_stripe_error(op, resp, status=status, error_type=None, what=what)
+        error = is_stripe_error(op, resp, status=status, error_type=None, what=what, context=context)
         after = self.ok(read_op, read_params, what="the object can be read")
         if before != after:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

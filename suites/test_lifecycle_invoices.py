@@ -64,6 +64,11 @@ def status_after(decision: Decision, status: str, amount_due: int) -> str:
     return decision.result
 
 
+REFUSED = "{action} is refused where the transition table does not allow it"
+"""The check of every illegal move: one finding per action whatever status shows it (the status and collection
+method of the case go into the detail, see `moving`)."""
+
+
 def moving(action: str, status: str, method: str, name: str | None = None) -> str:
     """``"void on a draft invoice"``: the move a check names (`name`, the action by default), with the collection
     method only where the rules table makes the action depend on it (send), so one wrong transition is one finding,
@@ -111,7 +116,8 @@ class InvoiceLifecycle(ApiMachine):
     def _refuse(self, inv: InvoiceModel, operation_id: str, action: str, params: dict | None = None,
                 name: str | None = None) -> None:
         self.refused(operation_id, {"invoice": inv.id}, params, read=self._read(inv),
-                     what=f"{moving(action, inv.status, inv.collection_method, name)} is refused")
+                     what=REFUSED.format(action=name or action),
+                     context=moving(action, inv.status, inv.collection_method, name))
 
     def _act(self, inv: InvoiceModel, action: str, params: dict | None = None, *,
              operation_id: str | None = None, name: str | None = None) -> dict | None:
@@ -346,7 +352,7 @@ def test_every_transition_follows_the_table(state, action, method, api, contract
     params = ACTION_PARAMS.get(action, {})
     if not decision.legal:
         calls.refused(op_id, {"invoice": inv["id"]}, params, read=("RetrieveInvoice", {"invoice": inv["id"]}),
-                      what=f"{moving(action, state, method)} is refused")
+                      what=REFUSED.format(action=action), context=moving(action, state, method))
         return
     body = calls.ok(op_id, {"invoice": inv["id"]}, params, what=f"{moving(action, state, method)} is allowed")
     expected = decision.result
