@@ -1,9 +1,10 @@
 """Build `contracts/openapi.yaml` from the operation table and the `stripe` package's typed classes.
 
-Why generated: the seed reference flattens nesting and hides fields behind "…N more"; the `stripe` package's
-`stripe/params/*` TypedDicts carry the exact nesting, required keys and enums, and its object classes carry the
-response fields and their nullability. We read those types (facts), and write every schema ourselves.
-Where the seed differs from the package (the seed is the specification), `SEED_OVERRIDES` says so.
+Why generated: the text of Stripe's API reference (https://docs.stripe.com/api) flattens nesting and hides fields
+behind "…N more"; the `stripe` package's `stripe/params/*` TypedDicts carry the exact nesting, required keys and
+enums, and its object classes carry the response fields and their nullability. We read those types (facts), and write every schema ourselves.
+Where the API reference differs from the package (the reference is the specification), `REFERENCE_OVERRIDES` and
+`REFERENCE_EXTRA_FIELDS` say so.
 
 Run: `python -m contracts.generate` (needs the `dev` extra: `stripe`). Re-running is deterministic.
 """
@@ -34,16 +35,17 @@ UNLIMITED_STRINGS = {"body", "url", "value", "query", "return_url", "images"}
 METADATA_PARAM = {"$ref": "#/components/schemas/metadata_param"}
 EMPTY_STRING = {"type": "string", "enum": [""]}
 
-# Where the seed (the specification) disagrees with the stripe package: (operationId, dotted field) -> required.
-SEED_OVERRIDES: dict[tuple[str, str], bool] = {
+# Where Stripe's API reference (the specification) disagrees with the stripe package:
+# (operationId, dotted field) -> required.
+REFERENCE_OVERRIDES: dict[tuple[str, str], bool] = {
     ("CreateForwardingRequest", "request"): False,
     ("AddInvoiceLines", "lines.price_data.product"): False,
     ("UpdateInvoiceLines", "lines.price_data.product"): False,
     ("UpdateInvoiceLine", "price_data.product"): False,
 }
 
-# Fields the seed lists that the stripe package no longer has: (operationId, dotted parent) -> {name: schema}.
-SEED_EXTRA_FIELDS: dict[tuple[str, str], dict[str, dict]] = {
+# Fields the API reference lists that the stripe package no longer has: (operationId, dotted parent) -> {name: schema}.
+REFERENCE_EXTRA_FIELDS: dict[tuple[str, str], dict[str, dict]] = {
     ("CreateFinancialConnectionsSession", "filters"): {
         "countries": {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 2}, "maxItems": 50},
     },
@@ -609,10 +611,10 @@ def path_params(path: str) -> list[str]:
 def operation_doc(row: OperationRow) -> dict:
     params_cls = _load(row.params, "stripe.params") if row.params else None
     fields = typeddict_schema(params_cls) if params_cls else {"type": "object", "properties": {}}
-    for (op_id, dotted), extra in SEED_EXTRA_FIELDS.items():
+    for (op_id, dotted), extra in REFERENCE_EXTRA_FIELDS.items():
         if op_id == row.operation_id:
             _object_node(fields["properties"][dotted])["properties"].update(extra)
-    for (op_id, dotted), required in SEED_OVERRIDES.items():
+    for (op_id, dotted), required in REFERENCE_OVERRIDES.items():
         if op_id == row.operation_id:
             _apply_override(fields, dotted, required)
     parameters = [

@@ -1,4 +1,4 @@
-"""The pytest side of the harness: options (DESIGN §3), profiles, the target and client fixtures, coverage.
+"""The pytest side of the harness: options (the README's table), profiles, the target and client fixtures, coverage.
 
 Loaded from the top-level conftest.py. Every option also reads an environment variable, so CI can configure a run
 without editing commands.

@@ -1,4 +1,4 @@
-"""List pagination and filters, written once for every list endpoint (DESIGN §4).
+"""List pagination and filters, written once for every list endpoint (docs/conventions.md, "Lists").
 
 Filters are derived from the operation's query parameters: a parameter whose schema is "integer or range object"
 filters the same-named timestamp field by range; any other scalar parameter filters by equality on the

@@ -1,4 +1,4 @@
-"""Pagination and filters of every list endpoint and of search (DESIGN §4 Lists, Search).
+"""Pagination and filters of every list endpoint and of search (docs/conventions.md, "Lists" and "Search").
 
 Each case creates its own objects and narrows the list to them (a fresh customer, a tag, an account), so other
 tests' objects never interfere; where a list has no narrowing filter, the checks only speak about our objects.

@@ -1,4 +1,4 @@
-"""Cross-request properties: read-after-write, deletion, idempotency, expansion and search (DESIGN §4)."""
+"""Cross-request properties: read-after-write, deletion, idempotency, expansion and search (docs/conventions.md)."""
 
 from __future__ import annotations
 

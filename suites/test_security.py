@@ -1,4 +1,4 @@
-"""Security: authentication on every operation, and isolation between accounts (DESIGN §4 Auth)."""
+"""Security: authentication on every operation, and isolation between accounts (docs/conventions.md, "Authentication and accounts")."""
 
 from __future__ import annotations
 

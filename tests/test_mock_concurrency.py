@@ -1,4 +1,4 @@
-"""The mock keeps state consistent under concurrent clients (DESIGN §6): no lost update, no double finalize.
+"""The mock keeps state consistent under concurrent clients (the mock applies each request atomically: mockserver/store.py): no lost update, no double finalize.
 
 Runs against the real server (`start_embedded_mock()`, uvicorn over a socket) because only there do requests
 interleave. Eight threads, each with its own `requests.Session`, hammer one draft invoice; then they race to

@@ -201,7 +201,7 @@ def test_redact_requires_input_cancels_it(client: InProcessClient) -> None:
     redacted = ok(client.post(f"{SESSIONS}/{session['id']}/redact", {"expand": ["provided_details"]}),
                   "RedactIdentityVerificationSession")
     assert redacted["redaction"] == {"status": "redacted"}
-    assert redacted["status"] == "canceled"  # the seed: redacting a session awaiting input cancels it
+    assert redacted["status"] == "canceled"  # Stripe's redact reference: a session awaiting input is canceled
     assert redacted["provided_details"]["email"] == "[redacted]"
     assert redacted["metadata"] == {}
     fails(client.post(f"/v1/test_helpers/identity/verification_sessions/{session['id']}/verify"), 400)

@@ -1,6 +1,6 @@
 """The mock's invoice behaviour (handlers in mockserver/handlers/invoices.py and invoice_items.py), in-process.
 
-The lifecycle follows DESIGN §5 (Stripe's published transition table): every legal transition is exercised and
+The lifecycle follows Stripe's published transition table (rows `invoice.*` of contracts/rules.yaml): every legal transition is exercised and
 every illegal one must be a 400 that leaves the invoice exactly as it was. Amounts, numbering, payments, the preview,
 items, search, pagination, expansion, idempotency and account isolation are checked against hand-computed values.
 """

@@ -1,9 +1,11 @@
-"""Identity verification sessions and reports: the session lifecycle of DESIGN §5 and redaction.
+"""Identity verification sessions and reports: the session lifecycle (rows `identity.*` of
+contracts/rules.yaml) and redaction.
 
 requires_input --verify (test helper)--> verified; requires_input --cancel--> canceled (final);
-redact from requires_input or verified (the seed's rule). As the seed says, redacting a session that still waits
-for input also cancels it. After redaction personal fields read `[redacted]` (dates lose their numbers),
-metadata is empty, the session's reports are redacted too, and any further change is refused.
+redact from requires_input or verified, and redacting a session that still waits for input also cancels it
+(Stripe's API reference, https://docs.stripe.com/api/identity/verification_sessions/redact). After redaction
+personal fields read `[redacted]` (dates lose their numbers), metadata is empty, the session's reports are
+redacted too, and any further change is refused.
 """
 
 from __future__ import annotations

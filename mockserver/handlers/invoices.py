@@ -1,4 +1,4 @@
-"""Invoices: CRUD, the lifecycle of DESIGN §5, payments, preview and search."""
+"""Invoices: CRUD, the lifecycle (rows `invoice.*` of contracts/rules.yaml), payments, preview and search."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def pay_invoice(ctx: Context) -> dict:
     inv["attempt_count"] += 1
     due = inv["amount_remaining"]
     declined = support.decline_code(ctx, pm["id"]) if pm is not None else None
-    if declined:  # the invoice stays open (DESIGN §5: a failed payment leaves it open)
+    if declined:  # the invoice stays open (rule invoice.pay.declined)
         raise support.card_declined(declined)
     if pm is None:
         payment = {"type": "payment_record", "payment_record": f"pr_{secrets.token_hex(12)}",

@@ -1,4 +1,4 @@
-"""Invoice rendering templates: `active <-> archived` (DESIGN §5) and versioned reads.
+"""Invoice rendering templates: `active <-> archived` (rows `template.*` of contracts/rules.yaml) and versioned reads.
 
 The real API creates templates in the Dashboard, so a mock-only test helper creates them (version 1). Each version
 keeps a snapshot of the template's content as it was; `?version=N` reads it (the status is the template's
