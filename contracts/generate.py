@@ -2,9 +2,9 @@
 
 Why generated: the text of Stripe's API reference (https://docs.stripe.com/api) flattens nesting and hides fields
 behind "…N more"; the `stripe` package's `stripe/params/*` TypedDicts carry the exact nesting, required keys and
-enums, and its object classes carry the response fields and their nullability. We read those types (facts), and write every schema ourselves.
-Where the API reference differs from the package (the reference is the specification), `REFERENCE_OVERRIDES` and
-`REFERENCE_EXTRA_FIELDS` say so.
+enums, and its object classes carry the response fields and their nullability. We read those types (facts), and
+write every schema ourselves. Where the API reference differs from the package (the reference is the
+specification), `REFERENCE_OVERRIDES` and `REFERENCE_EXTRA_FIELDS` say so.
 
 Run: `python -m contracts.generate` (needs the `dev` extra: `stripe`). Re-running is deterministic.
 """

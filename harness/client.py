@@ -348,6 +348,21 @@ class ApiClient:
         user_agent: str = "stripe-contract-harness",
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
+        """
+        :param base_url: the target's root, e.g. ``http://127.0.0.1:12111`` (a trailing ``/`` is dropped).
+        :param api_key: sent as ``Authorization: Bearer <key>``; ``None`` sends no Authorization header. Registered
+            with `harness.redaction`, so it never appears in an exchange, a report or a log.
+        :param timeout: seconds, per attempt: how long to wait for the connection and then between bytes of the
+            answer (requests' ``timeout``; not a bound on the whole request).
+        :param max_retries: how many times one request is sent again after a 429, a 503 or a transport failure
+            (so at most ``1 + max_retries`` attempts).
+        :param backoff: seconds before the first retry; doubled on each further one (with equal jitter).
+        :param max_backoff: seconds, the longest wait between attempts, ``Retry-After`` included.
+        :param on_exchange: called with every attempt's `Exchange` (already redacted), retries included.
+        :param user_agent: the ``User-Agent`` header.
+        :param default_headers: headers sent with every request unless the call overrides them
+            (``Stripe-Version``, ``Stripe-Account``).
+        """
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout

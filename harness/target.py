@@ -66,9 +66,19 @@ def stop_process(process: subprocess.Popen) -> None:
 def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (), label: str = "",
                         timeout: float = 30.0, server_args: tuple[str, ...] = (),
                         disabled: tuple[str, ...] = ()) -> Target:
-    """Start `python -m mockserver` on a free loopback port and wait until it answers (`server_args`: more
-    command-line options, e.g. ("--header-timeout", "1"); `disabled`: operationIds the mock answers with 404
-    Unrecognized request URL)."""
+    """Start `python -m mockserver` on a free loopback port and wait until it answers.
+
+    :param faults: names from the mock's fault catalogue to plant (``python -m mockserver --fault list``).
+    :param chaos: chaos settings, ``NAME`` or ``NAME=VALUE`` (``"rate_limit=0.1"``).
+    :param label: a few characters put into the generated test keys, to tell workers' accounts apart.
+    :param timeout: seconds to wait for the mock to answer ``GET /v1/__health__``.
+    :param server_args: more command-line options for the mock, e.g. ``("--header-timeout", "1")``.
+    :param disabled: operationIds the mock answers with 404 ``Unrecognized request URL``.
+    :returns: an embedded `Target` with its process and two fresh test keys (two separate, empty accounts);
+        call ``Target.stop()`` when done. The mock's output goes to ``mock.log`` in a new temporary directory.
+    :raises TargetError: the process exited (the message carries the end of its log) or did not answer within
+        `timeout` seconds (it is killed; the message names the log).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="harness-mock-"))
     port_file = workdir / "port"
     log_path = workdir / "mock.log"

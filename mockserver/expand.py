@@ -24,6 +24,17 @@ def _not_expandable(path: str, index: int) -> ApiError:
 
 
 def expand(contract: Contract, account: Account, body: Any, schema: dict, paths: list[str]) -> Any:
+    """Replace the IDs that `paths` name in `body` by public copies of the account's objects (an ID the account
+    does not have stays an ID; which includable fields an answer shows is decided later, `mockserver.includable`).
+
+    :param body: the answer about to be sent: an object, a list (``{"object": "list", "data": [...]}``) or any
+        JSON value.
+    :param schema: the operation's 200 response schema, which says which fields are expandable.
+    :param paths: the request's ``expand[]`` values, dotted (``"lines.data.invoice_item"``), in request order.
+    :returns: `body` with the named IDs expanded (changed in place where it is a dict or list).
+    :raises ApiError: 400 ``parameter_invalid`` naming ``expand[i]`` for a path deeper than `MAX_DEPTH` levels or
+        through a field that is not expandable. `check_expand` raises the same errors before the request acts.
+    """
     for index, path in enumerate(paths):
         parts = path.split(".")
         if len(parts) > MAX_DEPTH:

@@ -117,7 +117,21 @@ def _cursor(coll: Collection, params: dict, name: str, label: str) -> int | None
 def page(coll: Collection, op: Operation, params: dict, url: str, label: str,
          extra: list[Predicate] | None = None, *, oldest_first: bool = False) -> dict:
     """One page of a list endpoint: newest first (or in insertion order, for an invoice's lines), `limit`
-    items, cursors in either direction."""
+    items, cursors in either direction (docs/conventions.md, "Lists").
+
+    :param coll: the account's collection to list.
+    :param op: the list operation; its query parameters define the filters (`filters_for`).
+    :param params: the request's validated parameters: ``limit`` (an int 1..100, default 10; validation has
+        checked the range), ``starting_after`` / ``ending_before`` (IDs), and the filters.
+    :param url: the list's path, echoed as ``url``.
+    :param label: how errors name the object (``"invoice"``).
+    :param extra: more predicates every listed object must satisfy.
+    :param oldest_first: list in insertion order instead (an invoice's lines).
+    :returns: ``{"object": "list", "data": [objects], "has_more": bool, "url": url}``; the objects are the stored
+        ones, not copies.
+    :raises ApiError: 400 ``parameters_exclusive`` when both cursors are given; 400 ``resource_missing`` naming
+        the cursor parameter when it names no object of `coll`.
+    """
     if "starting_after" in params and "ending_before" in params:
         raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.",
                        code="parameters_exclusive", param="ending_before")

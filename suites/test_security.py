@@ -1,4 +1,5 @@
-"""Security: authentication on every operation, and isolation between accounts (docs/conventions.md, "Authentication and accounts")."""
+"""Security: authentication on every operation, and isolation between accounts (docs/conventions.md,
+"Authentication and accounts")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The mock keeps state consistent under concurrent clients (the mock applies each request atomically: mockserver/store.py): no lost update, no double finalize.
+"""The mock keeps state consistent under concurrent clients: no lost update, no double finalize (each request is
+applied atomically, mockserver/store.py).
 
 Runs against the real server (`start_embedded_mock()`, uvicorn over a socket) because only there do requests
 interleave. Eight threads, each with its own `requests.Session`, hammer one draft invoice; then they race to

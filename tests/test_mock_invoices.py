@@ -1,8 +1,9 @@
 """The mock's invoice behaviour (handlers in mockserver/handlers/invoices.py and invoice_items.py), in-process.
 
-The lifecycle follows Stripe's published transition table (rows `invoice.*` of contracts/rules.yaml): every legal transition is exercised and
-every illegal one must be a 400 that leaves the invoice exactly as it was. Amounts, numbering, payments, the preview,
-items, search, pagination, expansion, idempotency and account isolation are checked against hand-computed values.
+The lifecycle follows Stripe's published transition table (rows `invoice.*` of contracts/rules.yaml): every legal
+transition is exercised and every illegal one must be a 400 that leaves the invoice exactly as it was. Amounts,
+numbering, payments, the preview, items, search, pagination, expansion, idempotency and account isolation are
+checked against hand-computed values.
 """
 
 from __future__ import annotations

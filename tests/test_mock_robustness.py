@@ -1,5 +1,6 @@
-""""Never a 5xx for a client's mistake" (docs/conventions.md, "Errors"): whatever bytes, paths, headers and methods a fuzzer throws at
-the mock, the answer is a Stripe-shaped JSON 4xx (or a 2xx when the request happens to be valid), never a 500.
+""""Never a 5xx for a client's mistake" (docs/conventions.md, "Errors"): whatever bytes, paths, headers and methods
+a fuzzer throws at the mock, the answer is a Stripe-shaped JSON 4xx (or a 2xx when the request happens to be
+valid), never a 500.
 
 Runs in-process through `call_raw`, so hundreds of examples take a second or two. One app is shared by all the
 examples and seeded with real objects, so fuzzed paths and references sometimes name things that exist and the

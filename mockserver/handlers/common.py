@@ -19,11 +19,24 @@ def store(ctx: Context, kind: str, obj: dict) -> dict:
 
 
 def create(ctx: Context, kind: str, **fields: Any) -> dict:
+    """Make and store a new object: `new_object` with `fields`, added to the caller's account.
+
+    :param kind: the contract's object name (``"invoice"``, ``"financial_connections.account"``), a key of `KINDS`.
+    :returns: the stored object itself (changing it changes the store).
+    """
     return store(ctx, kind, new_object(ctx, kind, **fields))
 
 
 def fetch(ctx: Context, kind: str, object_id: Any = None, param: str | None = None) -> dict:
-    """The caller's object of `kind`; by default the one named by the operation's single path parameter."""
+    """The caller's object of `kind`; by default the one named by the operation's single path parameter.
+
+    :param kind: the contract's object name, a key of `KINDS`.
+    :param object_id: the ID to look up; None: the value of the request's (only) path parameter.
+    :param param: the request parameter that named the ID, reported in the error's ``param``.
+    :returns: the stored object (the store's own dict: copy before answering with it unchanged).
+    :raises ApiError: 404 ``resource_missing`` (``No such <label>: '<id>'``) when the caller's account has no such
+        object; another account's object is reported missing the same way, never revealed.
+    """
     if object_id is None:
         object_id = next(iter(ctx.path.values()))
     return ctx.account.require(kind, object_id, KINDS[kind][1], param)
@@ -41,6 +54,15 @@ def reference(ctx: Context, kind: str, param: str) -> dict | None:
 
 
 def list_objects(ctx: Context, kind: str, extra: list[Predicate] | None = None) -> dict:
+    """One page of the caller's objects of `kind` (see `mockserver.listing.page`).
+
+    :param kind: the contract's object name, a key of `KINDS`.
+    :param extra: predicates every listed object must satisfy besides the filters the operation's query
+        parameters define.
+    :returns: ``{"object": "list", "data": [...], "has_more": bool, "url": str}``, newest first.
+    :raises ApiError: 400 for both cursors at once, a 400 ``resource_missing`` naming ``starting_after`` or
+        ``ending_before`` for a cursor the account does not have.
+    """
     return page(ctx.account.collection(kind), ctx.op, ctx.params, ctx.request_path, KINDS[kind][1], extra)
 
 

@@ -1,8 +1,9 @@
 """Forwarding requests (Vault and Forward): card data injected into a request to a third-party endpoint.
 
-The mock never connects to the given URL (docs/conventions.md, "Forwarding requests"): it fabricates the destination's answer. What it stores is
-what Stripe stores: the outgoing request with the requested replacements applied and sensitive values redacted
-(card number masked to its last four digits, CVC starred, credential headers hidden).
+The mock never connects to the given URL (docs/conventions.md, "Forwarding requests"): it fabricates the
+destination's answer. What it stores is what Stripe stores: the outgoing request with the requested replacements
+applied and sensitive values redacted (card number masked to its last four digits, CVC starred, credential
+headers hidden).
 Placeholders in `request[body]`: {{CARD_NUMBER}}, {{CARD_CVC}}, {{CARD_EXPIRY}} (MM/YY), {{CARD_EXPIRY_MONTH}},
 {{CARD_EXPIRY_YEAR}}, {{CARDHOLDER_NAME}}; each is filled only when its replacement is requested.
 """
