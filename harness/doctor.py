@@ -20,7 +20,6 @@ or an unreachable target / refused key (one line, no traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from contracts.loader import load_contract
-from harness import findings
+from harness import findings, harness_config
 from harness.cleanup import clean_up
 from harness.client import ApiClient, Exchange
 from harness.discovery import Capability, Status, discover
@@ -59,7 +58,7 @@ def creatable(world: World, kinds: list[str]) -> dict[str, str]:
     or an existing one listed), or "missing: ..." with the --harness-config key that names one."""
     out: dict[str, str] = {}
     for kind in kinds:
-        key = World.DISCOVERY.get(kind, (kind,))[0]
+        key = World.config_key(kind)
         try:
             world.make(kind)
             out[kind] = f"created ({world.recipe_in_use(kind)})"
@@ -189,15 +188,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config(path: str | None) -> dict:
-    if not path:
-        return {}
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise PreflightError(f"--harness-config {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise PreflightError(f"--harness-config {path}: expected a JSON object of names to IDs")
-    return data
+        return harness_config.read(path)
+    except harness_config.HarnessConfigError as exc:
+        raise PreflightError(str(exc)) from None
 
 
 if __name__ == "__main__":

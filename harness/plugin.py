@@ -7,7 +7,6 @@ without editing commands.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import platform
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from contracts.loader import load_contract
 from harness import allure_http, staging
+from harness import harness_config as harness_config_file
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.operations_plugin import observe_exchange
@@ -187,13 +187,11 @@ def other_api(target: Target, api: ApiClient) -> ApiClient:
 
 @pytest.fixture(scope="session")
 def harness_config(request: pytest.FixtureRequest) -> dict:
-    path = request.config.getoption("--harness-config")
-    if not path:
-        return {}
+    """The ``--harness-config`` file (`harness.harness_config.read`): kind -> ID of an existing object."""
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise pytest.UsageError(f"--harness-config {path}: {exc}") from exc
+        return harness_config_file.read(request.config.getoption("--harness-config"))
+    except harness_config_file.HarnessConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.hookimpl(tryfirst=True)

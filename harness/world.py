@@ -89,31 +89,37 @@ RECIPES: dict[str, tuple[Recipe, ...]] = {
     "invoiceitem:pending": (Recipe("pending invoice item with amount and currency", "_pending_item"),),
     "invoice_payment": (Recipe("the payment of a paid invoice", "_invoice_payment"),),
     "payment_intent:succeeded": (Recipe("confirmed payment intent with pm_card_visa", "_payment_intent"),),
-    "verification_session:requires_input": (Recipe("document verification session", "_verification_session"),),
-    "verification_session:verified": (Recipe("session verified by the test helper", "_verified_session"),),
-    "verification_report": (Recipe("report of a verified session", "_verification_report"),),
-    "template:active": (Recipe("template from the test helper", "_template"),),
-    "template:archived": (Recipe("template, archived", "_archived_template"),),
-    "fc_account": (Recipe("account from the test helper", "_fc_account"),),
-    "fc_session": (Recipe("session for the shared customer", "_fc_session"),),
-    "fc_transaction": (Recipe("a transaction of the shared account", "_fc_transaction"),),
-    "forwarding_request": (Recipe("forwarding request for the shared payment method", "_forwarding_request"),),
-    "issuing_cardholder": (Recipe("individual cardholder with a billing address", "_issuing_cardholder"),),
-    "issuing_card": (Recipe("active virtual card of the shared cardholder", "_issuing_card"),),
-    "issuing_authorization": (Recipe("Stripe's test helper on a card of ours (card=)",
+    "identity.verification_session:requires_input": (Recipe("document verification session", "_verification_session"),),
+    "identity.verification_session:verified": (Recipe("session verified by the test helper", "_verified_session"),),
+    "identity.verification_report": (Recipe("report of a verified session", "_verification_report"),),
+    "invoice_rendering_template:active": (Recipe("template from the test helper", "_template"),),
+    "invoice_rendering_template:archived": (Recipe("template, archived", "_archived_template"),),
+    "financial_connections.account": (Recipe("account from the test helper", "_fc_account"),),
+    "financial_connections.session": (Recipe("session for the shared customer", "_fc_session"),),
+    "financial_connections.transaction": (Recipe("a transaction of the shared account", "_fc_transaction"),),
+    "forwarding.request": (Recipe("forwarding request for the shared payment method", "_forwarding_request"),),
+    "issuing.cardholder": (Recipe("individual cardholder with a billing address", "_issuing_cardholder"),),
+    "issuing.card": (Recipe("active virtual card of the shared cardholder", "_issuing_card"),),
+    "issuing.authorization": (Recipe("Stripe's test helper on a card of ours (card=)",
                                      "_issuing_authorization_on_card"),
                               Recipe("the test helper without a card (mock only)", "_issuing_authorization")),
 }
 
 
 class World:
-    # kind -> (config file key, list path used to discover an existing object)
-    DISCOVERY = {
-        "fc_account": ("financial_connections_account", None),
-        "issuing_authorization": ("issuing_authorization", "/v1/issuing/authorizations"),
-        "template:active": ("invoice_rendering_template", "/v1/invoice_rendering_templates"),
-        "verification_report": ("identity_verification_report", "/v1/identity/verification_reports"),
-        "customer": ("customer", "/v1/customers"),
+    """The objects of one worker's tests, by kind: the contract's object name, plus ``:state`` where a state matters
+    (``"customer"``, ``"invoice:open"``, ``"invoice:paid:send_invoice"``, ``"identity.verification_session:verified"``).
+    """
+
+    # Kinds a target may hold without the harness being able to make one there -> the list path whose first object
+    # stands in for one (None: not listable without a filter). They are named in --harness-config by their object
+    # name alone (`config_key`): a template named there is taken to be active.
+    DISCOVERY: dict[str, str | None] = {
+        "financial_connections.account": None,
+        "issuing.authorization": "/v1/issuing/authorizations",
+        "invoice_rendering_template:active": "/v1/invoice_rendering_templates",
+        "identity.verification_report": "/v1/identity/verification_reports",
+        "customer": "/v1/customers",
     }
 
     def __init__(self, api: ApiClient, config: dict | None = None, capabilities: Any = None,
@@ -133,19 +139,35 @@ class World:
 
     # -- public ---------------------------------------------------------------------------------------------
 
+    @classmethod
+    def config_key(cls, kind: str) -> str:
+        """The --harness-config key that names an existing object of `kind`: the object name for the kinds in
+        `DISCOVERY` (``"invoice_rendering_template"`` for ``"invoice_rendering_template:active"``), else the kind."""
+        return kind.split(":", 1)[0] if kind in cls.DISCOVERY else kind
+
     def fresh(self, kind: str) -> dict:
-        """A new object of `kind` (skips the test with a reason when the target can't make one)."""
+        """A new object of `kind`, for a test that changes it.
+
+        :param kind: a key of `RECIPES` (``"invoice:open"``).
+        :returns: the object as the target answered it (a JSON dict with at least ``id``); when no recipe works, the
+            object named in --harness-config (then only ``{"id": ...}``) or the first one its list endpoint returns.
+        :raises KeyError: `kind` has no recipe (a bug in the caller).
+        :raises pytest.skip.Exception: the target can make none and none is named or listed; the reason names what
+            the target refused and the --harness-config key (`config_key`) that would name one.
+        :raises CheckFailed: a recipe found the target breaking an invariant on the way (a finding).
+        """
         try:
             return self.make(kind)
         except Unavailable as exc:
             found = self._discover(kind)
             if found is not None:
                 return found
-            key = self.DISCOVERY.get(kind, (kind,))[0]
+            key = self.config_key(kind)
             pytest.skip(f"cannot get a {kind} on this target: {exc}; name one in --harness-config as \"{key}\"")
 
     def shared(self, kind: str) -> dict:
-        """One object of `kind` reused by every test of this worker (for read-only use)."""
+        """One object of `kind` reused by every test of this worker, for read-only use; made by `fresh` on first use
+        (same returns and errors)."""
         if kind not in self._shared:
             self._shared[kind] = self.fresh(kind)
         return self._shared[kind]
@@ -298,7 +320,7 @@ class World:
     # -- discovery -----------------------------------------------------------------------------------------
 
     def _discover(self, kind: str) -> dict | None:
-        key, list_path = self.DISCOVERY.get(kind, (kind, None))
+        key, list_path = self.config_key(kind), self.DISCOVERY.get(kind)
         if self.config.get(key):
             return {"id": self.config[key]}
         if list_path:
@@ -466,7 +488,7 @@ class World:
                          what="an invoice rendering template")
 
     def _archived_template(self) -> dict:
-        template = self.make("template:active")
+        template = self.make("invoice_rendering_template:active")
         return self.send("ArchiveInvoiceRenderingTemplate", {"template": template["id"]},
                          what="an archived template")
 
@@ -481,7 +503,7 @@ class World:
             "permissions": ["transactions"]}, what="a Financial Connections session")
 
     def _fc_transaction(self) -> dict:
-        account = self.shared("fc_account")["id"]
+        account = self.shared("financial_connections.account")["id"]
         op = self.contract["ListFinancialConnectionsTransactions"]
         resp = self.api.get(op.path, {"account": account, "limit": 1})
         data = resp.body.get("data") if resp.status == 200 and isinstance(resp.body, dict) else None
@@ -508,11 +530,11 @@ class World:
                                     "postal_code": "94105", "country": "US"}}}, what="an Issuing cardholder")
 
     def _issuing_card(self) -> dict:
-        holder = self._reuse("issuing_cardholder")["id"]
+        holder = self._reuse("issuing.cardholder")["id"]
         return self.send("CreateIssuingCard", params={"cardholder": holder, "currency": "usd", "type": "virtual",
                                                       "status": "active"}, what="an active Issuing card")
 
     def _issuing_authorization_on_card(self) -> dict:
-        card = self._reuse("issuing_card")
+        card = self._reuse("issuing.card")
         return self.send("TestHelperCreateIssuingAuthorization", params={"card": card["id"], "amount": 1234},
                          what="an Issuing authorization (test helper, on a card)")

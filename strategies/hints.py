@@ -520,13 +520,13 @@ _INVOICE_FIELDS: dict[str, HintSpec] = {
 }
 
 _DRAFT_INVOICE = Ref("invoice:draft")
-_SESSION_OPEN = Ref("verification_session:requires_input")
+_SESSION_OPEN = Ref("identity.verification_session:requires_input")
 
 OPERATION_HINTS: dict[str, OperationHints] = {
     # -- Financial Connections
-    "RefreshFinancialConnectionsAccount": OperationHints(bind={"account": Ref("fc_account")}),
-    "SubscribeFinancialConnectionsAccount": OperationHints(bind={"account": Ref("fc_account")}),
-    "UnsubscribeFinancialConnectionsAccount": OperationHints(bind={"account": Ref("fc_account")}),
+    "RefreshFinancialConnectionsAccount": OperationHints(bind={"account": Ref("financial_connections.account")}),
+    "SubscribeFinancialConnectionsAccount": OperationHints(bind={"account": Ref("financial_connections.account")}),
+    "UnsubscribeFinancialConnectionsAccount": OperationHints(bind={"account": Ref("financial_connections.account")}),
     "CreateFinancialConnectionsSession": OperationHints(fields={
         "account_holder": Require(("customer",)),
         "account_holder[type]": Use(st.just("customer")),
@@ -535,33 +535,35 @@ OPERATION_HINTS: dict[str, OperationHints] = {
         "": Subset("prefetch", "permissions"),
         "filters": at_most_one_of("country", "countries"),
     }),
-    "RetrieveFinancialConnectionsSession": OperationHints(bind={"session": Ref("fc_session")}),
+    "RetrieveFinancialConnectionsSession": OperationHints(bind={"session": Ref("financial_connections.session")}),
     "ListFinancialConnectionsTransactions": OperationHints(
-        bind={"account": Ref("fc_account")},
+        bind={"account": Ref("financial_connections.account")},
         fields={"account": Bound("account"),
-                "transaction_refresh[after]": Match(("fc_transaction_refresh",), "account", "account"),
-                **_list_match("fc_transaction", "account", "account")},
+                "transaction_refresh[after]": Match(("financial_connections.transaction_refresh",), "account",
+                                                    "account"),
+                **_list_match("financial_connections.transaction", "account", "account")},
     ),
-    "RetrieveFinancialConnectionsTransaction": OperationHints(bind={"transaction": Ref("fc_transaction")}),
+    "RetrieveFinancialConnectionsTransaction": OperationHints(
+        bind={"transaction": Ref("financial_connections.transaction")}),
     # -- Forwarding
-    "ListForwardingRequests": OperationHints(fields=_list("forwarding_request")),
+    "ListForwardingRequests": OperationHints(fields=_list("forwarding.request")),
     "CreateForwardingRequest": OperationHints(fields={
         "request[headers][*][name]": Use(HEADER_NAMES),
         "request[body]": Use(FORWARDED_BODIES),
     }),
-    "RetrieveForwardingRequest": OperationHints(bind={"id": Ref("forwarding_request")}),
+    "RetrieveForwardingRequest": OperationHints(bind={"id": Ref("forwarding.request")}),
     # -- Identity
     "ListIdentityVerificationReports": OperationHints(fields={
-        "verification_session": Ref("verification_session"), **_list("verification_report")}),
-    "RetrieveIdentityVerificationReport": OperationHints(bind={"report": Ref("verification_report")}),
+        "verification_session": Ref("identity.verification_session"), **_list("identity.verification_report")}),
+    "RetrieveIdentityVerificationReport": OperationHints(bind={"report": Ref("identity.verification_report")}),
     "ListIdentityVerificationSessions": OperationHints(fields={
-        "related_customer": Ref("customer"), **_list("verification_session")}),
+        "related_customer": Ref("customer"), **_list("identity.verification_session")}),
     "CreateIdentityVerificationSession": OperationHints(fields={"related_customer": Ref("customer")}),
-    "RetrieveIdentityVerificationSession": OperationHints(bind={"session": Ref("verification_session")}),
+    "RetrieveIdentityVerificationSession": OperationHints(bind={"session": Ref("identity.verification_session")}),
     "UpdateIdentityVerificationSession": OperationHints(bind={"session": _SESSION_OPEN}),
     "CancelIdentityVerificationSession": OperationHints(bind={"session": _SESSION_OPEN}),
     "RedactIdentityVerificationSession": OperationHints(bind={"session": Ref(
-        "verification_session:requires_input", "verification_session:verified")}),
+        "identity.verification_session:requires_input", "identity.verification_session:verified")}),
     # -- Invoice payments and rendering templates
     "ListInvoicePayments": OperationHints(fields={
         "invoice": Ref("invoice"), "payment[type]": Use(st.just("payment_intent")),
@@ -648,9 +650,9 @@ OPERATION_HINTS: dict[str, OperationHints] = {
     ),
     "FinalizeInvoice": OperationHints(bind={"invoice": _DRAFT_INVOICE}),
     "ListInvoiceLines": OperationHints(
-        bind={"invoice": Ref("invoice")}, fields=_list_match("invoice_line", "invoice", "invoice")),
+        bind={"invoice": Ref("invoice")}, fields=_list_match("line_item", "invoice", "invoice")),
     "UpdateInvoiceLine": OperationHints(
-        bind={"line_item_id": Ref("invoice_line:draft"), "invoice": Attr("line_item_id", "invoice")},
+        bind={"line_item_id": Ref("line_item:draft"), "invoice": Attr("line_item_id", "invoice")},
         fields={**_LINE_UPDATE, "price_data[currency]": Attr("invoice", "currency")},
     ),
     "MarkInvoiceUncollectible": OperationHints(bind={"invoice": Ref("invoice:open")}),
@@ -659,21 +661,21 @@ OPERATION_HINTS: dict[str, OperationHints] = {
         fields={"": at_most_one_of("payment_method", "paid_out_of_band")},
     ),
     "RemoveInvoiceLines": OperationHints(
-        bind={"invoice": Owner(("invoice_line:draft",), "invoice")},
-        fields={"lines": Items(unique_by="id"), "lines[*][id]": Match(("invoice_line:draft",), "invoice", "invoice")},
+        bind={"invoice": Owner(("line_item:draft",), "invoice")},
+        fields={"lines": Items(unique_by="id"), "lines[*][id]": Match(("line_item:draft",), "invoice", "invoice")},
     ),
-    "SendInvoice": OperationHints(bind={"invoice": Ref("invoice:open_send_invoice")}),  # rule invoice.send.*
+    "SendInvoice": OperationHints(bind={"invoice": Ref("invoice:open:send_invoice")}),  # rule invoice.send.*
     "UpdateInvoiceLines": OperationHints(
-        bind={"invoice": Owner(("invoice_line:draft",), "invoice")},
+        bind={"invoice": Owner(("line_item:draft",), "invoice")},
         fields={"lines": Items(unique_by="id"),
-                "lines[*][id]": Match(("invoice_line:draft",), "invoice", "invoice"),
+                "lines[*][id]": Match(("line_item:draft",), "invoice", "invoice"),
                 **_under("lines[*]", _LINE_UPDATE),
                 "lines[*][price_data][currency]": Attr("invoice", "currency")},
     ),
     "VoidInvoice": OperationHints(bind={"invoice": Ref("invoice:open", "invoice:uncollectible")}),
     # -- Issuing
     "ListIssuingAuthorizations": OperationHints(fields={
-        "card": Ref("issuing_card"), "cardholder": Ref("issuing_cardholder"), **_list("issuing_authorization")}),
-    "RetrieveIssuingAuthorization": OperationHints(bind={"authorization": Ref("issuing_authorization")}),
-    "UpdateIssuingAuthorization": OperationHints(bind={"authorization": Ref("issuing_authorization")}),
+        "card": Ref("issuing.card"), "cardholder": Ref("issuing.cardholder"), **_list("issuing.authorization")}),
+    "RetrieveIssuingAuthorization": OperationHints(bind={"authorization": Ref("issuing.authorization")}),
+    "UpdateIssuingAuthorization": OperationHints(bind={"authorization": Ref("issuing.authorization")}),
 }

@@ -80,8 +80,8 @@ class Refs:
     """Objects that exist on the target, by kind, and what is known about each.
 
     `pools` maps a kind to IDs: plain kinds ("customer", "product", "payment_method") and state-qualified ones
-    ("invoice:draft", "invoice:open", "invoiceitem:pending", "invoice_line:draft",
-    "verification_session:requires_input", "invoice_rendering_template:archived"...). Asking for a plain kind
+    ("invoice:draft", "invoice:open", "invoiceitem:pending", "line_item:draft",
+    "identity.verification_session:requires_input", "invoice_rendering_template:archived"...). Asking for a plain kind
     ("invoice") also returns the IDs of all its qualified pools. `attrs` maps an ID to facts the strategies need
     for consistency: an invoice's "customer" and "currency", a line's "invoice", a transaction's "account".
     """

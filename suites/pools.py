@@ -15,37 +15,56 @@ from harness.world import World
 from strategies import OPERATION_HINTS, Refs
 from suites.preconditions import PRECONDITIONS
 
-# strategies kind -> how to get one such object from the world: (world kind, attrs to record)
+# Pools and world objects share one vocabulary: the contract's object name, plus ":state" where a state matters
+# ("invoice:open", "identity.verification_session:verified"). Each pool is filled with the world's object of the
+# same kind; POOL_SOURCES says what the strategies need to know about each object besides its ID.
 Attrs = Callable[[dict], dict[str, Any]]
+
+
+def _no_attrs(obj: dict) -> dict[str, Any]:
+    return {}
 
 
 def _invoice_attrs(inv: dict) -> dict[str, Any]:
     return {"customer": inv["customer"], "currency": inv["currency"]}
 
 
-POOL_SOURCES: dict[str, tuple[str, Attrs]] = {
-    "customer": ("customer", lambda o: {}),
-    "product": ("product", lambda o: {}),
-    "payment_method": ("payment_method", lambda o: {}),
-    "payment_intent": ("payment_intent:succeeded", lambda o: {"currency": o["currency"], "amount": o["amount"]}),
-    "invoice:draft": ("invoice:draft_with_lines", _invoice_attrs),
-    "invoice:open": ("invoice:open", _invoice_attrs),
-    "invoice:open_send_invoice": ("invoice:open:send_invoice", _invoice_attrs),
-    "invoice:paid": ("invoice:paid", _invoice_attrs),
-    "invoice:uncollectible": ("invoice:uncollectible", _invoice_attrs),
-    "invoice:void": ("invoice:void", _invoice_attrs),
-    "invoiceitem:pending": ("invoiceitem:pending", lambda o: {"currency": o["currency"], "customer": o["customer"]}),
-    "invoice_payment": ("invoice_payment", lambda o: {}),
-    "invoice_rendering_template:active": ("template:active", lambda o: {}),
-    "invoice_rendering_template:archived": ("template:archived", lambda o: {}),
-    "fc_account": ("fc_account", lambda o: {}),
-    "fc_session": ("fc_session", lambda o: {}),
-    "forwarding_request": ("forwarding_request", lambda o: {}),
-    "verification_session:requires_input": ("verification_session:requires_input", lambda o: {}),
-    "verification_session:verified": ("verification_session:verified", lambda o: {}),
-    "verification_report": ("verification_report", lambda o: {}),
-    "issuing_authorization": ("issuing_authorization", lambda o: {}),
+def _item_attrs(item: dict) -> dict[str, Any]:
+    return {"currency": item["currency"], "customer": item["customer"]}
+
+
+POOL_SOURCES: dict[str, Attrs] = {
+    "customer": _no_attrs,
+    "product": _no_attrs,
+    "payment_method": _no_attrs,
+    "payment_intent:succeeded": lambda o: {"currency": o["currency"], "amount": o["amount"]},
+    "invoice:draft": _invoice_attrs,
+    "invoice:open": _invoice_attrs,
+    "invoice:open:send_invoice": _invoice_attrs,
+    "invoice:paid": _invoice_attrs,
+    "invoice:uncollectible": _invoice_attrs,
+    "invoice:void": _invoice_attrs,
+    "invoiceitem:pending": _item_attrs,
+    "invoice_payment": _no_attrs,
+    "invoice_rendering_template:active": _no_attrs,
+    "invoice_rendering_template:archived": _no_attrs,
+    "financial_connections.account": _no_attrs,
+    "financial_connections.session": _no_attrs,
+    "forwarding.request": _no_attrs,
+    "identity.verification_session:requires_input": _no_attrs,
+    "identity.verification_session:verified": _no_attrs,
+    "identity.verification_report": _no_attrs,
+    "issuing.authorization": _no_attrs,
 }
+
+# The one pool filled from another world kind: the drafts the strategies name carry lines, so that the line
+# operations (and the "line_item:draft" pool) have some.
+DRAWN_FROM = {"invoice:draft": "invoice:draft_with_lines"}
+
+
+def world_kind(kind: str) -> str:
+    """The `harness.world` kind a pool of `kind` is filled from (the same name but for `DRAWN_FROM`)."""
+    return DRAWN_FROM.get(kind, kind)
 
 
 ALWAYS_SHARED = ("customer", "product", "payment_method")
@@ -84,51 +103,53 @@ def refs_for(world: World, operation_id: str) -> Refs:
     fresh = PRECONDITIONS[operation_id].consumes
     refs = Refs()
     for kind in ALWAYS_SHARED:  # referenced by the global hints (any `customer`, `payment_method` field)
-        refs = refs.with_ids(kind, world.shared(POOL_SOURCES[kind][0])["id"])
+        refs = refs.with_ids(kind, world.shared(world_kind(kind))["id"])
     for kind in sorted({k for used in kinds_used(operation_id) for k in _expand(used)} - set(ALWAYS_SHARED)):
         if kind in DERIVED:
             refs = DERIVED[kind](world, refs, fresh)
             continue
-        world_kind, attrs = POOL_SOURCES[kind]
-        obj = world.fresh(world_kind) if fresh else world.shared(world_kind)
-        refs = refs.with_ids(kind, obj["id"], **attrs(obj))
+        source = world_kind(kind)
+        obj = world.fresh(source) if fresh else world.shared(source)
+        refs = refs.with_ids(kind, obj["id"], **POOL_SOURCES[kind](obj))
     return refs
 
 
 def _lines(world: World, refs: Refs, fresh: bool) -> Refs:
-    inv = world.fresh("invoice:draft_with_lines") if fresh else world.shared("invoice:draft_with_lines")
+    source = world_kind("invoice:draft")
+    inv = world.fresh(source) if fresh else world.shared(source)
     refs = refs.with_ids("invoice:draft", inv["id"], **_invoice_attrs(inv))
-    return refs.with_ids("invoice_line:draft", *[line["id"] for line in inv["lines"]["data"]], invoice=inv["id"])
+    return refs.with_ids("line_item:draft", *[line["id"] for line in inv["lines"]["data"]], invoice=inv["id"])
 
 
 def _draft_items(world: World, refs: Refs, fresh: bool) -> Refs:
     inv = world.fresh("invoice:draft")  # adding to a shared draft would grow it towards its 250-line limit
     item = world.create("CreateInvoiceItem", {"invoice": inv["id"], "amount": 900}, what="an invoice item on a draft")
-    return refs.with_ids("invoiceitem:draft", item["id"], currency=item["currency"], customer=item["customer"])
+    return refs.with_ids("invoiceitem:draft", item["id"], **_item_attrs(item))
 
 
 def _transactions(world: World, refs: Refs, fresh: bool) -> Refs:
-    account = world.shared("fc_account")["id"]
+    account = world.shared("financial_connections.account")["id"]
     data = world.api.get("/v1/financial_connections/transactions", {"account": account, "limit": 5}).json["data"]
-    refs = refs.with_ids("fc_account", account)
-    refs = refs.with_ids("fc_transaction", *[t["id"] for t in data], account=account)
-    return refs.with_ids("fc_transaction_refresh", *{t["transaction_refresh"] for t in data}, account=account)
+    refs = refs.with_ids("financial_connections.account", account)
+    refs = refs.with_ids("financial_connections.transaction", *[t["id"] for t in data], account=account)
+    refreshes = {t["transaction_refresh"] for t in data}
+    return refs.with_ids("financial_connections.transaction_refresh", *refreshes, account=account)
 
 
 def _cards(world: World, refs: Refs, fresh: bool) -> Refs:
-    auth = world.shared("issuing_authorization")
+    auth = world.shared("issuing.authorization")
     card = auth["card"]["id"] if isinstance(auth.get("card"), dict) else auth.get("card")
     holder = auth.get("cardholder")
     holder = holder["id"] if isinstance(holder, dict) else holder
-    refs = refs.with_ids("issuing_card", card) if card else refs
-    return refs.with_ids("issuing_cardholder", holder) if holder else refs
+    refs = refs.with_ids("issuing.card", card) if card else refs
+    return refs.with_ids("issuing.cardholder", holder) if holder else refs
 
 
 DERIVED: dict[str, Callable[[World, Refs, bool], Refs]] = {
-    "invoice_line:draft": _lines,
+    "line_item:draft": _lines,
     "invoiceitem:draft": _draft_items,
-    "fc_transaction": _transactions,
-    "fc_transaction_refresh": _transactions,
-    "issuing_card": _cards,
-    "issuing_cardholder": _cards,
+    "financial_connections.transaction": _transactions,
+    "financial_connections.transaction_refresh": _transactions,
+    "issuing.card": _cards,
+    "issuing.cardholder": _cards,
 }

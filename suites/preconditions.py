@@ -71,41 +71,44 @@ FORWARDING_BODY = {
                                                                   "value": "application/json"}]},
 }
 
+_ACCOUNT = "financial_connections.account"
+_SESSION = "identity.verification_session:requires_input"
+
 PRECONDITIONS: dict[str, Precondition] = {
     # Financial Connections
-    "RefreshFinancialConnectionsAccount": _pc("fc_account", {"features": ["balance"]}, path="account", consumes=True),
-    "SubscribeFinancialConnectionsAccount": _pc("fc_account", {"features": ["transactions"]}, path="account",
+    "RefreshFinancialConnectionsAccount": _pc(_ACCOUNT, {"features": ["balance"]}, path="account", consumes=True),
+    "SubscribeFinancialConnectionsAccount": _pc(_ACCOUNT, {"features": ["transactions"]}, path="account",
                                                 consumes=True),
-    "UnsubscribeFinancialConnectionsAccount": _pc("fc_account", {"features": ["transactions"]}, path="account",
+    "UnsubscribeFinancialConnectionsAccount": _pc(_ACCOUNT, {"features": ["transactions"]}, path="account",
                                                   consumes=True),
     "CreateFinancialConnectionsSession": _pc(None, lambda w: {
         "account_holder": {"type": "customer", "customer": _customer(w)}, "permissions": ["transactions"]}),
-    "RetrieveFinancialConnectionsSession": _pc("fc_session", path="session", shared=True),
-    "ListFinancialConnectionsTransactions": _pc(None, lambda w: {"account": w.shared("fc_account")["id"]}),
-    "RetrieveFinancialConnectionsTransaction": _pc("fc_transaction", path="transaction", shared=True),
+    "RetrieveFinancialConnectionsSession": _pc("financial_connections.session", path="session", shared=True),
+    "ListFinancialConnectionsTransactions": _pc(None, lambda w: {"account": w.shared(_ACCOUNT)["id"]}),
+    "RetrieveFinancialConnectionsTransaction": _pc("financial_connections.transaction", path="transaction",
+                                                   shared=True),
     # Forwarding
     "ListForwardingRequests": _pc(None),
     "CreateForwardingRequest": _pc(None, lambda w: {**FORWARDING_BODY,
                                                     "payment_method": w.shared("payment_method")["id"]}),
-    "RetrieveForwardingRequest": _pc("forwarding_request", path="id", shared=True),
+    "RetrieveForwardingRequest": _pc("forwarding.request", path="id", shared=True),
     # Identity
     "ListIdentityVerificationReports": _pc(None),
-    "RetrieveIdentityVerificationReport": _pc("verification_report", path="report", shared=True),
+    "RetrieveIdentityVerificationReport": _pc("identity.verification_report", path="report", shared=True),
     "ListIdentityVerificationSessions": _pc(None),
     "CreateIdentityVerificationSession": _pc(None, {"type": "document"}),
-    "RetrieveIdentityVerificationSession": _pc("verification_session:requires_input", path="session", shared=True),
-    "UpdateIdentityVerificationSession": _pc("verification_session:requires_input", {"metadata": {"step": "2"}},
-                                             path="session", consumes=True),
-    "CancelIdentityVerificationSession": _pc("verification_session:requires_input", path="session", consumes=True),
-    "RedactIdentityVerificationSession": _pc("verification_session:requires_input", path="session", consumes=True),
+    "RetrieveIdentityVerificationSession": _pc(_SESSION, path="session", shared=True),
+    "UpdateIdentityVerificationSession": _pc(_SESSION, {"metadata": {"step": "2"}}, path="session", consumes=True),
+    "CancelIdentityVerificationSession": _pc(_SESSION, path="session", consumes=True),
+    "RedactIdentityVerificationSession": _pc(_SESSION, path="session", consumes=True),
     # Invoice payments
     "ListInvoicePayments": _pc(None),
     "RetrieveInvoicePayment": _pc("invoice_payment", path="invoice_payment", shared=True),
     # Invoice rendering templates
     "ListInvoiceRenderingTemplates": _pc(None),
-    "RetrieveInvoiceRenderingTemplate": _pc("template:active", path="template", shared=True),
-    "ArchiveInvoiceRenderingTemplate": _pc("template:active", path="template", consumes=True),
-    "UnarchiveInvoiceRenderingTemplate": _pc("template:archived", path="template", consumes=True),
+    "RetrieveInvoiceRenderingTemplate": _pc("invoice_rendering_template:active", path="template", shared=True),
+    "ArchiveInvoiceRenderingTemplate": _pc("invoice_rendering_template:active", path="template", consumes=True),
+    "UnarchiveInvoiceRenderingTemplate": _pc("invoice_rendering_template:archived", path="template", consumes=True),
     # Invoice items
     "ListInvoiceItems": _pc(None),
     "CreateInvoiceItem": _pc(None, lambda w: {"customer": _customer(w), "amount": 500, "currency": "usd"}),
@@ -134,7 +137,7 @@ PRECONDITIONS: dict[str, Precondition] = {
     "VoidInvoice": _pc("invoice:open", path="invoice", consumes=True),
     # Issuing
     "ListIssuingAuthorizations": _pc(None),
-    "RetrieveIssuingAuthorization": _pc("issuing_authorization", path="authorization", shared=True),
-    "UpdateIssuingAuthorization": _pc("issuing_authorization", {"metadata": {"checked": "yes"}},
+    "RetrieveIssuingAuthorization": _pc("issuing.authorization", path="authorization", shared=True),
+    "UpdateIssuingAuthorization": _pc("issuing.authorization", {"metadata": {"checked": "yes"}},
                                       path="authorization", consumes=True),
 }

@@ -53,7 +53,7 @@ class IdentityLifecycle(ApiMachine):
         may not assert it."""
         if s.redacted:
             return self.asserts(Decision(None, (RULES["identity.redacted"],)))
-        return self.asserts(RULES.decide("verification_session", action, s.status))
+        return self.asserts(RULES.decide("identity.verification_session", action, s.status))
 
     @rule(target=sessions, value=metadata_values)
     def create(self, value: str) -> SessionModel:

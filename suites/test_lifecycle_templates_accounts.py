@@ -34,7 +34,7 @@ class TemplateLifecycle(ApiMachine):
 
     @rule(target=templates)
     def create(self) -> str:
-        template = self.world.fresh("template:active")
+        template = self.world.fresh("invoice_rendering_template:active")
         self.model[template["id"]] = "active"
         return template["id"]
 
@@ -91,7 +91,7 @@ class AccountLifecycle(ApiMachine):
 
     @rule(target=accounts)
     def link_account(self) -> AccountModel:
-        account = self.world.fresh("fc_account")
+        account = self.world.fresh("financial_connections.account")
         model = AccountModel(account["id"], set(account.get("subscriptions") or []))
         self.model[model.id] = model
         self.last[model.id] = account

@@ -80,7 +80,7 @@ def _payments(world: World, n: int) -> Listing:
 
 
 def _templates(world: World, n: int) -> Listing:
-    kinds = ["template:active", "template:archived"]
+    kinds = ["invoice_rendering_template:active", "invoice_rendering_template:archived"]
     return Listing({}, {}, [world.fresh(kinds[i % 2])["id"] for i in range(n)], False, "created")
 
 
@@ -122,11 +122,11 @@ def _transactions(world: World, n: int) -> Listing:
 
 
 def _forwarding(world: World, n: int) -> Listing:
-    return Listing({}, {}, [world.fresh("forwarding_request")["id"] for _ in range(n)], False, "created")
+    return Listing({}, {}, [world.fresh("forwarding.request")["id"] for _ in range(n)], False, "created")
 
 
 def _authorizations(world: World, n: int) -> Listing:
-    card = world.fresh("issuing_card")["id"]  # a card of its own: its authorizations are exactly these
+    card = world.fresh("issuing.card")["id"]  # a card of its own: its authorizations are exactly these
     ids = []
     for i in range(n):
         resp = world.api.post("/v1/test_helpers/issuing/authorizations",

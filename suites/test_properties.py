@@ -42,8 +42,8 @@ UPDATES = {
     "UpdateInvoice": ("RetrieveInvoice", "invoice", "invoice:draft"),
     "UpdateInvoiceItem": ("RetrieveInvoiceItem", "invoiceitem", "invoiceitem:pending"),
     "UpdateIdentityVerificationSession": ("RetrieveIdentityVerificationSession", "session",
-                                          "verification_session:requires_input"),
-    "UpdateIssuingAuthorization": ("RetrieveIssuingAuthorization", "authorization", "issuing_authorization"),
+                                          "identity.verification_session:requires_input"),
+    "UpdateIssuingAuthorization": ("RetrieveIssuingAuthorization", "authorization", "issuing.authorization"),
 }
 
 
@@ -196,13 +196,14 @@ def _expandable_cases(contract):
 
 
 def _verified_first(world) -> tuple[dict, dict]:
-    world.fresh("verification_session:verified")  # newest first: it leads the list
+    world.fresh("identity.verification_session:verified")  # newest first: it leads the list
     return {}, {}
 
 
 # Where the preconditions' objects leave the expandable field empty, start from objects that fill it.
 EXPAND_SETUPS = {
-    "RetrieveIdentityVerificationSession": lambda w: ({"session": w.fresh("verification_session:verified")["id"]}, {}),
+    "RetrieveIdentityVerificationSession": lambda w: (
+        {"session": w.fresh("identity.verification_session:verified")["id"]}, {}),
     "ListIdentityVerificationSessions": _verified_first,
     "ListInvoiceItems": lambda w: ({}, {"invoice": w.fresh("invoice:draft_with_lines")["id"]}),
     "RetrieveInvoiceItem": lambda w: ({"invoiceitem": w.create("CreateInvoiceItem", {
@@ -273,12 +274,12 @@ def _paid_invoice(world) -> tuple[dict, dict]:
 
 
 def _verified_session(world) -> tuple[dict, dict]:
-    session = world.fresh("verification_session:verified")
+    session = world.fresh("identity.verification_session:verified")
     return {"session": session["id"]}, {}
 
 
 def _verified_report(world) -> tuple[dict, dict]:
-    session = world.fresh("verification_session:verified")
+    session = world.fresh("identity.verification_session:verified")
     return {"report": session["last_verification_report"]}, {"verification_session": session["id"]}
 
 

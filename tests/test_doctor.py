@@ -35,7 +35,8 @@ def test_on_the_mock_everything_answers_and_every_object_can_be_made(mock, capsy
     assert "reachable, key accepted" in out and "key mode: test" in out
     assert "operations: 50 of 50 answer" in out
     assert "missing" not in out and "not implemented" not in out, out
-    for kind in ("customer", "invoice:open", "issuing_authorization", "template:active", "verification_report"):
+    for kind in ("customer", "invoice:open", "issuing.authorization", "invoice_rendering_template:active",
+                 "identity.verification_report"):
         assert any(line.split()[:2] == [kind, "created"] for line in out.splitlines()), (kind, out)
     assert "measured:" in out and "429 answers: 0" in out
     assert "ready:" in out
@@ -48,10 +49,10 @@ def test_disabled_operations_and_helpers_are_named_with_the_config_key_to_use(mo
     assert "operations: 48 of 50 answer" in out
     for op_id in NO_TEMPLATES_OR_CARDS:
         assert any(line.split()[:3] == ["not", "implemented", op_id] for line in out.splitlines()), (op_id, out)
-    template = next(line for line in out.splitlines() if line.split()[:1] == ["template:active"])
+    template = next(line for line in out.splitlines() if line.split()[:1] == ["invoice_rendering_template:active"])
     assert "missing" in template and '--harness-config as "invoice_rendering_template"' in template
     # Without cardholders and cards, the authorization comes from the mock-only shape of the helper.
-    assert any(line.split()[:2] == ["issuing_authorization", "created"] for line in out.splitlines()), out
+    assert any(line.split()[:2] == ["issuing.authorization", "created"] for line in out.splitlines()), out
 
 
 @pytest.mark.parametrize("mock", [NO_CUSTOMERS], indirect=True)

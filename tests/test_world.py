@@ -84,10 +84,10 @@ def test_objects_are_made_from_the_operations_the_target_has():
             "draft plus invoice items naming it (invoiceitems invoice=)"
         assert world.fresh("invoice:void")["status"] == "void"
         with pytest.raises(pytest.skip.Exception, match="does not implement POST /v1/forwarding/requests"):
-            world.fresh("forwarding_request")
+            world.fresh("forwarding.request")
         calls = len(findings.collected())
         with pytest.raises(pytest.skip.Exception, match="no recipe worked"):
-            world.fresh("forwarding_request")  # not tried again
+            world.fresh("forwarding.request")  # not tried again
         assert len(findings.collected()) == calls
     assert all(f.category is findings.Category.NOT_IMPLEMENTED for f in findings.collected())
 
@@ -95,7 +95,7 @@ def test_objects_are_made_from_the_operations_the_target_has():
 def test_a_skip_names_every_refusal():
     for world in _world("card_token_refused", "only_invoices_implemented", probe=True):
         with pytest.raises(pytest.skip.Exception) as info:
-            world.fresh("verification_session:verified")
+            world.fresh("identity.verification_session:verified")
     reason = str(info.value)
     assert "session verified by the test helper" in reason
     assert "does not implement POST /v1/identity/verification_sessions" in reason

@@ -112,7 +112,7 @@ def _check_not_redacted(session: dict, action: str) -> None:
 
 def _check_requires_input(session: dict, action: str) -> str:
     """The status `action` leaves the session in, from the rules table (identity.update / identity.cancel)."""
-    return require("verification_session", action, session, "VerificationSession")
+    return require("identity.verification_session", action, session, "VerificationSession")
 
 
 @handles("CreateIdentityVerificationSession")
@@ -175,7 +175,7 @@ def cancel_session(ctx: Context) -> dict:
 def redact_session(ctx: Context) -> dict:
     session = fetch(ctx, SESSION)
     _check_not_redacted(session, "redact")
-    status = require("verification_session", "redact", session, "VerificationSession")  # rule identity.redact
+    status = require("identity.verification_session", "redact", session, "VerificationSession")  # rule identity.redact
     if status != session["status"]:
         session.update(status=status, client_secret=None, url=None)
     _redact_fields(session.get("provided_details"), ("email", "phone"))
