@@ -95,6 +95,14 @@ def ok(answer: Answer, operation_id: str) -> dict:
     return answer.body
 
 
+def listed(client: InProcessClient, path: str, operation_id: str, **params: Any) -> list[str]:
+    """The IDs a list endpoint answers with `params`, in order, once the answer is checked: a 200 valid against the
+    operation's contract schema whose ``url`` is `path` (for tests)."""
+    body = ok(client.get(path, params), operation_id)
+    assert body["url"] == path, body["url"]
+    return [obj["id"] for obj in body["data"]]
+
+
 def fails(answer: Answer, status: int = 400, param: str | None = None, code: str | None = None,
           type_: str | None = None) -> dict:
     """A Stripe-shaped error answer with the given status (and param, code, type when given) (for tests)."""

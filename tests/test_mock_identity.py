@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from mockserver.testing import InProcessClient, fails, ok
+from mockserver.testing import InProcessClient, fails, listed, ok
 
 SESSIONS = "/v1/identity/verification_sessions"
 REPORTS = "/v1/identity/verification_reports"
@@ -215,10 +217,7 @@ def test_list_filters(client: InProcessClient) -> None:
     verify(client, b["id"])
     ok(client.post(f"{SESSIONS}/{c['id']}/cancel"), "CancelIdentityVerificationSession")
 
-    def ids(**params: object) -> list[str]:
-        body = ok(client.get(SESSIONS, params), "ListIdentityVerificationSessions")
-        assert body["url"] == SESSIONS
-        return [s["id"] for s in body["data"]]
+    ids = functools.partial(listed, client, SESSIONS, "ListIdentityVerificationSessions")
 
     assert ids() == [c["id"], b["id"], a["id"]]
     assert ids(client_reference_id="ref_a") == [a["id"]]
@@ -239,9 +238,7 @@ def test_report_list_filters(client: InProcessClient) -> None:
     s2 = verify(client, new_session(client, type="id_number")["id"])
     r1, r2 = s1["last_verification_report"], s2["last_verification_report"]
 
-    def ids(**params: object) -> list[str]:
-        body = ok(client.get(REPORTS, params), "ListIdentityVerificationReports")
-        return [r["id"] for r in body["data"]]
+    ids = functools.partial(listed, client, REPORTS, "ListIdentityVerificationReports")
 
     assert ids() == [r2, r1]
     assert ids(type="document") == [r1]

@@ -8,13 +8,14 @@ checked against hand-computed values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from contracts.rules import load_rules
-from mockserver.testing import Answer, InProcessClient, fails, ok
+from mockserver.testing import Answer, InProcessClient, fails, listed, ok
 
 INVOICES = "/v1/invoices"
 ITEMS = "/v1/invoiceitems"
@@ -269,8 +270,7 @@ def test_items_pending_and_attached(client: InProcessClient, customer: str) -> N
     assert attached["invoice"] == inv["id"] and attached["customer"] == customer
     assert get(client, inv["id"])["subtotal"] == 222
 
-    def ids(**filters: Any) -> list[str]:
-        return [i["id"] for i in ok(client.get(ITEMS, filters), "ListInvoiceItems")["data"]]
+    ids = functools.partial(listed, client, ITEMS, "ListInvoiceItems")
 
     assert ids(pending=True) == [pending["id"]]
     assert ids(pending=False) == [attached["id"]]

@@ -3,7 +3,9 @@ cardholders and cards the helper takes them from."""
 
 from __future__ import annotations
 
-from mockserver.testing import InProcessClient, fails, ok
+import functools
+
+from mockserver.testing import InProcessClient, fails, listed, ok
 
 HELPER = "/v1/test_helpers/issuing/authorizations"
 AUTHS = "/v1/issuing/authorizations"
@@ -87,10 +89,7 @@ def test_list_filters(client: InProcessClient) -> None:
     b = new_auth(client, card=card_2, status="closed")
     c = new_auth(client, card=card_3, status="reversed")
 
-    def ids(**params: object) -> list[str]:
-        body = ok(client.get(AUTHS, params), "ListIssuingAuthorizations")
-        assert body["url"] == AUTHS
-        return [x["id"] for x in body["data"]]
+    ids = functools.partial(listed, client, AUTHS, "ListIssuingAuthorizations")
 
     assert ids() == [c["id"], b["id"], a["id"]]
     assert ids(card=card_1) == [a["id"]]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from mockserver.app import MockApp
-from mockserver.testing import TEST_KEY, InProcessClient, fails, ok
+from mockserver.testing import TEST_KEY, InProcessClient, fails, listed, ok
 
 HELPER = "/v1/test_helpers/invoice_rendering_templates"
 TEMPLATES = "/v1/invoice_rendering_templates"
@@ -67,10 +69,7 @@ def test_list_status_filter(client: InProcessClient) -> None:
     a, b, c = (new_template(client, nickname=n) for n in "abc")
     ok(client.post(f"{TEMPLATES}/{b['id']}/archive"), "ArchiveInvoiceRenderingTemplate")
 
-    def ids(**params: object) -> list[str]:
-        body = ok(client.get(TEMPLATES, params), "ListInvoiceRenderingTemplates")
-        assert body["url"] == TEMPLATES
-        return [t["id"] for t in body["data"]]
+    ids = functools.partial(listed, client, TEMPLATES, "ListInvoiceRenderingTemplates")
 
     assert ids() == [c["id"], b["id"], a["id"]]
     assert ids(status="active") == [c["id"], a["id"]]
