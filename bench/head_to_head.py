@@ -159,11 +159,8 @@ def mock(faults: tuple[str, ...] = ()) -> Iterator[Any]:
     """A fresh embedded mock, started alone (one process), stopped on exit."""
     from harness.target import start_embedded_mock
 
-    target = start_embedded_mock(faults=faults, label="h2h")
-    try:
+    with start_embedded_mock(faults=faults, label="h2h") as target:
         yield target
-    finally:
-        target.stop()
 
 
 def code_state() -> str:

@@ -132,10 +132,8 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         tgt.api_key = config.getoption("--api-key")
     register_secret(tgt.api_key)
     register_secret(tgt.second_api_key)
-    try:
+    with tgt:
         yield tgt
-    finally:
-        tgt.stop()
 
 
 _recorder: CoverageRecorder | None = None

@@ -48,8 +48,15 @@ class Target:
         return f"{self.base_url} ({kind}{extra})"
 
     def stop(self) -> None:
+        """Stop the embedded mock's process, if this target has one (`stop_process`); an external target: nothing."""
         if self.process is not None:
             stop_process(self.process)
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -33,11 +33,8 @@ CONTRACT = load_contract()
 
 
 def _mock(*faults: str) -> Iterator[Target]:
-    target = start_embedded_mock(tuple(faults), label="discovery")
-    try:
+    with start_embedded_mock(tuple(faults), label="discovery") as target:
         yield target
-    finally:
-        target.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,8 @@ NO_CUSTOMERS = ("CreateCustomer", "ListCustomers", "CreateInvoice")
 
 @pytest.fixture
 def mock(request: pytest.FixtureRequest) -> Iterator[Target]:
-    target = start_embedded_mock(label="doctor", disabled=getattr(request, "param", ()))
-    yield target
-    target.stop()
+    with start_embedded_mock(label="doctor", disabled=getattr(request, "param", ())) as target:
+        yield target
 
 
 def run_doctor(target: Target, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:

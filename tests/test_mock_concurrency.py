@@ -29,11 +29,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    started = start_embedded_mock(label="concurrency")
-    try:
+    with start_embedded_mock(label="concurrency") as started:
         yield started
-    finally:
-        started.stop()
 
 
 class Api:

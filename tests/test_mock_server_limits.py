@@ -21,12 +21,9 @@ MAX_CONNECTIONS = 6
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    started = start_embedded_mock(label="limits", server_args=(
-        "--header-timeout", str(HEADER_TIMEOUT), "--max-connections", str(MAX_CONNECTIONS)))
-    try:
+    with start_embedded_mock(label="limits", server_args=(
+            "--header-timeout", str(HEADER_TIMEOUT), "--max-connections", str(MAX_CONNECTIONS))) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def _connect(target: Target) -> socket.socket:

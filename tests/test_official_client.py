@@ -28,11 +28,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    started = start_embedded_mock(label="official")
-    try:
+    with start_embedded_mock(label="official") as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -31,16 +31,14 @@ def fresh_registry(fresh_findings):
 
 @pytest.fixture(scope="module")
 def faulty():
-    target = start_embedded_mock(("void_accepts_draft",), label="replaytest")
-    yield target
-    target.stop()
+    with start_embedded_mock(("void_accepts_draft",), label="replaytest") as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
 def clean():
-    target = start_embedded_mock(label="replayclean")
-    yield target
-    target.stop()
+    with start_embedded_mock(label="replayclean") as target:
+        yield target
 
 
 def client(target, key: str | None = None) -> ApiClient:

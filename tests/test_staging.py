@@ -28,9 +28,8 @@ PROBE = ROOT / "tests" / "data" / "staging_probe.py"
 @pytest.fixture
 def mock() -> Iterator[Target]:
     """A mock that outlives the run under test, so the test can look at what the run left on it."""
-    target = start_embedded_mock(label="staging")
-    yield target
-    target.stop()
+    with start_embedded_mock(label="staging") as target:
+        yield target
 
 
 def run_pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None,

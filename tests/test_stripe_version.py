@@ -39,13 +39,11 @@ def test_the_option_overrides_the_contracts_version() -> None:
 
 
 def test_every_request_carries_the_pinned_version_and_the_curl_line_shows_it() -> None:
-    target = start_embedded_mock((), (), label="version")
-    try:
-        with ApiClient(target.base_url, target.api_key, default_headers={"Stripe-Version": "2026-10-28.endive"}) as api:
-            for resp in (api.get("/v1/invoices"), api.post("/v1/invoices", {"customer": "cus_missing"})):
-                sent = {k.lower(): v for k, v in resp.exchange.request_headers.items()}
-                assert sent["stripe-version"] == "2026-10-28.endive"
-                assert resp.headers.get("Stripe-Version") == load_contract().stripe_version
-                assert "Stripe-Version: 2026-10-28.endive" in resp.exchange.curl()
-    finally:
-        target.stop()
+    headers = {"Stripe-Version": "2026-10-28.endive"}
+    with start_embedded_mock((), (), label="version") as target, \
+            ApiClient(target.base_url, target.api_key, default_headers=headers) as api:
+        for resp in (api.get("/v1/invoices"), api.post("/v1/invoices", {"customer": "cus_missing"})):
+            sent = {k.lower(): v for k, v in resp.exchange.request_headers.items()}
+            assert sent["stripe-version"] == "2026-10-28.endive"
+            assert resp.headers.get("Stripe-Version") == load_contract().stripe_version
+            assert "Stripe-Version: 2026-10-28.endive" in resp.exchange.curl()

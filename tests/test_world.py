@@ -26,13 +26,10 @@ def _clean_findings() -> Iterator[None]:
 
 
 def _world(*faults: str, probe: bool = False) -> Iterator[World]:
-    target = start_embedded_mock(tuple(faults), label="world")
-    try:
+    with start_embedded_mock(tuple(faults), label="world") as target:
         api = ApiClient(target.base_url, target.api_key, max_retries=1)
         caps = discover(api, CONTRACT) if probe else None
         yield World(api, {}, caps)
-    finally:
-        target.stop()
 
 
 def test_every_recipe_names_an_existing_method():
