@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
@@ -37,17 +37,28 @@ class LimitError(ValueError):
     """A pace or budget setting a person must fix (the message says how)."""
 
 
+T = TypeVar("T", int, float)
+
+
+def _limit_value(text: str | None, option: str, convert: Callable[[str], T], takes: str) -> T | None:
+    """`text` converted, or None for "no limit" ("unlimited", "none" or empty); LimitError saying what `option`
+    `takes` when it does not convert."""
+    if text is None or str(text).strip().lower() in ("", "unlimited", "none"):
+        return None
+    try:
+        return convert(text)
+    except ValueError:
+        raise LimitError(f"{option} takes {takes} (got {text!r})") from None
+
+
 def parse_rate(text: str | None, option: str = "--max-rps") -> float | None:
     """Requests per second from an option value: a positive number, or "unlimited"/"none"/empty for no pace.
 
     Raises LimitError for zero, negative or non-numeric values.
     """
-    if text is None or str(text).strip().lower() in ("", "unlimited", "none"):
+    rate = _limit_value(text, option, float, f"a number of requests per second, e.g. {option} 10")
+    if rate is None:
         return None
-    try:
-        rate = float(text)
-    except ValueError:
-        raise LimitError(f"{option} takes a number of requests per second, e.g. {option} 10 (got {text!r})") from None
     if not rate > 0 or rate == float("inf"):
         raise LimitError(f"{option} must be a positive number of requests per second (got {text!r}); "
                          f"use {option} unlimited for no pace")
@@ -56,12 +67,9 @@ def parse_rate(text: str | None, option: str = "--max-rps") -> float | None:
 
 def parse_budget(text: str | None, option: str = "--max-requests") -> int | None:
     """A request budget from an option value: a positive integer, or empty for none. Raises LimitError."""
-    if text is None or str(text).strip().lower() in ("", "unlimited", "none"):
+    budget = _limit_value(text, option, int, f"a whole number of requests, e.g. {option} 500")
+    if budget is None:
         return None
-    try:
-        budget = int(text)
-    except ValueError:
-        raise LimitError(f"{option} takes a whole number of requests, e.g. {option} 500 (got {text!r})") from None
     if budget <= 0:
         raise LimitError(f"{option} must be at least 1 (got {text!r}); leave it out for no budget")
     return budget
