@@ -383,39 +383,24 @@ def test_boolean_rejects(value: Any) -> None:
 # --------------------------------------------------------------------------- shapes and arrays
 
 
-def test_object_expected_got_string() -> None:
-    error = rejects(with_customer(settings="abc"))
-    assert (error.code, error.param) == (PARAMETER_INVALID, "settings")
-
-
-def test_object_expected_got_list() -> None:
-    error = rejects(with_customer(settings=["a"]))
-    assert (error.code, error.param) == (PARAMETER_INVALID, "settings")
-
-
-def test_array_expected_got_object() -> None:
-    error = rejects(with_customer(expand={"a": "b"}))
-    assert (error.code, error.param, error.message) == (
-        PARAMETER_INVALID,
-        "expand",
-        "Invalid array: expand must be a list",
-    )
-
-
-def test_array_expected_got_scalar() -> None:
-    error = rejects(with_customer(expand="data.customer"))
-    assert (error.code, error.param) == (PARAMETER_INVALID, "expand")
+@pytest.mark.parametrize(("params", "param", "message"), [
+    pytest.param({"settings": "abc"}, "settings", None, id="object expected, got a string"),
+    pytest.param({"settings": ["a"]}, "settings", None, id="object expected, got a list"),
+    pytest.param({"expand": {"a": "b"}}, "expand", "Invalid array: expand must be a list",
+                 id="array expected, got an object"),
+    pytest.param({"expand": "data.customer"}, "expand", None, id="array expected, got a scalar"),
+    pytest.param({"lines": ["p_1"]}, "lines[0]", None, id="array item of the wrong shape"),
+])
+def test_a_value_of_the_wrong_shape_is_invalid(params: dict[str, Any], param: str, message: str | None) -> None:
+    error = rejects(with_customer(**params))
+    assert (error.code, error.param) == (PARAMETER_INVALID, param)
+    assert message is None or error.message == message
 
 
 def test_array_max_items() -> None:
     assert validate(with_customer(expand=["a", "b", "c"]), INVOICE)["expand"] == ["a", "b", "c"]
     error = rejects(with_customer(expand=["a", "b", "c", "d"]))
     assert (error.code, error.param) == (PARAMETER_INVALID, "expand")
-
-
-def test_array_item_of_wrong_shape() -> None:
-    error = rejects(with_customer(lines=["p_1"]))
-    assert (error.code, error.param) == (PARAMETER_INVALID, "lines[0]")
 
 
 # --------------------------------------------------------------------------- metadata
@@ -450,40 +435,26 @@ def test_metadata_value_must_be_a_string() -> None:
     assert (error.code, error.param) == (PARAMETER_INVALID, "metadata[a]")
 
 
-def test_metadata_as_plain_string_reports_the_object_branch() -> None:
-    error = rejects(with_customer(metadata="abc"))
-    assert (error.code, error.param, error.message) == (
-        PARAMETER_INVALID,
-        "metadata",
-        "Invalid object: metadata must be a hash",
-    )
-
-
 # --------------------------------------------------------------------------- anyOf error choice
 
 
-def test_any_of_hash_value_reports_the_object_branch() -> None:
-    error = rejects(with_customer(created={"gt": "soon"}))
-    assert (error.code, error.param) == (PARAMETER_INVALID_INTEGER, "created[gt]")
-
-
-def test_any_of_string_value_reports_the_scalar_branch() -> None:
-    error = rejects(with_customer(created="soon"))
-    assert (error.code, error.param) == (PARAMETER_INVALID_INTEGER, "created")
-
-
-def test_any_of_string_value_skips_the_empty_marker_branch() -> None:
-    error = rejects(with_customer(days_until_due="soon"))
-    assert (error.code, error.param, error.message) == (
-        PARAMETER_INVALID_INTEGER,
-        "days_until_due",
-        "Invalid integer: soon",
-    )
-
-
-def test_any_of_list_value_reports_the_array_branch() -> None:
-    error = rejects(with_customer(default_tax_rates=["x" * 5001]))
-    assert (error.code, error.param) == (PARAMETER_INVALID_STRING_TOO_LONG, "default_tax_rates[0]")
+@pytest.mark.parametrize(("params", "code", "param", "message"), [
+    pytest.param({"created": {"gt": "soon"}}, PARAMETER_INVALID_INTEGER, "created[gt]", None,
+                 id="a hash value: the object branch"),
+    pytest.param({"created": "soon"}, PARAMETER_INVALID_INTEGER, "created", None,
+                 id="a string value: the scalar branch"),
+    pytest.param({"days_until_due": "soon"}, PARAMETER_INVALID_INTEGER, "days_until_due", "Invalid integer: soon",
+                 id="a string value: the scalar branch, not the empty marker"),
+    pytest.param({"default_tax_rates": ["x" * 5001]}, PARAMETER_INVALID_STRING_TOO_LONG, "default_tax_rates[0]",
+                 None, id="a list value: the array branch"),
+    pytest.param({"metadata": "abc"}, PARAMETER_INVALID, "metadata", "Invalid object: metadata must be a hash",
+                 id="a plain string for metadata: the object branch"),
+])
+def test_any_of_error_speaks_for_the_branch_of_the_value_shape(params: dict[str, Any], code: str, param: str,
+                                                               message: str | None) -> None:
+    error = rejects(with_customer(**params))
+    assert (error.code, error.param) == (code, param)
+    assert message is None or error.message == message
 
 
 def test_any_of_first_accepting_branch_wins() -> None:
