@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.publish import publish
 from bench.suites_throughput import checkout, describe, env_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,9 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{r.seconds:.1f} s {r.test}" if r.caught else f"missed ({r.seconds:.0f} s)")
         lines.append(f"| {fault} | " + " | ".join(cells) + " |")
     text = "\n".join(lines)
-    print(text)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(text + "\n")
+    publish(text, args.report)
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

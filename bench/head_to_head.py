@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.publish import publish
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "contracts" / "openapi.yaml"
 REPORTS_ENV = "HEADTOHEAD_REPORTS"
@@ -681,10 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         if (now := code_state()) != bench.code:
             bench.code += f" at the start; {now} at the end (the code changed during the run)"
         text = render(bench, args.fault_names, time.monotonic() - start)
-    print(text)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(text)
-    note(f"written to {args.report}")
+    publish(text, args.report, note)
     return 0
 
 

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.publish import publish
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "sk_test_bench0000000000000000000001"
 AUTH = f"Bearer {BENCH_KEY}"
@@ -673,10 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_args(sys.argv[1:] if argv is None else argv)
     run = execute(settings)
     text = render(run)
-    print(text)
-    settings.report.parent.mkdir(parents=True, exist_ok=True)
-    settings.report.write_text(text)
-    note(f"written to {settings.report}")
+    publish(text, settings.report, note)
     return 0
 
 

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 import orjson
 
+from bench.publish import publish
 from contracts.loader import Operation, load_contract
 from harness.codec import encode_body, encode_query
 from mockserver.app import MockApp
@@ -379,10 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     stats, operations, seconds = asyncio.run(run(app, ids, total, args.seed))
     command = f"python -m bench robustness --requests {total} --seed {args.seed}"
     text = report(stats, operations, seconds, len(load_contract().operations), command)
-    print(text)
-    target = args.report or ROOT / "reports" / ("bench-robustness-quick.md" if args.quick else "bench-robustness.md")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+    default = ROOT / "reports" / ("bench-robustness-quick.md" if args.quick else "bench-robustness.md")
+    publish(text, args.report or default)
     bad = sum(s.server_errors + s.malformed for s in stats.values())
     return 1 if bad else 0
 

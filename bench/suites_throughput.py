@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.publish import publish
 from harness.target import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -412,10 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "A checked request is one the harness client recorded and the checks judged (the coverage parts' calls); "
         "wall time is the whole pytest process, start-up and collection included.",
     ])
-    print(text)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(text + "\n")
-    note(f"written to {args.report}")
+    publish(text, args.report, note)
     if args.workdir is None and not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
