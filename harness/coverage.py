@@ -44,19 +44,25 @@ def schema_paths(schema: dict, prefix: str = "", depth: int = 0) -> Iterator[str
 
 @dataclass
 class OperationCoverage:
+    """What one operation got in a run: requests sent (retries included), answers by status code (``"200"``, or
+    ``"transport-error"``), and the bracketed parameter paths ever sent (``lines[][period][end]``)."""
+
     calls: int = 0
     statuses: Counter = field(default_factory=Counter)
     params: set[str] = field(default_factory=set)
 
 
 class CoverageRecorder:
+    """One process's coverage: fed every exchange (`record`), saved as one JSON part for the run to merge."""
+
     def __init__(self, contract: Contract):
         self.contract = contract
         self.ops: dict[str, OperationCoverage] = defaultdict(OperationCoverage)
 
     def record(self, method: str, path: str, params: Any, status: int | None, operation_id: str | None = None) -> None:
         """Count one exchange: for `operation_id` when the caller named it, else for the operation whose path
-        template matches `path` (an exchange that matches none is not counted)."""
+        template matches `path` (an exchange that matches none is not counted); `params` nested as sent, `status`
+        None for a transport error."""
         if operation_id is None:
             matched = self.contract.match(method, path.split("?")[0])
             if matched is None:
@@ -69,6 +75,7 @@ class CoverageRecorder:
             cov.params.update(sent_paths(params))
 
     def to_json(self) -> dict:
+        """``{operationId: {"calls": int, "statuses": {status: count}, "params": [sorted paths]}}``."""
         return {op_id: {"calls": c.calls, "statuses": dict(c.statuses), "params": sorted(c.params)}
                 for op_id, c in self.ops.items()}
 
@@ -78,6 +85,8 @@ class CoverageRecorder:
 
 
 def merge(parts: Iterable[dict]) -> dict[str, OperationCoverage]:
+    """Add up per-worker coverage parts (each as `CoverageRecorder.to_json` writes it) into one
+    `OperationCoverage` per operation ID."""
     merged: dict[str, OperationCoverage] = defaultdict(OperationCoverage)
     for part in parts:
         for op_id, data in part.items():
@@ -89,6 +98,8 @@ def merge(parts: Iterable[dict]) -> dict[str, OperationCoverage]:
 
 
 def load_parts(folder: Path) -> dict[str, OperationCoverage]:
+    """`merge` of every ``*.json`` part in `folder` (none: an empty result). Raises ``ValueError`` for a part that
+    is not JSON."""
     return merge(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
 
 

@@ -22,6 +22,8 @@ class TargetError(RuntimeError):
 
 
 def looks_live(key: str | None) -> bool:
+    """Whether `key` is a live-mode key (``sk_live_``, ``rk_live_``), which the harness refuses without
+    --allow-live."""
     return bool(key) and key.startswith(LIVE_PREFIXES)
 
 
@@ -33,6 +35,9 @@ def fresh_test_key(label: str = "") -> str:
 
 @dataclass
 class Target:
+    """Where the requests go: `base_url` (no trailing ``/``), the two accounts' keys, and for the embedded mock its
+    process, faults and chaos settings. Use it as a context manager (or call `stop`) to stop an embedded mock."""
+
     base_url: str
     api_key: str = field(repr=False)  # never in a traceback, a report or a log
     second_api_key: str = field(repr=False)
@@ -42,6 +47,7 @@ class Target:
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def describe(self) -> str:
+        """One line for people: the URL, embedded or external, and any faults or chaos (never the keys)."""
         kind = "embedded mock" if self.embedded else "external target"
         extra = f", faults={','.join(self.faults)}" if self.faults else ""
         extra += f", chaos={','.join(self.chaos)}" if self.chaos else ""

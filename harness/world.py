@@ -247,6 +247,7 @@ class World:
         return None if index is None else RECIPES[kind][index].name
 
     def tag(self) -> str:
+        """A short label unique in this process (``"h1"``, ``"h2"``...), for names and emails of made objects."""
         return f"h{next(_counter)}"
 
     def create_params(self, operation_id: str, params: dict[str, Any]) -> dict[str, Any]:

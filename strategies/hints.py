@@ -159,10 +159,12 @@ class Subset:
 
 
 def exactly_one_of(*groups: str | tuple[str, ...]) -> Exclusive:
+    """Object rule: exactly one of these groups of properties is sent (a group: one name or a tuple of names)."""
     return Exclusive(tuple((g,) if isinstance(g, str) else tuple(g) for g in groups), required=True)
 
 
 def at_most_one_of(*groups: str | tuple[str, ...]) -> Exclusive:
+    """Object rule: at most one of these groups of properties is sent (a group: one name or a tuple of names)."""
     return Exclusive(tuple((g,) if isinstance(g, str) else tuple(g) for g in groups), required=False)
 
 

@@ -90,6 +90,8 @@ class Refs:
     attrs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def ids(self, *kinds: str) -> list[str]:
+        """The IDs in the pools of `kinds`, each once, in pool order; a plain kind (``"invoice"``) includes its
+        state-qualified pools (``"invoice:open"``, ``"invoice:open:send_invoice"``...)."""
         out: list[str] = []
         for kind in kinds:
             names = [kind] if ":" in kind else [kind, *sorted(k for k in self.pools if k.startswith(kind + ":"))]
@@ -423,19 +425,37 @@ def _unshaped(exc: Exception, ids: Sequence[str]) -> Exception:
 
 
 def valid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
-    """Requests the contract and the target's state both accept (2xx expected)."""
+    """Requests the contract and the target's state both accept (2xx expected).
+
+    :param op: the operation (from `contracts.loader`).
+    :param refs: the existing objects the request may name, by kind (`Refs`); path parameters and ID fields are
+        drawn from them as the operation's hints say (`strategies.hints.OPERATION_HINTS`).
+    :returns: a strategy of `ApiRequest` (``kind="valid"``): method, path with its IDs filled in, nested
+        ``params`` (encode them with the form codec), and a ``label`` saying which variant was drawn.
+    :raises MissingReference: when building the strategy, if `refs` has no object of a kind the operation needs.
+    """
     return _once("valid", op, refs, lambda o, r: _requests(o, r, "valid", "valid"))
 
 
 def boundary_requests(op: Operation, refs: Refs, *, full_arrays: bool = False) -> SearchStrategy[ApiRequest]:
     """Valid requests at the edges: maxLength strings, min/max integers, maxItems arrays (capped at 20 unless
-    `full_arrays`, the dedicated case that builds e.g. 250 lines), 50-key metadata, "" where it unsets."""
+    `full_arrays`, the dedicated case that builds e.g. 250 lines), 50-key metadata, "" where it unsets.
+
+    Same parameters, result (``kind="boundary"``) and errors as `valid_requests`.
+    """
     return _once("boundary", op, refs, lambda o, r: _requests(o, r, "boundary", "boundary", full_arrays=full_arrays),
                  full_arrays)
 
 
 def invalid_requests(op: Operation, refs: Refs) -> SearchStrategy[ApiRequest]:
-    """A valid request plus exactly one defect, labelled with the 400 the server must answer."""
+    """A valid request plus exactly one defect, labelled with the 400 the server must answer.
+
+    :returns: a strategy of `ApiRequest` (``kind="invalid"``) whose ``expected`` is the error (`Expected`: status,
+        type, and the ``param``/``code`` where the defect makes them certain) and ``defect`` the family planted
+        (``"unknown"``, ``"range"``, ``"malformed"``, ...); a malformed encoding comes as ``raw_pairs`` to send
+        as they are instead of ``params``.
+    :raises MissingReference: as `valid_requests`.
+    """
     return _once("invalid", op, refs, _invalid_requests)
 
 
