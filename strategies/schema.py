@@ -114,20 +114,37 @@ class Unbuildable(Exception):
 
 def values(schema: Mapping[str, Any], *, path: str = "",
            hints: HintTable | Mapping[str, HintSpec] | None = None) -> SearchStrategy[Any]:
-    """Valid values of `schema`: every required property, random subsets of optional ones, small leaves."""
+    """Valid values of `schema`: every required property, random subsets of optional ones, small leaves.
+
+    :param schema: an OpenAPI 3.0 request schema with every ``$ref`` inlined (`Operation.request_schema`).
+    :param path: the bracketed path of `schema` inside the request (``""`` for the whole request), which hint
+        patterns are matched against.
+    :param hints: what the schema cannot say (`strategies.hints`): per bracketed path, a value strategy, a
+        reference to an existing object, or an object rule.
+    :returns: a strategy of plain Python values (dicts, lists, str, int, bool; decimals as strings) ready for the
+        form codec.
+    :raises Unbuildable: when building, if a hint omits a required part or names an object the pools lack.
+    :raises ValueError: a ``$ref`` left in `schema`.
+    """
     return _Builder(HintTable.of(hints)).root(schema, path, "valid")
 
 
 def boundary_values(schema: Mapping[str, Any], *, path: str = "",
                     hints: HintTable | Mapping[str, HintSpec] | None = None,
                     full_arrays: bool = False) -> SearchStrategy[Any]:
-    """Valid values at their edges; `full_arrays` builds arrays whose hint allows it at their real maxItems."""
+    """Valid values at their edges; `full_arrays` builds arrays whose hint allows it at their real maxItems.
+
+    Parameters, result and errors as `values`.
+    """
     return _Builder(HintTable.of(hints), full_arrays=full_arrays).root(schema, path, "boundary")
 
 
 def minimal_values(schema: Mapping[str, Any], *, path: str = "",
                    hints: HintTable | Mapping[str, HintSpec] | None = None) -> SearchStrategy[Any]:
-    """Valid values with required properties only (plus what hints require): the smallest accepted shape."""
+    """Valid values with required properties only (plus what hints require): the smallest accepted shape.
+
+    Parameters, result and errors as `values`.
+    """
     return _Builder(HintTable.of(hints)).root(schema, path, "minimal")
 
 
