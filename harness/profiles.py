@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, Phase, settings
 
 @dataclass(frozen=True)
 class Profile:
+    """How hard one run tries (`PROFILES`; chosen with --profile): counts, never times."""
+
     name: str
     examples: int  # Hypothesis examples per property test
     steps: int  # state machine steps per run
@@ -41,6 +43,9 @@ def active() -> Profile:
 
 
 def register_hypothesis_profiles() -> None:
+    """Register one Hypothesis settings profile per `Profile` (same name): its example count and state-machine
+    steps, no deadline (a shared machine's pauses are not the target's), the health checks a networked test trips
+    left off."""
     common = {"deadline": None, "print_blob": True, "derandomize": False,
               "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]}

@@ -175,11 +175,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def describe_pace(settings: RunSettings) -> str:
+    """The run's pace for people: ``"20 requests/s (set by --max-rps)"``, or why there is none."""
     rate = settings.limits.max_rps
     return f"{rate:g} requests/s ({settings.pace_note})" if rate is not None else settings.pace_note
 
 
 def describe_budget(settings: RunSettings) -> str:
+    """The run's request budget for people: ``"500 requests"`` or ``"none"``."""
     budget = settings.limits.max_requests
     return f"{budget} requests" if budget is not None else "none"
 
@@ -312,6 +314,7 @@ def _parts_dir(reports: Path) -> Path:
 
 
 def clear_parts(reports: Path) -> None:
+    """Empty ``<reports>/run-parts/`` (made if missing) before a run, so the summary merges only this run's parts."""
     folder = _parts_dir(reports)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
@@ -319,6 +322,8 @@ def clear_parts(reports: Path) -> None:
 
 
 def save_part(config: pytest.Config, reports: Path) -> None:
+    """Write this process's ledger and clean-up notes to ``<reports>/run-parts/<worker>.json`` (nothing when
+    the staging plugin is not active)."""
     if _state is None:
         return
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
