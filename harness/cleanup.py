@@ -189,6 +189,9 @@ def ledger_objects(folder: Path, run_id: str) -> set[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.cleanup`` (options in the module docstring; `argv` None: ``sys.argv``). Returns the exit
+    code: 0 when everything found was cleaned up (or needed nothing), 1 when some object could not be, 2 for bad
+    input (one line on stderr saying what to change)."""
     parser = argparse.ArgumentParser(prog="python -m harness.cleanup", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default=os.environ.get("HARNESS_BASE_URL"), required=False)
     parser.add_argument("--api-key", default=os.environ.get("HARNESS_API_KEY"))

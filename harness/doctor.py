@@ -46,6 +46,8 @@ ESSENTIAL = ("customer", "invoice:draft")
 
 @dataclass
 class Report:
+    """What the doctor found on a target, printed by `main`."""
+
     capabilities: dict[str, Capability] = field(default_factory=dict)  # operationId -> what its probe found
     objects: dict[str, str] = field(default_factory=dict)  # world kind -> "created ..." | "found ..." | "missing ..."
     durations: list[float] = field(default_factory=list)  # seconds per HTTP exchange (pacing waits excluded)
@@ -136,6 +138,8 @@ def render(report: Report, base_url: str, key: str, rtt: float, out: Callable[[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.doctor`` (options in the module docstring; `argv` None: ``sys.argv``). Returns the exit
+    code: 0 ready, 1 the harness cannot usefully run (the last line says why), 2 bad input."""
     parser = argparse.ArgumentParser(prog="python -m harness.doctor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default=os.environ.get("HARNESS_BASE_URL"))
     parser.add_argument("--api-key", default=os.environ.get("HARNESS_API_KEY"))

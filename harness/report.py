@@ -89,6 +89,8 @@ def has_test_paths(args: Sequence[str], cwd: Path = ROOT) -> bool:
 
 
 def pytest_command(results: Path, junit: Path, args: Sequence[str]) -> list[str]:
+    """The pytest command line of a report run: `args` as given, ``suites`` unless they name test paths, Allure
+    results into `results` and JUnit XML into `junit`."""
     targets = [] if has_test_paths(args) else ["suites"]
     return [sys.executable, "-m", "pytest", *targets, "--alluredir", str(results), "--junitxml", str(junit), *args]
 

@@ -92,12 +92,15 @@ class RunLedger:
         return self.statuses[429]
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"run_id", "requests", "throttled", "budget_skips", "created": [{"id", "object", "tagged"}]}``: counts
+        of attempts, of 429 answers and of tests skipped for the budget, and every object the run created."""
         with self._lock:
             return {"run_id": self.run_id, "requests": self.requests, "throttled": self.throttled,
                     "budget_skips": self.budget_skips,
                     "created": [{"id": i, "object": k, "tagged": i in self.tagged} for i, k in self.created.items()]}
 
     def save(self, path: Path) -> None:
+        """Write `to_dict` as JSON to `path` (its folder made if needed)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=1))
 
