@@ -31,7 +31,6 @@ import json
 import os
 import re
 import resource
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -41,11 +40,11 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.publish import publish
-from harness.target import stop_process
+from harness.target import Target, fresh_test_key
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS_LINE = re.compile(r"state-machine steps:\s*([\d,]+)")
@@ -167,17 +166,6 @@ class Run:
         return self.exchanges / self.cpu if self.cpu else 0.0
 
 
-@dataclass
-class Mock:
-    base_url: str
-    api_key: str
-    second_api_key: str
-    process: subprocess.Popen = field(repr=False)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
 def env_for(code: Path, reports: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_ADDOPTS"))}
     env["PYTHONPATH"] = str(code)
@@ -187,15 +175,16 @@ def env_for(code: Path, reports: Path | None = None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def mock_of(code: Path, work: Path) -> Iterator[Mock]:
-    """`python -m mockserver` of the checkout `code`, on a free loopback port."""
+def mock_of(code: Path, work: Path) -> Iterator[Target]:
+    """`python -m mockserver` of the checkout `code`, on a free loopback port (a checkout of another commit: not
+    `harness.target.start_embedded_mock`, which starts this one's)."""
     port_file = work / "mock.port"
     port_file.unlink(missing_ok=True)
     log = (work / "mock.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", "0",
                              "--port-file", str(port_file)], cwd=code, env=env_for(code), stdout=log,
                             stderr=subprocess.STDOUT)
-    mock = Mock("", f"sk_test_bench{secrets.token_hex(10)}", f"sk_test_other{secrets.token_hex(10)}", proc)
+    mock = Target("", fresh_test_key("bench"), fresh_test_key("other"), embedded=True, process=proc)
     try:
         deadline = time.monotonic() + 30
         while not port_file.exists() or not port_file.read_text().strip():
@@ -216,7 +205,7 @@ def size_of(folder: Path) -> tuple[int, float]:
 
 
 def run_suites(label: str, code: Path, args: argparse.Namespace, work: Path, base_url: str | None = None,
-               mock: Mock | None = None) -> Run:
+               mock: Target | None = None) -> Run:
     reports = work / f"reports-{label.replace(' ', '-')}"
     shutil.rmtree(reports, ignore_errors=True)
     reports.mkdir(parents=True)
