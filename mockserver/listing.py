@@ -1,8 +1,11 @@
 """List pagination and filters, written once for every list endpoint (docs/conventions.md, "Lists").
 
-Filters are derived from the operation's query parameters: a parameter whose schema is "integer or range object"
-filters the same-named timestamp field by range; any other scalar parameter filters by equality on the
-same-named field. `FIELD_OVERRIDES` covers the few parameters whose field lives elsewhere.
+Filters are derived from the operation's query parameters: a parameter whose schema is a range object (`gt`,
+`gte`, `lt`, `lte`; alone or "integer or range object") filters the same-named timestamp field by range; any other
+parameter filters by equality on the same-named field, an expandable field by the ID it holds (`customer=cus_x`
+matches `customer: "cus_x"` and an expanded `customer: {"id": "cus_x", ...}`). `FIELD_OVERRIDES` covers the few
+parameters whose field lives elsewhere or that test something else; tests/test_tables_complete.py checks that every
+filter of every list names a field of the listed object or has a row.
 """
 
 from __future__ import annotations
@@ -31,27 +34,19 @@ def _id_of(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) else value
 
 
-# (operationId, parameter) -> how to test an object against the parameter's value
+# (operationId, parameter) -> how to test an object against the parameter's value, where the parameter does not
+# name a field of the listed object
 FIELD_OVERRIDES: dict[tuple[str, str], Callable[[dict, Any], bool]] = {
+    # an invoice item's timestamp is `date`; "pending" items are on no invoice yet
     ("ListInvoiceItems", "created"): lambda obj, v: in_range(obj.get("date"), v),
     ("ListInvoiceItems", "pending"): lambda obj, v: (obj.get("invoice") is None) == v,
-    ("ListInvoiceItems", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
-    ("ListInvoiceItems", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
-    ("ListInvoices", "customer"): lambda obj, v: _id_of(obj.get("customer")) == v,
-    ("ListIssuingCards", "cardholder"): lambda obj, v: _id_of(obj.get("cardholder")) == v,
-    ("ListInvoicePayments", "invoice"): lambda obj, v: _id_of(obj.get("invoice")) == v,
+    # the invoice's subscription is `parent.subscription_details.subscription`
+    ("ListInvoices", "subscription"):
+        lambda obj, v: _id_of(_dig(obj, "parent", "subscription_details", "subscription")) == v,
     ("ListInvoicePayments", "payment"): lambda obj, v: all(_dig(obj, "payment", k) == val for k, val in v.items()),
-    ("ListFinancialConnectionsTransactions", "account"): lambda obj, v: obj.get("account") == v,
     ("ListFinancialConnectionsTransactions", "transaction_refresh"):
         lambda obj, v: _dig(obj, "transaction_refresh") is not None
         and _after_refresh(obj["transaction_refresh"], v.get("after")),
-    ("ListIdentityVerificationReports", "verification_session"):
-        lambda obj, v: obj.get("verification_session") == v,
-    ("ListIdentityVerificationSessions", "related_customer"): lambda obj, v: obj.get("related_customer") == v,
-    ("ListIssuingAuthorizations", "card"): lambda obj, v: _id_of(obj.get("card")) == v,
-    ("ListIssuingAuthorizations", "cardholder"): lambda obj, v: _id_of(obj.get("cardholder")) == v,
-    # The contract types this `created` as a range object only, so the generic range detection misses it.
-    ("ListForwardingRequests", "created"): lambda obj, v: in_range(obj.get("created"), v),
 }
 
 
@@ -76,9 +71,15 @@ def in_range(value: Any, bounds: Any) -> bool:
     return all(checks[k](v) for k, v in bounds.items())
 
 
-def _is_range(schema: dict) -> bool:
-    kinds = {b.get("type") for b in schema.get("anyOf", [])}
-    return kinds == {"integer", "object"}
+RANGE_BOUNDS = {"gt", "gte", "lt", "lte"}
+
+
+def is_range(schema: dict) -> bool:
+    """A range filter's schema: the object of bounds (`created[gte]=...`), alone or as "integer or range object"."""
+    branches = schema.get("anyOf", [schema])
+    objects = [b for b in branches if b.get("type") == "object"]
+    return len(objects) == 1 and set(objects[0].get("properties", {})) == RANGE_BOUNDS and \
+        all(b.get("type") in ("integer", "object") for b in branches)
 
 
 def filters_for(op: Operation, params: dict) -> list[Predicate]:
@@ -92,10 +93,10 @@ def filters_for(op: Operation, params: dict) -> list[Predicate]:
         override = FIELD_OVERRIDES.get((op.operation_id, name))
         if override is not None:
             preds.append(lambda obj, f=override, v=value: f(obj, v))
-        elif _is_range(param.schema):
+        elif is_range(param.schema):
             preds.append(lambda obj, n=name, v=value: in_range(obj.get(n), v))
         else:
-            preds.append(lambda obj, n=name, v=value: obj.get(n) == v)
+            preds.append(lambda obj, n=name, v=value: _id_of(obj.get(n)) == v)
     return preds
 
 

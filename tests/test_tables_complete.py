@@ -15,6 +15,7 @@ import pytest
 from contracts.loader import load_contract
 from harness.world import RECIPES, World
 from mockserver.handlers import HANDLERS, handlers_for
+from mockserver.listing import FIELD_OVERRIDES, PAGINATION
 from mockserver.objects import KINDS
 from strategies.hints import OPERATION_HINTS
 from suites import test_pagination, test_properties
@@ -94,6 +95,30 @@ def test_every_pool_comes_from_a_world_recipe() -> None:
 
 def test_every_discoverable_kind_has_a_recipe() -> None:
     assert sorted(set(World.DISCOVERY) - set(RECIPES)) == []
+
+
+def _listed_object(op) -> dict | None:
+    """The schema of the objects a list operation answers (None when `op` is no list)."""
+    answer = CONTRACT.resolve(op.responses["200"])
+    if op.method != "GET" or answer.get("properties", {}).get("object", {}).get("enum") != ["list"]:
+        return None
+    return CONTRACT.resolve(answer["properties"]["data"]["items"])
+
+
+def test_every_list_filter_names_a_field_or_has_an_override() -> None:
+    """The mock filters a list by the field a query parameter names (mockserver/listing.py); a filter whose field
+    lives elsewhere needs a FIELD_OVERRIDES row, or it would silently match nothing."""
+    filters, unmatched = set(), []
+    for op in CONTRACT.operations.values():
+        listed = _listed_object(op)
+        for param in op.query_params if listed is not None else []:
+            if param.name in PAGINATION:
+                continue
+            filters.add((op.operation_id, param.name))
+            if param.name not in listed.get("properties", {}) and (op.operation_id, param.name) not in FIELD_OVERRIDES:
+                unmatched.append((op.operation_id, param.name))
+    assert unmatched == [], "add a FIELD_OVERRIDES row in mockserver/listing.py"
+    assert sorted(set(FIELD_OVERRIDES) - filters) == [], "FIELD_OVERRIDES rows for filters the contract does not have"
 
 
 def test_every_list_has_a_pagination_case() -> None:

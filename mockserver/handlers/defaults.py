@@ -8,8 +8,8 @@ for it with `@handles`):
   `resource_missing` (`fetch`).
 - **list**: `GET` without path parameters, answering a list of such objects. The handler answers one page, newest
   first, with the cursors and filters the operation's query parameters declare (`list_objects`, mockserver/
-  listing.py: a range filter for a timestamp, equality otherwise, `FIELD_OVERRIDES` for a field that lives
-  elsewhere).
+  listing.py: a range filter for a timestamp, equality otherwise, by ID for a field that may hold the expanded
+  object, `FIELD_OVERRIDES` for a filter whose field lives elsewhere).
 
 Anything else (a query parameter a retrieve must honour, a list under a parent object, a filter that must name an
 existing object) has behaviour, and a hand-written handler in this package.
