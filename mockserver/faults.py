@@ -143,8 +143,9 @@ class HasMoreAlwaysTrue(Hooks):
 
 
 @fault("list_oldest_first", "pagination", "lists come oldest first", "pagination",
-       finding=Recognise(r"newest first|in the order|ending_before pages|visits every object|search returns exactly",
-                         LISTS))
+       # cursors are positions in the order: a walk or a filtered walk under the wrong order skips objects too
+       finding=Recognise(r"newest first|in the order|ending_before pages|visits every object|search returns exactly|"
+                         r"returns exactly the matching objects", LISTS))
 class ListOldestFirst(Hooks):
     def after_handler(self, req: Request, ctx: Context, body: Any) -> Any:
         if _is_list(req):
@@ -479,7 +480,9 @@ class DeleteOpenInvoice(Hooks):
 
 
 @fault("add_lines_after_finalize", "lifecycle", "lines can be added to a finalized invoice", "lifecycle",
-       finding=Recognise(r"add_lines|lines is refused", INVOICE_ACTIONS))
+       finding=Recognise(r"add_lines|lines is refused", INVOICE_ACTIONS,
+                         # a line added to a paid invoice leaves it paid with something remaining
+                         also=(Recognise(r"paid_in_full", ("*/v1/invoices*",)),)))
 class AddLinesAfterFinalize(Hooks):
     def call_handler(self, req: Request, ctx: Context, handler: Callable[[Context], Any]) -> Any:
         inv = _invoice(ctx)
