@@ -41,9 +41,9 @@ import orjson
 
 from bench.publish import publish
 from contracts.loader import Operation, load_contract
-from harness.codec import encode_body, encode_query
 from mockserver.app import MockApp
 from mockserver.testing import seed_objects
+from wire.codec import encode_body, encode_query
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk_test_robustnessbench0000001"

@@ -1,7 +1,8 @@
 """Validate and coerce decoded request params against the contract's OpenAPI 3.0 schemas.
 
 The codec hands us strings, dicts and lists; Stripe answers bad input with an
-``invalid_request_error`` naming a ``code`` and the full bracketed ``param``.
+``invalid_request_error`` naming a ``code`` and the full bracketed ``param``
+(``wire.errors.ParamError``).
 This module reproduces that so the mock server rejects exactly what Stripe
 rejects, with the same error shape, and so strategies can check that the
 values they build would be accepted.
@@ -16,7 +17,7 @@ Checks run in a fixed order, and the first failure wins:
 3. at each scalar: ``""`` -> type/format -> range/length -> ``pattern`` -> ``enum``.
 
 Already-typed Python values are judged by their wire form, exactly as after
-a real HTTP round trip through ``harness.codec``: scalars are rendered with
+a real HTTP round trip through ``wire.codec``: scalars are rendered with
 ``format_scalar`` (so ``True`` is never an integer and ``5`` is a valid
 string), nested ``None`` values are dropped, and nested ``{}``/``[]`` count as
 ``""``. That lets strategies check the JSON-ish dicts they build.
@@ -29,74 +30,35 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from harness.codec import format_scalar
+from wire.codec import format_scalar
+from wire.errors import (
+    PARAMETER_INVALID,
+    PARAMETER_INVALID_BOOLEAN,
+    PARAMETER_INVALID_EMPTY,
+    PARAMETER_INVALID_INTEGER,
+    PARAMETER_INVALID_NUMBER,
+    PARAMETER_INVALID_STRING_TOO_LONG,
+    PARAMETER_MISSING,
+    PARAMETER_UNKNOWN,
+    ParamError,
+)
 
 __all__ = [
-    "ERROR_CODES",
-    "PARAMETER_INVALID",
-    "PARAMETER_INVALID_BOOLEAN",
-    "PARAMETER_INVALID_EMPTY",
-    "PARAMETER_INVALID_INTEGER",
-    "PARAMETER_INVALID_NUMBER",
-    "PARAMETER_INVALID_STRING_TOO_LONG",
-    "PARAMETER_MISSING",
-    "PARAMETER_UNKNOWN",
-    "ParamError",
+    "is_empty_marker",
+    "schema_branches",
+    "schema_shapes",
+    "schema_type",
     "validate",
+    "value_shape",
 ]
 
-# --------------------------------------------------------------------------- error codes
-
-PARAMETER_UNKNOWN: Final = "parameter_unknown"
-PARAMETER_MISSING: Final = "parameter_missing"
-PARAMETER_INVALID_EMPTY: Final = "parameter_invalid_empty"
-PARAMETER_INVALID_INTEGER: Final = "parameter_invalid_integer"
-PARAMETER_INVALID_NUMBER: Final = "parameter_invalid_number"
-PARAMETER_INVALID_BOOLEAN: Final = "parameter_invalid_boolean"
-PARAMETER_INVALID_STRING_TOO_LONG: Final = "parameter_invalid_string_too_long"
-PARAMETER_INVALID: Final = "parameter_invalid"
-
-ERROR_CODES: Final[Mapping[str, str]] = {
-    PARAMETER_UNKNOWN: "a property the (closed) object schema does not declare",
-    PARAMETER_MISSING: "a required property is absent, at any depth",
-    PARAMETER_INVALID_EMPTY: '"" where it cannot mean "unset": a required property, a non-string type '
-    'without a "" alternative, a string enum without "", or minLength >= 1',
-    PARAMETER_INVALID_INTEGER: "not an integer (optional '-' then ASCII digits, or a Python int that is "
-    "not a bool), outside minimum/maximum, or outside signed 64-bit",
-    PARAMETER_INVALID_NUMBER: "not a finite plain decimal (no exponent, nan or inf), "
-    "or outside minimum/maximum",
-    PARAMETER_INVALID_BOOLEAN: "not exactly 'true' or 'false' (or a Python bool)",
-    PARAMETER_INVALID_STRING_TOO_LONG: "a string (metadata values included) longer than maxLength",
-    PARAMETER_INVALID: "everything else: value not in enum, wrong shape (object/array/string expected), "
-    "maxItems/minItems, minLength, pattern (a decimal's digits and places), metadata key count (maxProperties) "
-    "or key length (x-key-max-length)",
-}
-"""Every code ``validate`` can raise, with when it is raised (all are ``invalid_request_error``)."""
+# --------------------------------------------------------------------------- patterns and limits
 
 _INT_RE = re.compile(r"-?[0-9]+", re.ASCII)
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 _NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SHOWN_CHARS = 100  # how much of an offending value a message quotes
-
-
-class ParamError(Exception):
-    """One Stripe ``invalid_request_error``; the mock serialises it as the 400 body."""
-
-    type: Final = "invalid_request_error"
-
-    def __init__(self, code: str, param: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.param = param
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"ParamError(code={self.code!r}, param={self.param!r}, message={self.message!r})"
-
-    def to_dict(self) -> dict[str, str]:
-        """The ``error`` object of a Stripe error response."""
-        return {"type": self.type, "code": self.code, "param": self.param, "message": self.message}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from harness import codec
 from harness.redaction import redact_headers, register_secret, scrub, scrub_obj
+from wire import codec
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 API_KEY_ENV = "HARNESS_API_KEY"

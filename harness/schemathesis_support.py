@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import schemathesis
 
-from harness.codec import FormError, encode_body
+from wire.codec import FormError, encode_body
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -25,8 +25,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 
 from contracts.loader import Contract, Operation, load_contract
-from contracts.validation import ParamError, validate
-from harness.codec import FormError, decode_body, decode_query
+from contracts.validation import validate
 from mockserver import idempotency
 from mockserver.context import Context, Handler
 from mockserver.errors import ApiError
@@ -37,6 +36,8 @@ from mockserver.includable import Hider, kept_paths
 from mockserver.messages import Request, Response
 from mockserver.objects import public_copy
 from mockserver.store import Store
+from wire.codec import FormError, decode_body, decode_query
+from wire.errors import ParamError
 
 log = logging.getLogger("mockserver")
 

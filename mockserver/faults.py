@@ -18,16 +18,17 @@ from urllib.parse import unquote_to_bytes
 
 from contracts.loader import load_contract
 from contracts.rules import load_rules
-from contracts.validation import ParamError, validate
-from harness import search_query
+from contracts.validation import validate
 from harness.findings import stable
-from harness.search_query import QuerySyntaxError, parse
 from mockserver import idempotency
 from mockserver.context import Context
 from mockserver.errors import ApiError
 from mockserver.expand import expand
 from mockserver.hooks import Hooks
 from mockserver.messages import Request, Response
+from wire import search_query
+from wire.errors import ParamError
+from wire.search_query import QuerySyntaxError, parse
 
 
 @dataclass(frozen=True)

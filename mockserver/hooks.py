@@ -13,8 +13,8 @@ from mockserver.context import Context
 from mockserver.messages import Request, Response
 
 if TYPE_CHECKING:
-    from contracts.validation import ParamError
     from mockserver.errors import ApiError
+    from wire.errors import ParamError
 
 
 class Hooks:

@@ -9,8 +9,8 @@ from urllib.parse import unquote
 
 import orjson
 
-from harness.codec import encode_body, encode_query
 from mockserver.app import MockApp
+from wire.codec import encode_body, encode_query
 
 TEST_KEY = "sk_test_inprocess0000000001"
 

@@ -23,14 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from contracts.loader import Operation
-from contracts.validation import (
-    PARAMETER_INVALID_INTEGER,
-    is_empty_marker,
-    schema_branches,
-    schema_type,
-    value_shape,
-)
+from contracts.validation import is_empty_marker, schema_branches, schema_type, value_shape
 from strategies.requests import ApiRequest, Expected, Refs, valid_requests
+from wire.errors import PARAMETER_INVALID_INTEGER
 
 __all__ = ["EXTREME_DECIMALS", "decimal_extremes", "extreme_slots", "integer_extremes",
            "one_field_extreme_requests", "path_variants", "within"]

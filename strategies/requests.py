@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from contracts.loader import Operation, fill_path, load_contract
-from harness.codec import encode
 from strategies.hints import (
     GLOBAL_HINTS,
     OPERATION_HINTS,
@@ -46,6 +45,7 @@ from strategies.hints import (
 )
 from strategies.schema import Defect, Mode, Unbuildable, boundary_values, defects, minimal_values, values
 from strategies.search import search_queries
+from wire.codec import encode
 
 __all__ = [
     "MAX_BINDINGS",

@@ -4,7 +4,7 @@ The dialect is the one `contracts/openapi.yaml` uses for requests: type string/i
 enum, min/maxLength, minimum/maximum, items/maxItems, properties/required/additionalProperties, anyOf (with
 Stripe's "emptyable" `anyOf: [<schema>, {type: string, enum: [""]}]`) and metadata hashes (maxProperties,
 x-key-max-length). Values are plain Python (str/int/float/bool/list/dict) nested like the request, ready for
-`harness.codec.encode`.
+`wire.codec.encode`.
 
 Everything the schema cannot say comes from hints (`strategies.hints`), looked up by the value's path with array
 indices written `*`: `values(schema, hints={"lines[*][period]": Ordered("start", "end")})`.
@@ -27,17 +27,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from contracts.validation import (
-    PARAMETER_INVALID_EMPTY,
-    PARAMETER_INVALID_INTEGER,
-    PARAMETER_MISSING,
-    PARAMETER_UNKNOWN,
-    is_empty_marker,
-    schema_branches,
-    schema_shapes,
-    schema_type,
-    value_shape,
-)
+from contracts.validation import is_empty_marker, schema_branches, schema_shapes, schema_type, value_shape
 from strategies.hints import (
     Attr,
     Bound,
@@ -62,6 +52,7 @@ from strategies.hints import (
     Use,
     split_path,
 )
+from wire.errors import PARAMETER_INVALID_EMPTY, PARAMETER_INVALID_INTEGER, PARAMETER_MISSING, PARAMETER_UNKNOWN
 
 __all__ = [
     "BOUNDARY_ARRAY_CAP",

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for Stripe search queries, generated from the grammar in harness.search_query.
+"""Hypothesis strategies for Stripe search queries, generated from the grammar in wire.search_query.
 
 Valid queries draw their values from real objects so searches actually select something instead of
 always returning nothing; malformed queries cover every rejection rule so the error path is fuzzed too.
@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.search_query import (
+from wire.search_query import (
     MAX_CLAUSES,
     MIN_SUBSTRING_LENGTH,
     SEARCHABLE_FIELDS,

@@ -1,6 +1,6 @@
 """The suites' own model of invoice search: queries built as data, rendered to text, judged without parsing.
 
-The mock answers searches with `harness.search_query` (a parser and a matcher). If the suites predicted results
+The mock answers searches with `wire.search_query` (a parser and a matcher). If the suites predicted results
 with that same code, a matcher bug would be in both the server and the oracle, and the property could not catch
 it. So this model never parses: a query is drawn as a list of `Clause` values, rendered to the text the server
 receives, and each invoice is judged clause by clause straight from the JSON object.

@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 
 from contracts.loader import Operation
 from harness.client import API_KEY_ENV
-from harness.codec import encode_body, encode_query
 from harness.findings import Category
 from harness.target import Target
 from strategies import valid_requests
@@ -37,6 +36,7 @@ from suites.checks import is_stripe_error, label_test
 from suites.conftest import OPERATION_IDS, snapshot
 from suites.pools import refs_for
 from suites.refusals import RESPONSE_BOUND, answered_safely, expect_status, finding, unchanged
+from wire.codec import encode_body, encode_query
 
 pytestmark = pytest.mark.robustness
 

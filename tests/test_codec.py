@@ -1,4 +1,4 @@
-"""Tests for harness.codec: the client and the mock must agree on Stripe's form encoding."""
+"""Tests for wire.codec: the client and the mock must agree on Stripe's form encoding."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import codec
-from harness.codec import (
+from wire import codec
+from wire.codec import (
     MAX_ARRAY_INDEX,
     MAX_DEPTH,
     MAX_PAIRS,

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.loader import load_contract
-from harness.codec import encode
 from strategies import Refs
 from strategies.extremes import (
     EXTREME_DECIMALS,
@@ -18,6 +17,7 @@ from strategies.extremes import (
     path_variants,
     within,
 )
+from wire.codec import encode
 
 CONTRACT = load_contract()
 

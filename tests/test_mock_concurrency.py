@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from harness.codec import encode_body, encode_query
 from harness.target import Target, fresh_test_key, start_embedded_mock
+from wire.codec import encode_body, encode_query
 
 THREADS = 8
 PHASE_SECONDS = 2.0

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from harness.search_query import parse
 from suites.search_model import Clause, SearchQuery, search_queries
+from wire.search_query import parse
 
 DRAFT = {"id": "in_1", "status": "draft", "customer": "cus_A", "currency": "usd", "total": 0, "created": 1700000000,
          "number": None, "metadata": {"order_id": "o1"}}
@@ -71,7 +71,7 @@ def test_the_grammar_accepts_every_rendered_query_and_agrees_where_the_model_dec
 def test_a_matcher_bug_is_visible_to_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Break the mock's matcher as the catalogue's search_substring_is_prefix does: the mock's own matcher then
     agrees with its bug, the model does not (it shares no code with the matcher)."""
-    from harness import search_query
+    from wire import search_query
 
     correct = search_query._positive_match
     monkeypatch.setattr(search_query, "_positive_match",

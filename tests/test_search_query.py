@@ -1,4 +1,4 @@
-"""Tests for the search query language model (harness.search_query) and its strategies (strategies.search).
+"""Tests for the search query language model (wire.search_query) and its strategies (strategies.search).
 
 The mock answers searches with this model and the suites predict answers with it, so a bug here would
 silently make both agree on the wrong thing; these tests pin each grammar rule to concrete outcomes.
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from harness.search_query import (
+from strategies.search import malformed_queries, search_queries
+from wire.search_query import (
     MAX_CLAUSES,
     SEARCHABLE_FIELDS,
     Clause,
@@ -21,7 +22,6 @@ from harness.search_query import (
     parse,
     quote_string,
 )
-from strategies.search import malformed_queries, search_queries
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from contracts.loader import Operation, load_contract
-from contracts.validation import ParamError, validate
-from harness.codec import MAX_PAIRS, FormError, decode, encode, encode_body
+from contracts.validation import validate
 from mockserver.app import MAX_BODY
 from mockserver.errors import ApiError as MockApiError
 from mockserver.expand import check_expand
@@ -32,6 +31,8 @@ from strategies import (
     values,
 )
 from strategies.hints import Ordered, exactly_one_of
+from wire.codec import MAX_PAIRS, FormError, decode, encode, encode_body
+from wire.errors import ParamError
 
 CONTRACT = load_contract()
 OPERATIONS = CONTRACT.seed_operations

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.validation import (
+from contracts.validation import validate
+from wire.codec import decode, encode
+from wire.errors import (
     ERROR_CODES,
     PARAMETER_INVALID,
     PARAMETER_INVALID_BOOLEAN,
@@ -21,9 +23,7 @@ from contracts.validation import (
     PARAMETER_MISSING,
     PARAMETER_UNKNOWN,
     ParamError,
-    validate,
 )
-from harness.codec import decode, encode
 
 EMPTY = {"type": "string", "enum": [""]}
 

@@ -6,7 +6,6 @@ import base64
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from harness.search_query import QuerySyntaxError, parse
 from mockserver import billing
 from mockserver.errors import ApiError, bad_state, no_such
 from mockserver.handlers import support
@@ -15,6 +14,7 @@ from mockserver.handlers.registry import handles
 from mockserver.lifecycle import refuse_params, require
 from mockserver.objects import check_representable, complete_field, new_object
 from mockserver.store import new_id, now
+from wire.search_query import QuerySyntaxError, parse
 
 if TYPE_CHECKING:
     from mockserver.context import Context
