@@ -98,7 +98,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from bench.head_to_head import sample_faults
-    from mockserver.faults import CATALOGUE
+    from harness.catalogue import CATALOGUE
 
     args = parse(list(sys.argv[1:] if argv is None else argv))
     if args.faults:

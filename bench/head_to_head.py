@@ -5,7 +5,7 @@
 1. Clean mock, `--budget` seconds each: plain `schemathesis run` with its defaults (and `--max-time`), then
    `pytest suites -n 2 --profile ci`; each against its own fresh embedded mock started alone (`--base-url`).
    Measured: checked requests per second, operations called / answered 2xx (of 50), failures (false alarms).
-2. Per planted fault (`mockserver.faults.CATALOGUE`), a fresh mock with that fault for each tool, stopping at the
+2. Per planted fault (`harness.catalogue.CATALOGUE`), a fresh mock with that fault for each tool, stopping at the
    first failure (`--max-failures 1` / `-x`) or at `--fault-budget` seconds. Schemathesis fails on the clean mock
    too, so its run uses the failures of step 1 as a `--baseline` (widened to every operation): only a failure
    the clean mock does not produce counts as catching the fault. A control run with no fault checks that rule.
@@ -345,8 +345,8 @@ def read_ours(finished: Finished, reports: Path, junit: Path) -> OursRun:
 def suite_files(fault: str) -> list[str]:
     """The suite a fault should trip first (as in harness.faultmatrix), then the others. Files, not `suites`:
     given a file and then its folder, pytest collects in folder order and the file loses its place."""
+    from harness.catalogue import CATALOGUE
     from harness.faultmatrix import SUITE_FILES
-    from mockserver.faults import CATALOGUE
 
     first = SUITE_FILES.get(CATALOGUE[fault].caught_by, []) if fault in CATALOGUE else []
     every = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "suites").glob("test_*.py"))
@@ -358,7 +358,7 @@ def suite_files(fault: str) -> list[str]:
 
 def family_order() -> tuple[dict[str, list[str]], list[str]]:
     """Faults by family (catalogue order), and the families interleaved across the suites that own them."""
-    from mockserver.faults import CATALOGUE
+    from harness.catalogue import CATALOGUE
 
     families: dict[str, list[str]] = {}
     for f in CATALOGUE.values():
@@ -459,7 +459,7 @@ class Bench:
     # -- step 2: one run per fault and tool ------------------------------------------------------------------
 
     def fault(self, name: str) -> FaultRow:
-        from mockserver.faults import CATALOGUE
+        from harness.catalogue import CATALOGUE
 
         faults = (name,) if name in CATALOGUE else ()
         budget = self.args.fault_budget
@@ -494,7 +494,7 @@ class Bench:
 
 
 def pick_faults(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
-    from mockserver.faults import CATALOGUE
+    from harness.catalogue import CATALOGUE
 
     if args.faults:
         names = [n.strip() for n in args.faults.split(",") if n.strip()]
@@ -515,7 +515,7 @@ def _rate(n: int, seconds: float) -> float:
 
 
 def render(b: Bench, faults: list[str], wall: float) -> str:
-    from mockserver.faults import CATALOGUE
+    from harness.catalogue import CATALOGUE
 
     st, ours = b.st_clean, b.ours_clean
     assert st is not None and ours is not None

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mockserver.faults import CATALOGUE
+from harness.catalogue import CATALOGUE, CatalogueError
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     multi.add_argument("--min-precision", type=float, default=1.0, help="exit 1 below this precision (default 1)")
     multi.add_argument("--workers", type=int, default=2, help="xdist workers per run (default 2)")
     args = parser.parse_args(argv)
+    try:
+        len(CATALOGUE)  # the mock lists its faults (a process): a broken mock is one clear message, not a traceback
+    except CatalogueError as exc:
+        print(f"harness.faultmatrix: {exc}", file=sys.stderr)
+        return 2
 
     if args.multi is not None:
         from harness import multifault

@@ -10,7 +10,7 @@ operations stay one finding per operation.
 
 Two ways to produce one:
 
-- ``raise CheckFailed(finding)`` (what ``suites.checks.fail`` does): the property under test is violated and the
+- ``raise CheckFailed(finding)`` (what ``harness.checks.fail`` does): the property under test is violated and the
   test stops there, as an assertion would.
 - ``record(finding)``: a cross-cutting property (JSON content type, ``Request-Id``, error envelope, ``livemode``,
   Unix-second timestamps, schema conformance) is violated; the finding is kept and the test goes on to check its

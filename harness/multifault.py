@@ -5,7 +5,7 @@
 Real servers have many defects at once; a harness proven one planted fault at a time can still let a shallow
 defect hide a deep one, or report one defect forty times. For each seed, K faults are drawn from the catalogue
 (`random.Random(seed)`, so a seed always plants the same faults), one run of all suites goes against the mock with
-all of them, and its ``findings.json`` is scored with each fault's `Recognise` entry:
+all of them, and its ``findings.json`` is scored with each fault's recogniser (`harness.catalogue`):
 
 - **recall**: the share of planted faults that appear as a finding of their own (at least one finding the fault's
   recogniser matches). A fault whose every operation another planted fault removed (an operation that is not
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.loader import load_contract
-from mockserver.faults import CATALOGUE, INDISTINGUISHABLE, Fault
+from harness.catalogue import CATALOGUE, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFECT_CATEGORIES = ("server error", "contract violation", "invariant violation", "not implemented")
@@ -70,7 +70,7 @@ class SeedResult:
 
 def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
     """The K faults seed `seed` plants (deterministic; sorted for display), never two of one
-    `INDISTINGUISHABLE` group."""
+    `CATALOGUE.indistinguishable` group."""
     names = sorted(pool if pool is not None else
                    (n for n, f in CATALOGUE.items() if n not in NOT_DRAWN and f.finding is not None))
     unscored = [n for n in names if CATALOGUE[n].finding is None]
@@ -82,7 +82,7 @@ def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
     rng.shuffle(names)
     chosen: list[str] = []
     for name in names:  # never two faults whose findings no scorer could tell apart
-        if not any(name in group and group & set(chosen) for group in INDISTINGUISHABLE):
+        if not any(name in group and group & set(chosen) for group in CATALOGUE.indistinguishable):
             chosen.append(name)
         if len(chosen) == k:
             return sorted(chosen)
@@ -90,16 +90,9 @@ def draw(seed: int, k: int, pool: Iterable[str] | None = None) -> list[str]:
 
 
 def removed_operations(faults: Iterable[str]) -> set[str]:
-    """Labels of the operations the planted faults make unavailable (faults with a ``missing`` set)."""
+    """Labels of the operations the planted faults make unavailable (the catalogue's ``removes``)."""
     contract = load_contract()
-    removed: set[str] = set()
-    for name in faults:
-        hooks = CATALOGUE[name].hooks
-        missing = getattr(hooks, "missing", None)
-        if missing is not None and not missing:  # the set is built when the fault is (e.g. from the contract)
-            missing = getattr(hooks(), "missing", None)
-        removed |= {contract[op_id].label for op_id in (missing or ())}
-    return removed
+    return {contract[op_id].label for name in faults for op_id in CATALOGUE[name].removes}
 
 
 def is_masked(fault: Fault, removed: set[str]) -> bool:

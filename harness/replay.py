@@ -75,7 +75,7 @@ class Replayer:
 
     def __init__(self, primary: ApiClient, second: ApiClient | None = None) -> None:
         self.primary, self.second = primary, second
-        import suites.checks  # noqa: F401 - registers the checks a predicate names
+        import harness.checks  # noqa: F401 - registers the checks a predicate names
         from contracts.loader import load_contract
 
         self.contract = load_contract()

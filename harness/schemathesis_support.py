@@ -112,7 +112,7 @@ def list_envelope(ctx: schemathesis.CheckContext, response: schemathesis.Respons
 
 API_CHECKS = [stripe_error_shape, request_id_header, livemode_false_for_test_keys, list_envelope]
 
-# Failures the suites' own checks (suites/checks.py) judge on the same answer, with their own signatures, so a
+# Failures the suites' own checks (harness/checks.py) judge on the same answer, with their own signatures, so a
 # defect seen by both is one finding: server errors, content types, response schema, malformed JSON, and our
 # custom checks of Request-Id, livemode and the error envelope's type/message.
 _JUDGED_BY_OURS = {"ST101", "ST102", "ST104", "ST105", "ST106", "ST108", "ST109", "ST110"}
@@ -150,7 +150,7 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
                                f"{status} instead of {'/'.join(documented)}", stable(message[:500]),
                                operations=[operation], raw=raw, predicate={"check": "succeeds", "kwargs": {}}))
             continue
-        if code == "ST901" and "does not name the param" in message:  # the same as suites/checks.py's
+        if code == "ST901" and "does not name the param" in message:  # the same as harness/checks.py's
             out.append(Finding(Category.CONTRACT, "errors name the offending parameter", ANY_OPERATION,
                                "error.param missing", stable(message[:500]), operations=[operation], raw=raw))
             continue

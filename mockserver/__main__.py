@@ -7,6 +7,7 @@ the in-memory state needs no locks and every request is applied atomically.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -25,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port-file", type=Path, help="write the bound port to this file once listening")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="enable a planted bug from the fault catalogue (repeatable); --fault list shows them")
+    parser.add_argument("--json", action="store_true",
+                        help="with --fault list: print the catalogue as JSON (what the fault matrix reads)")
     parser.add_argument("--chaos", action="append", default=[], metavar="SETTING",
                         help="chaos setting, e.g. latency=0.05, rate_limit=0.1, unavailable=0.1, extra_fields, "
                              "extra_headers (repeatable)")
@@ -41,10 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.json and "list" not in args.fault:
+        print("error: --json goes with --fault list", file=sys.stderr)
+        return 2
     if "list" in args.fault:
-        from mockserver.faults import describe_catalogue
+        from mockserver.faults import catalogue_data, describe_catalogue
 
-        print(describe_catalogue())
+        print(json.dumps(catalogue_data(), indent=1) if args.json else describe_catalogue())
         return 0
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

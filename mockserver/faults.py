@@ -3,12 +3,14 @@
 `python -m mockserver --fault NAME` (or `pytest --fault NAME` / HARNESS_FAULT for the embedded mock) turns one on.
 Each entry says what it breaks and which suite should catch it; `python -m harness.faultmatrix` checks that every
 one is caught. Faults only use the app's extension points (mockserver.hooks.Hooks): no handler knows about them.
+
+The harness never imports this module: it learns the catalogue from `python -m mockserver --fault list --json`
+(`catalogue_data`), so the mock and the harness stay two programs that share only the wire format and the contract.
 """
 
 from __future__ import annotations
 
 import copy
-import fnmatch
 import re
 import time
 from collections.abc import Callable
@@ -19,7 +21,6 @@ from urllib.parse import unquote_to_bytes
 from contracts.loader import load_contract
 from contracts.rules import load_rules
 from contracts.validation import validate
-from harness.findings import stable
 from mockserver import idempotency
 from mockserver.context import Context
 from mockserver.errors import ApiError
@@ -36,12 +37,14 @@ class Recognise:
     """How the finding a fault causes is recognised in a run's findings (``reports/findings.json``).
 
     A finding is this fault's when its category is one of `categories` (any, if empty), the text ``"check
-    (signature)"`` matches the regular expression `check` (case-insensitive search) and its ``operation`` matches
-    one of the shell patterns in `operations` (for a finding not tied to one operation, ``"*"``, one of the operations
-it was seen on must; one seen nowhere in particular matches any).
-    `expect` is how many distinct findings the fault should produce: one, or one per operation when it breaks
-    several operations independently (an operation that is not implemented is its own finding). `also`: further
-    shapes its findings take (a finding matching any of them is this fault's).
+    (signature)"`` matches the regular expression `check` or names one of the `statements` (case-insensitive
+    search) and its ``operation`` matches one of the shell patterns in `operations` (for a finding not tied to one
+    operation, ``"*"``, one of the operations it was seen on must; one seen nowhere in particular matches any).
+    `statements` are check names quoted literally (a relation rule's statement); the reader folds their per-run
+    values as findings do before matching. `expect` is how many distinct findings the fault should produce: one,
+    or one per operation when it breaks several operations independently (an operation that is not implemented is
+    its own finding). `also`: further shapes its findings take (a finding matching any of them is this fault's).
+    The harness applies it (``harness.catalogue``); here it is data.
     """
 
     check: str
@@ -49,21 +52,13 @@ it was seen on must; one seen nowhere in particular matches any).
     categories: tuple[str, ...] = ()
     expect: int = 1
     also: tuple[Recognise, ...] = ()
+    statements: tuple[str, ...] = ()
 
-    def matches(self, finding: dict[str, Any]) -> bool:
-        return self._matches_self(finding) or any(other.matches(finding) for other in self.also)
-
-    def _matches_self(self, finding: dict[str, Any]) -> bool:
-        if self.categories and finding.get("category") not in self.categories:
-            return False
-        text = f"{finding.get('check', '')} ({finding.get('signature', '')})"
-        if not re.search(self.check, text, re.IGNORECASE):
-            return False
-        operation = str(finding.get("operation", ""))
-        seen_on = [str(op) for op in finding.get("operations") or ()] if operation == "*" else [operation]
-        if not seen_on:  # a defect of the whole server, seen nowhere in particular
-            return True
-        return any(fnmatch.fnmatchcase(op, pattern) for op in seen_on for pattern in self.operations)
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form `python -m mockserver --fault list --json` prints (every field, `also` nested)."""
+        return {"check": self.check, "statements": list(self.statements), "operations": list(self.operations),
+                "categories": list(self.categories), "expect": self.expect,
+                "also": [other.to_dict() for other in self.also]}
 
 
 CONTRACT, INVARIANT, SERVER, MISSING = "contract violation", "invariant violation", "server error", "not implemented"
@@ -545,7 +540,7 @@ class AmountRemainingStale(Hooks):
 
 # -- amount relations: one fault per `relation` row of the rules table (contracts/rules.yaml) ------------------------
 # Each breaks what the answers say, wherever an invoice, line or item is carried (nested ones included); the
-# cross-cutting check (suites.checks.amounts_add_up) catches it in whichever suite sees it first.
+# cross-cutting check (harness.checks.amounts_add_up) catches it in whichever suite sees it first.
 
 RELATION_FAULTS: dict[str, str] = {"amount_remaining_stale_after_pay": "amounts.amount_remaining"}  # fault -> rule
 
@@ -571,10 +566,9 @@ def relation_fault(name: str, rule: str, breaks: str, also: tuple[str, ...] = ()
     relations that follow from it (a wrong subtotal also breaks subtotal_excluding_tax = subtotal), `extra` a
     regular expression for the other checks it trips, so every finding it causes is explained."""
     RELATION_FAULTS[name] = rule
-    parts = [re.escape(stable(load_rules()[r].statement)) for r in (rule, *also)]  # as findings fold IDs
+    statements = tuple(load_rules()[r].statement for r in (rule, *also))
     return fault(name, "amounts", breaks, "conformance",
-                 finding=Recognise("|".join([*parts, *([extra] if extra else [])]), categories=(INVARIANT,),
-                                   expect=1 + len(also)))
+                 finding=Recognise(extra, categories=(INVARIANT,), expect=1 + len(also), statements=statements))
 
 
 @relation_fault("due_date_on_charge_automatically", "invoice.due_date.null_unless_send_invoice",
@@ -1237,6 +1231,27 @@ def fault_hooks(names: list[str]) -> list[Hooks]:
                 raise ValueError(f"unknown fault {part!r}; `python -m mockserver --fault list` shows the catalogue")
             hooks.append(CATALOGUE[part].hooks())
     return hooks
+
+
+def removed_operations(fault: Fault) -> frozenset[str]:
+    """The operationIds a fault makes unavailable (its hooks' ``missing`` set; empty for most faults)."""
+    missing = getattr(fault.hooks, "missing", None)
+    if missing is not None and not missing:  # the set is built when the fault is (e.g. from the contract)
+        missing = getattr(fault.hooks(), "missing", None)
+    return frozenset(missing or ())
+
+
+def catalogue_data() -> dict[str, Any]:
+    """The catalogue as JSON-ready data, what `python -m mockserver --fault list --json` prints::
+
+        {"faults": [{"name", "family", "breaks", "caught_by", "finding": Recognise.to_dict() | null,
+                     "removes": [operationId, ...]}, ...],
+         "indistinguishable": [[name, ...], ...]}
+    """
+    faults = [{"name": f.name, "family": f.family, "breaks": f.breaks, "caught_by": f.caught_by,
+               "finding": f.finding.to_dict() if f.finding is not None else None,
+               "removes": sorted(removed_operations(f))} for f in CATALOGUE.values()]
+    return {"faults": faults, "indistinguishable": [sorted(group) for group in INDISTINGUISHABLE]}
 
 
 def describe_catalogue() -> str:

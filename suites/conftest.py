@@ -78,9 +78,9 @@ def every(client: ApiClient, op: Operation, path_params: dict[str, str], params:
     `READ_PAGE` (``starting_after``, or ``page`` = ``next_page`` for a search).
 
     :returns: the objects, as the pages gave them (at most 200 pages).
-    :raises CheckFailed: a page is not a 2xx (``suites.checks.succeeds``: a 5xx is that operation's finding).
+    :raises CheckFailed: a page is not a 2xx (``harness.checks.succeeds``: a 5xx is that operation's finding).
     """
-    from suites.checks import succeeds
+    from harness.checks import succeeds
 
     objects: list[dict] = []
     cursor: dict = {}

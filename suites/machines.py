@@ -20,10 +20,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant
 from contracts.loader import Contract, fill_path
 from contracts.rules import Decision
 from harness import depth
+from harness.checks import INVARIANT, fail, is_stripe_error, succeeds
 from harness.client import ApiClient, Response
 from harness.profiles import Profile
 from harness.world import World
-from suites.checks import INVARIANT, fail, is_stripe_error, succeeds
 
 if TYPE_CHECKING:
     from suites.conftest import RuleGate

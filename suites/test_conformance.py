@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.checks import label_test, succeeds
 from strategies import boundary_requests, valid_requests
-from suites.checks import label_test, succeeds
 from suites.conftest import OPERATION_IDS, call
 from suites.pools import refs_for
 from suites.preconditions import PRECONDITIONS

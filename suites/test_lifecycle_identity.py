@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, precondition, rule, run_state_machine_as_test
 
 from contracts.rules import Decision, load_rules
-from suites.checks import label_test
+from harness.checks import label_test
 from suites.machines import ApiMachine, expect, machine_settings
 
 RULES = load_rules()

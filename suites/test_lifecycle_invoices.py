@@ -26,7 +26,7 @@ from hypothesis.stateful import (
 )
 
 from contracts.rules import DELETED, Decision, load_rules
-from suites.checks import is_stripe_error, label_test
+from harness.checks import is_stripe_error, label_test
 from suites.machines import ApiCalls, ApiMachine, expect, machine_settings
 
 pytestmark = pytest.mark.lifecycle

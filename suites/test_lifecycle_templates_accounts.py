@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
 
 from contracts.rules import load_rules
-from suites.checks import label_test
+from harness.checks import label_test
 from suites.machines import ApiMachine, expect, machine_settings
 
 pytestmark = pytest.mark.lifecycle

@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.loader import fill_path
+from harness.checks import CONTRACT, fail, is_stripe_error, label_test
 from harness.client import FORM_CONTENT_TYPE
 from strategies import ApiRequest, invalid_requests
-from suites.checks import CONTRACT, fail, is_stripe_error, label_test
 from suites.conftest import OPERATION_IDS, snapshot
 from suites.pools import refs_for
 from suites.refusals import answered_safely

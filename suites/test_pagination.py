@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness.checks import CONTRACT, INVARIANT, fail, finding, is_stripe_error, label_test, succeeds
 from harness.client import ApiClient
 from harness.findings import record
 from harness.world import RecipeFailed, Unavailable, World
-from suites.checks import CONTRACT, INVARIANT, fail, finding, is_stripe_error, label_test, succeeds
 from suites.conftest import READ_PAGE, call, every
 
 pytestmark = pytest.mark.pagination

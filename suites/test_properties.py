@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.loader import load_contract
+from harness.checks import CONTRACT, INVARIANT, fail, is_stripe_error, label_test, succeeds
 from strategies.search import malformed_queries
-from suites.checks import CONTRACT, INVARIANT, fail, is_stripe_error, label_test, succeeds
 from suites.conftest import SEED_OPERATIONS, call, every
 from suites.preconditions import PRECONDITIONS
 from suites.search_model import SearchQuery, search_queries

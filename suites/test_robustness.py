@@ -27,12 +27,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.loader import Operation
+from harness.checks import is_stripe_error, label_test
 from harness.client import API_KEY_ENV
 from harness.findings import Category
 from harness.target import Target
 from strategies import valid_requests
 from strategies.extremes import one_field_extreme_requests, path_variants
-from suites.checks import is_stripe_error, label_test
 from suites.conftest import OPERATION_IDS, snapshot
 from suites.pools import refs_for
 from suites.refusals import RESPONSE_BOUND, answered_safely, expect_status, finding, unchanged

@@ -21,11 +21,11 @@ from hypothesis import settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance, unsupported_method
 
 from contracts.loader import CONTRACT_PATH
+from harness.checks import label_test, livemode_is_false, timestamps_are_unix_seconds, well_formed
 from harness.findings import CheckFailed, record
 from harness.profiles import active
 from harness.redaction import scrub
 from harness.schemathesis_support import API_CHECKS, findings_from, send_case
-from suites.checks import label_test, livemode_is_false, timestamps_are_unix_seconds, well_formed
 
 pytestmark = [pytest.mark.schemathesis]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from suites.checks import CONTRACT, fail, is_stripe_error, label_test
+from harness.checks import CONTRACT, fail, is_stripe_error, label_test
 from suites.conftest import OPERATION_IDS, READ_PAGE, SEED_OPERATIONS, call, every, snapshot
 from suites.preconditions import PRECONDITIONS
 

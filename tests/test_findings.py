@@ -8,13 +8,12 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from contracts.loader import load_contract
-from harness import findings, steps
+from harness import checks, findings, steps
 from harness.client import Exchange, Response
 from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding
 from harness.findings_output import load_parts, markdown, save_part, summary_lines, write_reports
 from harness.findings_plugin import exit_status
 from harness.redaction import register_secret
-from suites import checks
 
 CONTRACT = load_contract()
 KEY = "sk_test_findingsunit" + "0123456789abcdef"

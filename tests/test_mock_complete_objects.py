@@ -281,9 +281,8 @@ def test_an_embedded_stub_is_one_schema_finding_listing_what_is_missing() -> Non
     """A stub misses many required fields of one object: that is one defect, so one finding that names them all."""
     from requests.structures import CaseInsensitiveDict
 
-    from harness import findings, steps
+    from harness import checks, findings, steps
     from harness.client import Exchange, Response
-    from suites import checks
 
     findings.reset()
     steps.reset()

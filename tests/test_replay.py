@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from contracts.loader import load_contract
-from harness import findings, steps
+from harness import checks, findings, steps
 from harness.client import ApiClient
 from harness.findings import CheckFailed, Finding
 from harness.findings_output import write_reports
 from harness.replay import Replayer, replay_all
 from harness.target import fresh_test_key, start_embedded_mock
-from suites import checks
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = load_contract()
@@ -94,7 +93,7 @@ def test_the_replay_command_exit_code_and_output(faulty, clean, tmp_path):
 
 
 SUITE = '''
-from suites.checks import label_test, succeeds
+from harness.checks import label_test, succeeds
 
 
 def test_one(api, contract):

@@ -30,7 +30,7 @@ FAILING_TITLE = "Deliberate contract violation (report test)"
 PASSING_TITLE = "GET /v1/invoices: no API key → 401"
 
 FAILING_TEST = f'''
-from suites.checks import CONTRACT, fail, label_test
+from harness.checks import CONTRACT, fail, label_test
 
 
 def test_deliberate_contract_violation(api, contract):
