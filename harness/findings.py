@@ -4,7 +4,7 @@ A check that is violated produces a `Finding` instead of a bare assertion messag
 ``(category, check, operation, signature)``: the same defect seen by forty tests is one finding with
 ``count == 40`` and forty entries in ``tests``. A defect of shared code (no ``Request-Id`` header, error objects
 without ``param``, ``limit`` ignored by every list, a field of the wrong type in every invoice answer: contract and
-invariant findings, see ``suites.checks.ACROSS_OPERATIONS``) uses ``operation == ANY_OPERATION`` and lists where it
+invariant findings, see ``harness.checks.ACROSS_OPERATIONS``) uses ``operation == ANY_OPERATION`` and lists where it
 was seen in ``operations``, so it is one finding however many operations show it. Server errors and missing
 operations stay one finding per operation.
 
