@@ -2,7 +2,7 @@
 
 `python -m bench firstfailure [--sample N | --faults a,b | --all] [--profile ci] [--vs-ref REV] [--budget S]`
 
-For each fault of the catalogue (`mockserver.faults.CATALOGUE`; by default a sample of 12 taken one family at a
+For each fault of the catalogue (`harness.catalogue.CATALOGUE`; by default a sample of 12 taken one family at a
 time, as `bench headtohead --sample` does), one run of `python -m pytest suites -n 2 --profile ci -x --fault NAME`
 on the embedded mock, the way a developer or CI would run it: every suite, in the order the harness gives them
 (no "suite meant to catch it" first). The benchmark's pytest plugin (`-p bench.head_to_head`) notes when the
