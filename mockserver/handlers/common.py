@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 METADATA_MAX_KEYS = 50
 
 
+def optional(params: dict, name: str) -> Any:
+    """A parameter's value, with "" (Stripe's way to unset a field) read as absent: None."""
+    value = params.get(name)
+    return None if value == "" else value
+
+
 def store(ctx: Context, kind: str, obj: dict) -> dict:
     return ctx.account.collection(kind).add(obj)
 

@@ -13,7 +13,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import create, fetch, list_objects, store
+from mockserver.handlers.common import create, fetch, list_objects, optional, store
 from mockserver.handlers.registry import handles
 from mockserver.objects import KINDS, new_object
 from mockserver.store import new_id, now
@@ -35,12 +35,6 @@ HOURS = 3600
 # Generated transactions are spread over the past days, newest a minute ago, each a few hours before the next.
 TRANSACTION_SPACING = 7 * HOURS
 DEFAULT_SESSION_ACCOUNT_LIMIT = 100
-
-
-def _opt(params: dict, name: str) -> Any:
-    """A parameter's value, with "" (unset) read as absent."""
-    value = params.get(name)
-    return None if value == "" else value
 
 
 def _new_refresh_id(ctx: Context, account_id: str) -> str:
@@ -84,10 +78,10 @@ def _balance(category: str) -> dict:
 def create_account(ctx: Context) -> dict:
     """A linked account as if the hosted flow had just finished, with its first transaction refresh done."""
     p = ctx.params
-    customer_id = _opt(p, "customer")
+    customer_id = optional(p, "customer")
     if customer_id is not None and ctx.account.collection("customer").get(customer_id) is None:
         raise no_such("customer", customer_id, param="customer")
-    category = _opt(p, "category") or "cash"
+    category = optional(p, "category") or "cash"
     permissions = list(dict.fromkeys(p.get("permissions") or DEFAULT_PERMISSIONS))
     count = p.get("transactions", DEFAULT_TRANSACTIONS)
     account_id = new_id(KINDS[ACCOUNT][0])
@@ -95,8 +89,8 @@ def create_account(ctx: Context) -> dict:
         "id": account_id,
         "account_holder": {"type": "customer", "customer": customer_id, "account": None,
                            "customer_account": None} if customer_id else None,
-        "display_name": _opt(p, "display_name") or "Sample Checking Account",
-        "institution_name": _opt(p, "institution_name") or "StripeBank",
+        "display_name": optional(p, "display_name") or "Sample Checking Account",
+        "institution_name": optional(p, "institution_name") or "StripeBank",
         "category": category, "subcategory": SUBCATEGORY[category], "status": "active",
         "last4": f"{secrets.randbelow(10_000):04d}", "permissions": permissions, "subscriptions": [],
         "supported_payment_method_types": ["link", "us_bank_account"] if category == "cash" else ["link"],
@@ -175,7 +169,7 @@ def _account_holder(ctx: Context, holder: dict) -> dict:
     kind = holder["type"]
     out = {"type": kind, "account": None, "customer": None, "customer_account": None}
     if kind == "customer":
-        customer_id = _opt(holder, "customer")
+        customer_id = optional(holder, "customer")
         if customer_id is None:
             raise ApiError(400, "Missing required param: account_holder[customer].", code="parameter_missing",
                            param="account_holder[customer]")
@@ -183,12 +177,12 @@ def _account_holder(ctx: Context, holder: dict) -> dict:
             raise no_such("customer", customer_id, param="account_holder[customer]")
         out["customer"] = customer_id
     else:
-        account_id = _opt(holder, "account")
+        account_id = optional(holder, "account")
         if account_id is None:
             raise ApiError(400, "Missing required param: account_holder[account].", code="parameter_missing",
                            param="account_holder[account]")
         out["account"] = account_id
-    out["customer_account"] = _opt(holder, "customer_account")
+    out["customer_account"] = optional(holder, "customer_account")
     return out
 
 
@@ -200,13 +194,13 @@ def create_session(ctx: Context) -> dict:
     filters = None
     if filters_in:
         filters = {"account_subcategories": filters_in.get("account_subcategories") or None,
-                   "country": _opt(filters_in, "country"),
-                   "require_payment_method_support": _opt(filters_in, "require_payment_method_support")}
+                   "country": optional(filters_in, "country"),
+                   "require_payment_method_support": optional(filters_in, "require_payment_method_support")}
     limit = (p.get("limits") or {}).get("accounts", "")
     if limit != "" and not 1 <= limit <= DEFAULT_SESSION_ACCOUNT_LIMIT:
         raise ApiError(400, f"limits[accounts] must be between 1 and {DEFAULT_SESSION_ACCOUNT_LIMIT}.",
                        code="parameter_invalid_integer", param="limits[accounts]")
-    manual_mode = _opt(p.get("manual_entry") or {}, "mode") or "automatic"
+    manual_mode = optional(p.get("manual_entry") or {}, "mode") or "automatic"
     session_id = new_id(KINDS[SESSION][0])
     return create(
         ctx, SESSION, id=session_id, account_holder=holder,
@@ -214,7 +208,7 @@ def create_session(ctx: Context) -> dict:
         client_secret=f"fcsess_client_secret_{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}",
         filters=filters, limits={"accounts": DEFAULT_SESSION_ACCOUNT_LIMIT if limit == "" else limit},
         manual_entry={"mode": manual_mode}, permissions=list(dict.fromkeys(p["permissions"])),
-        prefetch=list(dict.fromkeys(p.get("prefetch") or [])), return_url=_opt(p, "return_url"),
+        prefetch=list(dict.fromkeys(p.get("prefetch") or [])), return_url=optional(p, "return_url"),
         bank_account_token=None,
     )
 

@@ -14,7 +14,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, bad_state
-from mockserver.handlers.common import create, fetch, merge_metadata, reference
+from mockserver.handlers.common import create, fetch, merge_metadata, optional, reference
 from mockserver.handlers.registry import handles
 from mockserver.lifecycle import require
 from mockserver.objects import complete_field
@@ -52,12 +52,6 @@ PEOPLE = (
                  "postal_code": "98101", "state": "WA"}},
 )
 TEST_ID_NUMBER = "000000000"
-
-
-def _opt(params: dict, name: str) -> Any:
-    """A parameter's value, with "" (unset) read as absent."""
-    value = params.get(name)
-    return None if value == "" else value
 
 
 def _redact_value(value: Any) -> Any:
@@ -118,8 +112,8 @@ def _check_requires_input(session: dict, action: str) -> str:
 @handles("CreateIdentityVerificationSession")
 def create_session(ctx: Context) -> dict:
     p = ctx.params
-    flow = _opt(p, "verification_flow")
-    kind = _opt(p, "type")
+    flow = optional(p, "verification_flow")
+    kind = optional(p, "type")
     if flow is not None and kind is not None:
         raise ApiError(400, "You may only specify one of these parameters: type, verification_flow.",
                        code="parameters_exclusive", param="type")
@@ -132,9 +126,9 @@ def create_session(ctx: Context) -> dict:
         client_secret=f"{session_id}_secret_{token}", url=f"https://verify.stripe.com/start/test_{token}",
         options=_options(None, p.get("options")), provided_details=_provided_details(None, p.get("provided_details")),
         related_customer=customer["id"] if customer else None,
-        related_customer_account=_opt(p, "related_customer_account"),
-        related_person=p.get("related_person") or None, client_reference_id=_opt(p, "client_reference_id"),
-        metadata=_opt(p, "metadata") or {}, last_error=None, last_verification_report=None,
+        related_customer_account=optional(p, "related_customer_account"),
+        related_person=p.get("related_person") or None, client_reference_id=optional(p, "client_reference_id"),
+        metadata=optional(p, "metadata") or {}, last_error=None, last_verification_report=None,
         redaction=None, verified_outputs=None,
     )
 
@@ -147,7 +141,7 @@ def update_session(ctx: Context) -> dict:
     p = ctx.params
     # Work out every new value first, so a refused update leaves the session untouched.
     changes: dict[str, Any] = {}
-    kind = _opt(p, "type")
+    kind = optional(p, "type")
     if kind is not None and kind != session["type"]:
         if session["type"] == "verification_flow":
             raise ApiError(400, "The type of a VerificationSession created from a verification flow cannot be "

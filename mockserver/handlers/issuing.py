@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError
-from mockserver.handlers.common import apply_updates, create, fetch, reference, store
+from mockserver.handlers.common import apply_updates, create, fetch, optional, reference, store
 from mockserver.handlers.registry import handles
 from mockserver.objects import new_object
 from mockserver.store import now
@@ -34,12 +34,6 @@ CATEGORY_CODES = {
 GENERIC_CODE = "5999"
 DEFAULT_MERCHANT = {"category": "taxicabs_limousines", "name": "Rocket Rides", "city": "San Francisco",
                     "country": "US", "postal_code": "94107", "state": "CA"}
-
-
-def _opt(params: dict, name: str) -> Any:
-    """A parameter's value, with "" (unset) read as absent."""
-    value = params.get(name)
-    return None if value == "" else value
 
 
 def _merchant(given: dict) -> dict:
@@ -91,14 +85,14 @@ def _card(ctx: Context, card_id: str | None, cardholder_id: str | None, currency
 def create_authorization(ctx: Context) -> dict:
     p = ctx.params
     card = reference(ctx, CARD, "card")
-    if card is not None and _opt(p, "cardholder") not in (None, card["cardholder"]["id"]):
+    if card is not None and optional(p, "cardholder") not in (None, card["cardholder"]["id"]):
         raise ApiError(400, f"The card {card['id']} belongs to cardholder {card['cardholder']['id']}, not "
                             f"{p['cardholder']}.", code="parameter_invalid", param="cardholder")
     amount = p["amount"]
-    currency = (_opt(p, "currency") or (card["currency"] if card else "usd")).lower()
+    currency = (optional(p, "currency") or (card["currency"] if card else "usd")).lower()
     if card is None:  # mock only: issue a card for this authorization
-        card = _card(ctx, None, _opt(p, "cardholder"), currency)
-    method = _opt(p, "authorization_method") or "online"
+        card = _card(ctx, None, optional(p, "cardholder"), currency)
+    method = optional(p, "authorization_method") or "online"
     approved = card["status"] == "active"
     created = now()
     return create(
@@ -106,8 +100,8 @@ def create_authorization(ctx: Context) -> dict:
         merchant_currency=currency, amount_details={"atm_fee": None, "cashback_amount": None}, approved=approved,
         authorization_method=method, card_presence="not_present" if method in ("online", "keyed_in") else "present",
         card=card, cardholder=card["cardholder"]["id"],
-        status=_opt(p, "status") or ("pending" if approved else "closed"),
-        merchant_data=_merchant(p.get("merchant_data") or {}), metadata=_opt(p, "metadata") or {},
+        status=optional(p, "status") or ("pending" if approved else "closed"),
+        merchant_data=_merchant(p.get("merchant_data") or {}), metadata=optional(p, "metadata") or {},
         network_data={"acquiring_institution_id": None, "system_trace_audit_number": None,
                       "transaction_id": f"{secrets.randbelow(10**12):012d}"},
         pending_request=None,
@@ -145,10 +139,10 @@ def _individual(given: Any) -> dict | None:
     terms = (given.get("card_issuing") or {}).get("user_terms_acceptance")
     card_issuing = None
     if isinstance(terms, dict):
-        card_issuing = {"user_terms_acceptance": {"date": _opt(terms, "date"), "ip": _opt(terms, "ip"),
+        card_issuing = {"user_terms_acceptance": {"date": optional(terms, "date"), "ip": optional(terms, "ip"),
                                                   "user_agent": None}}
-    return {"card_issuing": card_issuing, "dob": None, "first_name": _opt(given, "first_name"),
-            "last_name": _opt(given, "last_name"), "verification": None}
+    return {"card_issuing": card_issuing, "dob": None, "first_name": optional(given, "first_name"),
+            "last_name": optional(given, "last_name"), "verification": None}
 
 
 @handles("CreateIssuingCardholder")
@@ -156,10 +150,11 @@ def create_cardholder(ctx: Context) -> dict:
     """Stripe's defaults: an individual, `active` (authorizations on its cards are allowed)."""
     p = ctx.params
     address = p["billing"]["address"]
-    return create(ctx, CARDHOLDER_KIND, name=p["name"], type=_opt(p, "type") or "individual",
-                  email=_opt(p, "email"), phone_number=_opt(p, "phone_number"), status=_opt(p, "status") or "active",
-                  billing={"address": {name: _opt(address, name) for name in ADDRESS_FIELDS}},
-                  individual=_individual(p.get("individual")), metadata=_opt(p, "metadata") or {})
+    return create(ctx, CARDHOLDER_KIND, name=p["name"], type=optional(p, "type") or "individual",
+                  email=optional(p, "email"), phone_number=optional(p, "phone_number"),
+                  status=optional(p, "status") or "active",
+                  billing={"address": {name: optional(address, name) for name in ADDRESS_FIELDS}},
+                  individual=_individual(p.get("individual")), metadata=optional(p, "metadata") or {})
 
 
 @handles("UpdateIssuingCardholder")
@@ -178,18 +173,18 @@ def create_card(ctx: Context) -> dict:
     year = time.gmtime(now()).tm_year + CARD_YEARS_VALID
     return create(ctx, CARD, brand="Visa", cardholder=dict(cardholder), currency=p["currency"].lower(),
                   exp_month=secrets.randbelow(12) + 1, exp_year=year, last4=f"{secrets.randbelow(10**4):04d}",
-                  status=_opt(p, "status") or "inactive", type=p["type"], metadata=_opt(p, "metadata") or {})
+                  status=optional(p, "status") or "inactive", type=p["type"], metadata=optional(p, "metadata") or {})
 
 
 @handles("UpdateIssuingCard")
 def update_card(ctx: Context) -> dict:
     """A canceled card stays canceled (Stripe: canceling is permanent)."""
     card = fetch(ctx, CARD)
-    status = _opt(ctx.params, "status")
+    status = optional(ctx.params, "status")
     if card["status"] == "canceled" and status not in (None, "canceled"):
         raise ApiError(400, "This card has been canceled and cannot be reactivated.", code="invalid_state",
                        param="status")
-    if _opt(ctx.params, "cancellation_reason") is not None and (status or card["status"]) != "canceled":
+    if optional(ctx.params, "cancellation_reason") is not None and (status or card["status"]) != "canceled":
         raise ApiError(400, "cancellation_reason can only be given when the card is canceled.",
                        code="parameter_invalid", param="cancellation_reason")
     apply_updates(card, ctx.params, ("status", "cancellation_reason", "metadata"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, no_such
-from mockserver.handlers.common import create, reference
+from mockserver.handlers.common import create, optional, reference
 from mockserver.handlers.registry import handles
 
 if TYPE_CHECKING:
@@ -69,12 +69,6 @@ class CardError(ApiError):
         return out
 
 
-def _opt(params: dict, name: str) -> Any:
-    """A parameter's value, with "" (unset) read as absent."""
-    value = params.get(name)
-    return None if value == "" else value
-
-
 # -- payment methods -----------------------------------------------------------------------------------------
 
 
@@ -123,12 +117,12 @@ def card_declined(code: str, extra: dict[str, Any] | None = None) -> CardError:
 @handles("CreatePaymentMethod")
 def create_payment_method(ctx: Context) -> dict:
     card_params = ctx.params.get("card")
-    token = _opt(card_params, "token") if isinstance(card_params, dict) else None
+    token = optional(card_params, "token") if isinstance(card_params, dict) else None
     card = TEST_TOKENS.get(token or DEFAULT_TOKEN)
     if card is None:
         raise no_such("token", token, param="card[token]")
     customer = reference(ctx, "customer", "customer")
-    metadata = _opt(ctx.params, "metadata") or {}
+    metadata = optional(ctx.params, "metadata") or {}
     return _new_payment_method(ctx, card, customer["id"] if customer else None, metadata)
 
 
@@ -140,7 +134,7 @@ def create_payment_intent(ctx: Context) -> dict:
     """Without `confirm`: waits for a payment method or confirmation; with it: succeeds or is declined (402)."""
     params = ctx.params
     customer = reference(ctx, "customer", "customer")
-    pm_ref = _opt(params, "payment_method")
+    pm_ref = optional(params, "payment_method")
     confirm = params.get("confirm") is True
     if confirm and pm_ref is None:
         raise ApiError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. "
@@ -150,7 +144,7 @@ def create_payment_intent(ctx: Context) -> dict:
     fields: dict[str, Any] = {
         "amount": params["amount"], "currency": params["currency"].lower(),
         "customer": customer["id"] if customer else None, "payment_method": pm["id"] if pm else None,
-        "metadata": _opt(params, "metadata") or {}, "amount_received": 0,
+        "metadata": optional(params, "metadata") or {}, "amount_received": 0,
         "status": "requires_confirmation" if pm else "requires_payment_method",
     }
     if not confirm:
@@ -171,14 +165,14 @@ def create_payment_intent(ctx: Context) -> dict:
 @handles("CreateCustomer")
 def create_customer(ctx: Context) -> dict:
     p = ctx.params
-    return create(ctx, "customer", email=_opt(p, "email"), name=_opt(p, "name"),
-                  description=_opt(p, "description"), metadata=_opt(p, "metadata") or {})
+    return create(ctx, "customer", email=optional(p, "email"), name=optional(p, "name"),
+                  description=optional(p, "description"), metadata=optional(p, "metadata") or {})
 
 
 @handles("CreateProduct")
 def create_product(ctx: Context) -> dict:
     p = ctx.params
-    return create(ctx, "product", name=p["name"], active=True, description=_opt(p, "description"),
-                  metadata=_opt(p, "metadata") or {})
+    return create(ctx, "product", name=p["name"], active=True, description=optional(p, "description"),
+                  metadata=optional(p, "metadata") or {})
 
 
