@@ -301,20 +301,23 @@ def send_invoice(ctx: Context) -> dict:
     return inv
 
 
+def _move(ctx: Context, action: str, stamp: str) -> dict:
+    """The path's invoice moved by `action` as the rules table allows (else its 400), the time of the move
+    recorded in ``status_transitions[stamp]`` (Unix seconds)."""
+    inv = _invoice(ctx)
+    inv["status"] = require("invoice", action, inv)
+    inv["status_transitions"][stamp] = now()
+    return inv
+
+
 @handles("VoidInvoice")
 def void_invoice(ctx: Context) -> dict:
-    inv = _invoice(ctx)
-    inv["status"] = require("invoice", "void", inv)
-    inv["status_transitions"]["voided_at"] = now()
-    return inv
+    return _move(ctx, "void", "voided_at")
 
 
 @handles("MarkInvoiceUncollectible")
 def mark_uncollectible(ctx: Context) -> dict:
-    inv = _invoice(ctx)
-    inv["status"] = require("invoice", "mark_uncollectible", inv)
-    inv["status_transitions"]["marked_uncollectible_at"] = now()
-    return inv
+    return _move(ctx, "mark_uncollectible", "marked_uncollectible_at")
 
 
 @handles("AttachInvoicePayment")
