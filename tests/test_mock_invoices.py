@@ -157,7 +157,7 @@ def test_metadata_stays_editable_after_finalize(client: InProcessClient, custome
 def test_pay_and_send_on_a_draft_are_finalize_first(client: InProcessClient, customer: str) -> None:
     """The shortcut gives exactly what finalize-then-pay (or -send) gives, apart from IDs, times and numbers."""
     volatile = {"id", "number", "created", "status_transitions", "effective_at", "webhooks_delivered_at", "lines",
-                "hosted_invoice_url", "invoice_pdf", "period_start", "period_end"}
+                "hosted_invoice_url", "invoice_pdf", "period_start", "period_end", "due_date"}
 
     def stable(inv: dict) -> dict:
         return {k: v for k, v in inv.items() if k not in volatile}
@@ -169,6 +169,8 @@ def test_pay_and_send_on_a_draft_are_finalize_first(client: InProcessClient, cus
         ok(act(client, stepwise["id"], "finalize"), "FinalizeInvoice")
         stepwise = ok(act(client, stepwise["id"], action), "PayInvoice")
         assert stable(direct) == stable(stepwise), action
+        # the due date follows the creation time (two invoices made a second apart differ by that second)
+        assert direct["due_date"] - direct["created"] == stepwise["due_date"] - stepwise["created"], action
         assert direct["number"] and direct["status_transitions"]["finalized_at"]
 
 
