@@ -359,6 +359,23 @@ def is_stripe_error(op: Operation, resp: Response, *, status: int | tuple[int, .
     return error
 
 
+def documented_param_accepted(op: Operation, resp: Response, param: str) -> None:
+    """A parameter the contract documents for `op` is not refused: an answer that is not a 2xx and names `param`
+    raises a contract finding with the signature ``param=<param> refused`` (the world's recipe refusals,
+    `harness.world.World.send`, which the replay re-judges with this check).
+
+    :param param: the bracketed parameter, e.g. ``card[token]``.
+    :raises CheckFailed: the answer refused `param`.
+    """
+    if 200 <= resp.status < 300:
+        return
+    body = resp.body if isinstance(resp.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    if error.get("param") == param:
+        fail(CONTRACT, op, "a documented request is accepted", f"{op.label} refused {param} ({resp.status})", resp,
+             signature=f"param={param} refused", server_wide=True)
+
+
 for _check in (no_server_error, is_json, has_request_id, conforms_to_contract, livemode_is_false,
-               timestamps_are_unix_seconds, amounts_add_up, succeeds, is_stripe_error):
+               timestamps_are_unix_seconds, amounts_add_up, succeeds, is_stripe_error, documented_param_accepted):
     register_check(_check.__name__, _check)

@@ -295,6 +295,7 @@ class World:
             finding = refused_request(f"making {what}, {op.label} refused {param}, a parameter the contract "
                                       "documents for it", resp)
             finding.signature = f"param={param} refused"
+            finding.predicate = {"check": "documented_param_accepted", "kwargs": {"param": param}}
             record(finding)
         return summary
 
