@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import random
+import re
 import shlex
 import threading
 import time
@@ -50,6 +51,26 @@ _RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.except
 _CURL_SKIP_HEADERS = frozenset(
     {"authorization", "user-agent", "accept-encoding", "accept", "connection", "content-length", "host"}
 )
+
+
+# A URL that requests' own preparation (`PreparedRequest.prepare_url`: parse, percent-encode, requote) would leave
+# exactly as it is: a lower-case scheme and host, a path, only characters a URI allows, every "%" the start of an
+# upper-case escape, no fragment. Our codec writes such URLs, so they go out as built instead of being parsed and
+# re-encoded character by character.
+_WIRE_READY = re.compile(r"https?://[a-z0-9.\-]+(?::[0-9]+)?/(?:[A-Za-z0-9\-._~:/?@!$&'()*+,;=]|%[0-9A-F]{2})*")
+# Escapes of unreserved characters, which requests decodes (%41 -> A), and dot segments, which it removes.
+_REWRITTEN = re.compile(r"%(?:3[0-9]|[46][1-9A-F]|[57][0-9A]|2[DE]|5F|7E)|/\.\.?(?:/|\?|$)")
+
+
+def _prepared_url(url: str) -> str:
+    """`url` as requests would send it: as it is when `_WIRE_READY` says nothing would change, else through
+    requests' own preparation (which raises ``requests.InvalidURL`` or ``MissingSchema`` for a URL it cannot
+    send)."""
+    if _WIRE_READY.fullmatch(url) and not _REWRITTEN.search(url) and not url.endswith("?"):
+        return url
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return prepared.url or url
 
 
 def _json_text(value: Any) -> str:
@@ -493,8 +514,8 @@ class ApiClient:
         query = form = None
         if raw_body is None and method in _QUERY_METHODS:
             query = codec.encode_query(params) if params else None
-            if query:
-                url = f"{url}{'&' if '?' in url else '?'}{query}"
+            if query:  # brackets escaped, as requests would send them
+                url = f"{url}{'&' if '?' in url else '?'}{query.replace('[', '%5B').replace(']', '%5D')}"
         elif raw_body is None:
             form = codec.encode_form(params or {})
             body = form.encode("ascii")
@@ -506,7 +527,7 @@ class ApiClient:
         # must never replace the Authorization this request was given.
         prepared = requests.PreparedRequest()
         prepared.prepare_method(method)
-        prepared.prepare_url(url, None)
+        prepared.url = _prepared_url(url)
         prepared.prepare_headers(send_headers)
         prepared.prepare_body(body, None)
         record = _record_request(prepared, method, path, params if raw_body is None else None, query, form,

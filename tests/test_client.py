@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import allure
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness import allure_http
 from harness.client import ApiClient, Exchange, NotJsonError, TransportError
@@ -531,3 +533,25 @@ def test_compact_exchanges_are_lines_until_a_failure_attaches_them_in_full(
     assert all(api_key not in body for body in attachments.values())
     long = client.get("/v1/invoices/" + "0" * 5000).exchange
     assert len(allure_http.compact_line(long)) < allure_http.COMPACT_PATH + 100
+
+
+# The URL fast path: a URL the client sends as built must be exactly what requests' own preparation would send.
+_URL_ALPHABET = "aZ09-._~:/?#[]@!$&'()*+,;=% \"<>{}|\\^`é\x7f"
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:12111", "https://Staging.Example.com/api", "http://bücher.example"])
+@given(tail=st.text(alphabet=_URL_ALPHABET, max_size=40) | st.sampled_from(
+    ["/v1/x?a=%41", "/v1/./x", "/v1/../x", "/v1/x?", "/v1/x?a[0]=%2F&b=%zz", "/v1/x/..", "/v1/%2e%2E/x"]))
+def test_a_url_sent_as_built_is_the_one_requests_would_send(base: str, tail: str) -> None:
+    import requests
+
+    from harness.client import _prepared_url
+
+    url = f"{base}/{tail}"
+    try:
+        expected = requests.Request("GET", url).prepare().url
+    except requests.RequestException:
+        with pytest.raises(requests.RequestException):
+            _prepared_url(url)
+        return
+    assert _prepared_url(url) == expected
