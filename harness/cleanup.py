@@ -31,7 +31,7 @@ from typing import Any
 
 from contracts.loader import load_contract
 from harness.client import ApiClient, TransportError
-from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
+from harness.pacing import DEFAULT_EXTERNAL_RPS, LimitError, Limits, SharedLimiter, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key, probe
 from harness.runinfo import TAG_KEY, check_run_id, is_tagged
 
@@ -223,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     with ApiClient(base_url, key, default_headers=headers) as api:
         if rate is not None:
             limiter = SharedLimiter(SharedLimiter.create(Path(tempfile.mkdtemp()) / "limits"), Limits(rate))
-            for prefix in ("http://", "https://"):
-                api.mount(prefix, GatedAdapter(api.adapter(prefix), limiter.acquire))
+            api.gate(limiter.acquire)
         notes: list[str] = []
         targets = find_tagged(api, args.run_id, notes)
         ledger = ledger_objects(args.ledger, args.run_id) if args.ledger is not None else set()

@@ -5,9 +5,10 @@ included), already redacted, plus a copy-pasteable curl line, so an assertion me
 enough to replay the request by hand without ever exposing an API key.
 
 One request goes prepare -> send (with retries) -> record, as in requests' Session: `ApiClient._prepare` encodes
-the params once and builds the redacted request half of the record once; `ApiClient._send` sends the same prepared
-request on every attempt; `_record` decodes and parses each answer once and scrubs it once. A request that gets no
-HTTP answer at all raises `TransportError`.
+the params once (a `requests.PreparedRequest`: header checks, body length) and builds the redacted request half of
+the record once; `ApiClient._send` sends the same prepared request on every attempt through `harness.transport`
+(a kept-alive urllib3 pool); `_record` decodes and parses each answer once and scrubs it once. A request that gets
+no HTTP answer at all raises `TransportError`.
 """
 
 from __future__ import annotations
@@ -24,18 +25,22 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
 from types import EllipsisType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
+import urllib3
 from requests.structures import CaseInsensitiveDict
+from requests.utils import default_headers, get_encoding_from_headers
 
 from harness.redaction import redact_headers, register_secret, scrub, scrub_obj
+from harness.transport import RETRYABLE_ERRORS, TRANSPORT_ERRORS, Transport, to_requests_response
 from wire import codec
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# What requests' Session sends unless told otherwise (User-Agent, Accept-Encoding, Accept, Connection: keep-alive).
+_REQUESTS_DEFAULT_HEADERS = default_headers()
 API_KEY_ENV = "HARNESS_API_KEY"
 RETRY_STATUSES = frozenset({429, 503})
 DESCRIBE_BODY_LIMIT = 4096
@@ -45,8 +50,6 @@ _QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
 # Methods safe to repeat without an Idempotency-Key.
 # Safe or idempotent by HTTP semantics (RFC 9110 §9.2; QUERY is safe by its draft): retried without a key.
 _IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS", "PUT", "TRACE", "QUERY"})
-# Transport failures where the request may simply not have arrived; anything else is a harness bug.
-_RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 # Headers curl adds by itself or that only describe the transport; replaying them adds noise.
 _CURL_SKIP_HEADERS = frozenset(
     {"authorization", "user-agent", "accept-encoding", "accept", "connection", "content-length", "host"}
@@ -191,7 +194,18 @@ class Response:
     headers: CaseInsensitiveDict[str]
     body: Any
     exchanges: list[Exchange]
-    raw: requests.Response | None = field(default=None, repr=False)  # for tools that validate raw responses
+    _answer: urllib3.BaseHTTPResponse | None = field(default=None, repr=False)
+    _request: requests.PreparedRequest | None = field(default=None, repr=False)
+
+    @property
+    def raw(self) -> requests.Response | None:
+        """The answer as a `requests.Response`, for tools that validate one (Schemathesis); built on first use."""
+        if self._answer is None or self._request is None:
+            return None
+        cached = self.__dict__.get("_raw")
+        if cached is None:
+            cached = self.__dict__["_raw"] = to_requests_response(self._request, self._answer)
+        return cached
 
     @property
     def exchange(self) -> Exchange:
@@ -242,12 +256,31 @@ class Response:
         return f"<Response {self.exchange.operation} -> {self.status}, retries={self.retries}>"
 
 
-def _parse_body(resp: requests.Response, text: str | None = None) -> Any:
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer as read off the wire: the status, the headers, the body as text (decoded once)."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+    text: str
+    wire: urllib3.BaseHTTPResponse
+
+    @classmethod
+    def read(cls, wire: urllib3.BaseHTTPResponse) -> _Answer:
+        """Decode the body with the charset the headers name (as requests would; UTF-8 when they name none)."""
+        headers = CaseInsensitiveDict(wire.headers)
+        data = wire.data or b""
+        try:
+            text = str(data, get_encoding_from_headers(headers) or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset name
+            text = str(data, "utf-8", errors="replace")
+        return cls(wire.status, headers, text, wire)
+
+
+def _parse_body(content_type: str, text: str) -> Any:
     """JSON when the server says so (or it parses as such), else text; None for an empty body."""
-    text = resp.text if text is None else text
     if not text:
         return None
-    content_type = resp.headers.get("Content-Type", "")
     if "json" in content_type.lower() or text.lstrip()[:1] in ("{", "["):
         try:
             return json.loads(text)
@@ -317,19 +350,19 @@ def _record_request(prepared: requests.PreparedRequest, method: str, path: str, 
             "request_headers": redact_headers(prepared.headers), "request_body": body_text}
 
 
-def _record(call: _Call, attempt: int, resp: requests.Response | None, error: requests.RequestException | None,
+def _record(call: _Call, attempt: int, resp: _Answer | None, error: Exception | None,
             duration_ms: float) -> tuple[Any, Exchange]:
-    """The answer's body (decoded and parsed once) and the attempt's `Exchange`. The exchange shares the parsed
-    body unless a secret had to be scrubbed out of its text; then it holds the scrubbed text, parsed."""
+    """The answer's body (parsed once) and the attempt's `Exchange`. The exchange shares the parsed body unless a
+    secret had to be scrubbed out of its text; then it holds the scrubbed text, parsed."""
     body = recorded = None
     if resp is not None:
-        text = resp.text
-        body = _parse_body(resp, text)
-        scrubbed = scrub(text)
-        recorded = body if scrubbed is text else _parse_body(resp, scrubbed)
+        content_type = resp.headers.get("Content-Type", "")
+        body = _parse_body(content_type, resp.text)
+        scrubbed = scrub(resp.text)
+        recorded = body if scrubbed is resp.text else _parse_body(content_type, scrubbed)
     exchange = Exchange(
         **call.record,
-        status=None if resp is None else resp.status_code,
+        status=None if resp is None else resp.status,
         response_headers={} if resp is None else redact_headers(resp.headers),
         body=recorded,
         duration_ms=duration_ms,
@@ -395,13 +428,12 @@ class ApiClient:
         # Sent with every request unless the call overrides them (Stripe-Version, Stripe-Account).
         self.default_headers = dict(default_headers or {})
         register_secret(api_key)
-        self._session = requests.Session()
-        # Stripe's API is stateless; cookies would make a replayed curl differ from what the test sent.
-        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        # Kept-alive connections to base_url (proxy and CA settings read from the environment once). No cookie jar:
+        # Stripe's API is stateless, and cookies would make a replayed curl differ from what the test sent.
+        self._transport = Transport(self.base_url, timeout)
+        self._gates: list[Callable[[], None]] = []
         self._random = random.Random()
         self._random_lock = threading.Lock()
-        # Proxy/CA settings from the environment, read once: every request goes to base_url.
-        self._settings = self._session.merge_environment_settings(self.base_url, {}, None, None, None)
 
     # -- construction helpers -------------------------------------------------------------------------
 
@@ -412,17 +444,14 @@ class ApiClient:
         register_secret(api_key)
         return sibling
 
-    def adapter(self, url: str) -> requests.adapters.BaseAdapter:
-        """The transport adapter that sends requests to `url`."""
-        return self._session.get_adapter(url)
-
-    def mount(self, prefix: str, adapter: requests.adapters.BaseAdapter) -> None:
-        """Send every URL starting with `prefix` through `adapter` (e.g. one that paces requests); siblings too."""
-        self._session.mount(prefix, adapter)
+    def gate(self, before_send: Callable[[], None]) -> None:
+        """Call `before_send()` before every attempt, retries included (e.g. to pace requests or stop at a budget;
+        it may raise to stop the request unsent); siblings made with `with_key` too."""
+        self._gates.append(before_send)
 
     def close(self) -> None:
         """Release pooled connections (shared with ``with_key`` siblings)."""
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -497,7 +526,7 @@ class ApiClient:
         register_secret(key)
 
         # requests' defaults first (Accept, Accept-Encoding, Connection), as Session.prepare_request merges them.
-        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(self._session.headers)
+        send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(_REQUESTS_DEFAULT_HEADERS)
         send_headers.update({"User-Agent": self.user_agent, **self.default_headers})
         if key is not None:
             send_headers["Authorization"] = f"Bearer {key}"
@@ -542,21 +571,21 @@ class ApiClient:
         exchanges: list[Exchange] = []
         for attempt in range(1, call.attempts + 1):
             started = time.perf_counter()
-            resp: requests.Response | None = None
-            error: requests.RequestException | None = None
+            resp: _Answer | None = None
+            error: Exception | None = None
             try:
-                # Straight to the transport adapter (what Session.send does after its cookie and redirect work,
-                # none of which applies: redirects are answers, cookies are refused).
-                resp = self._session.get_adapter(call.request.url or "").send(call.request, timeout=self.timeout,
-                                                                              **self._settings)
-                resp.content  # noqa: B018 - read the body inside the timed window
-            except requests.RequestException as exc:
+                for gate in self._gates:
+                    gate()
+                request = call.request
+                resp = _Answer.read(self._transport.send(request.method or "GET", request.url or "", request.body,
+                                                         request.headers))
+            except TRANSPORT_ERRORS as exc:
                 error = exc
             duration_ms = (time.perf_counter() - started) * 1000.0
             body, exchange = _record(call, attempt, resp, error, duration_ms)
             exchanges.append(exchange)
-            transient = isinstance(error, _RETRYABLE_ERRORS) or (
-                resp is not None and resp.status_code in RETRY_STATUSES
+            transient = isinstance(error, RETRYABLE_ERRORS) or (
+                resp is not None and resp.status in RETRY_STATUSES
             )
             # Any request may be repeated when the server says so (Stripe-Should-Retry: true, e.g. a 503 sent
             # before the request was applied); otherwise only idempotent ones and POSTs with a key.
@@ -569,10 +598,11 @@ class ApiClient:
                 continue
             if resp is None:
                 raise TransportError(exchanges)
-            return Response(status=resp.status_code, headers=resp.headers, body=body, exchanges=exchanges, raw=resp)
+            return Response(status=resp.status, headers=resp.headers, body=body, exchanges=exchanges,
+                            _answer=resp.wire, _request=call.request)
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
-    def _delay(self, attempt: int, resp: requests.Response | None) -> float:
+    def _delay(self, attempt: int, resp: _Answer | None) -> float:
         """Seconds to wait before the next attempt: Retry-After if given, else jittered exponential."""
         if resp is not None:
             hinted = _retry_after(resp.headers)

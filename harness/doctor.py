@@ -35,7 +35,7 @@ from harness import findings, harness_config
 from harness.cleanup import clean_up
 from harness.client import ApiClient, Exchange
 from harness.discovery import Capability, Status, discover
-from harness.pacing import DEFAULT_EXTERNAL_RPS, GatedAdapter, LimitError, Limits, SharedLimiter, parse_rate
+from harness.pacing import DEFAULT_EXTERNAL_RPS, LimitError, Limits, SharedLimiter, parse_rate
 from harness.preflight import PreflightError, check_account, check_base_url, check_key, key_mode, probe
 from harness.runinfo import RunLedger, new_run_id
 from harness.world import RECIPES, Unavailable, World
@@ -176,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     with ApiClient(base_url, key, default_headers=headers, on_exchange=on_exchange, max_retries=3) as api:
         if rate is not None:
             limiter = SharedLimiter(SharedLimiter.create(Path(tempfile.mkdtemp()) / "limits"), Limits(rate))
-            for prefix in ("http://", "https://"):
-                api.mount(prefix, GatedAdapter(api.adapter(prefix), limiter.acquire))
+            api.gate(limiter.acquire)
         with findings.collecting():  # the doctor reports what it found itself; nothing joins a run's findings
             run(api, config, not args.no_create, ledger, report)
     problems = render(report, base_url, key, reach.seconds, print)

@@ -19,10 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-from requests import PreparedRequest, Response
-from requests.adapters import BaseAdapter
+from typing import TypeVar
 
 DEFAULT_EXTERNAL_RPS = 20.0
 # next_free (monotonic seconds, float64), requests reserved (int64)
@@ -156,22 +153,3 @@ def read_reserved(path: Path) -> int:
     except OSError:
         return 0
     return _STATE.unpack(data[:_STATE.size])[1] if len(data) >= _STATE.size else 0
-
-
-class GatedAdapter(BaseAdapter):
-    """A transport adapter that calls `before_send()` before every attempt, then lets `inner` send it.
-
-    Wrapping (rather than replacing) the session's adapter keeps its connection pool settings.
-    """
-
-    def __init__(self, inner: BaseAdapter, before_send: Callable[[], None]) -> None:
-        super().__init__()
-        self.inner = inner
-        self.before_send = before_send
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        self.before_send()
-        return self.inner.send(request, *args, **kwargs)
-
-    def close(self) -> None:
-        self.inner.close()

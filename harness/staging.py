@@ -29,7 +29,6 @@ from harness.cleanup import clean_up
 from harness.pacing import (
     DEFAULT_EXTERNAL_RPS,
     BudgetSpent,
-    GatedAdapter,
     LimitError,
     Limits,
     SharedLimiter,
@@ -224,8 +223,7 @@ def gate() -> None:
 
 def attach(client: Any) -> None:
     """Route a client's requests through `gate()`."""
-    for prefix in ("http://", "https://"):
-        client.mount(prefix, GatedAdapter(client.adapter(prefix), gate))
+    client.gate(gate)
 
 
 def finish(client: Any) -> None:

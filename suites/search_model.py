@@ -160,8 +160,12 @@ def _clause_options(values: Mapping[str, Sequence[Any]]) -> list[SearchStrategy[
 
 @st.composite
 def _substrings(draw: st.DrawFn, strings: Sequence[str]) -> str:
+    """A substring of one of `strings`, at least `MIN_SUBSTRING` characters long. One that does not start the
+    string comes first (and is what shrinking keeps): only such a substring tells a substring match from a prefix
+    match."""
     text = draw(st.sampled_from(strings))
-    start = draw(st.integers(0, len(text) - MIN_SUBSTRING))
+    last = len(text) - MIN_SUBSTRING
+    start = draw(st.integers(1, last) | st.integers(0, last) if last >= 1 else st.just(0))
     return text[start:draw(st.integers(start + MIN_SUBSTRING, len(text)))]
 
 
