@@ -4,7 +4,8 @@ Plug ``log_exchange`` into ``ApiClient(on_exchange=...)`` so every attempt (retr
 scrubbed of API keys. Two modes:
 
 * compact (the default): each exchange is one line (method, path, status, duration, Request-Id) of one text
-  attachment per test (``attach_compact``, called by the harness plugin as a test ends), and the last ``KEPT``
+  attachment per test (``attach_compact``, called by the harness plugin as a test ends; a test of thousands of
+  requests shows the first and last of them there and attaches all of them gzip-compressed), and the last ``KEPT``
   exchanges of the running test are kept in memory: ``attach_kept`` (called when a test fails) attaches them in
   full, request, response and curl line each. A passing test costs one small file, so a green run's results stay
   small and render fast; the steps a test makes itself (a state machine's rules) stay steps.
@@ -14,6 +15,7 @@ scrubbed of API keys. Two modes:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections import deque
@@ -79,13 +81,29 @@ def forget_kept() -> None:
     _compact.clear()
 
 
+COMPACT_SHOWN = 200
+"""Exchange lines a test's text attachment shows; past that, the first and last half of them, and every line in
+one gzip attachment (a state machine's run sends thousands of requests)."""
+
+
 def attach_compact() -> int:
-    """Attach the running test's exchanges as one text attachment, a line each; returns how many."""
+    """Attach the running test's exchanges as one text attachment, a line each (and, past `COMPACT_SHOWN` lines,
+    all of them gzip-compressed: ``exchanges.txt.gz``); returns how many."""
     count = len(_compact)
-    if count:
-        allure.attach("\n".join(_compact), name=f"exchanges ({count}: method, path, status, duration, Request-Id)",
-                      attachment_type=allure.attachment_type.TEXT)
-        _compact.clear()
+    if not count:
+        return 0
+    name = f"exchanges ({count}: method, path, status, duration, Request-Id)"
+    text = "\n".join(_compact)
+    if count > COMPACT_SHOWN:
+        half = COMPACT_SHOWN // 2
+        shown = [*_compact[:half], f"\u2026 {count - 2 * half} more: every line is in exchanges.txt.gz",
+                 *_compact[-half:]]
+        allure.attach("\n".join(shown), name=name, attachment_type=allure.attachment_type.TEXT)
+        allure.attach(gzip.compress(text.encode("utf-8"), mtime=0), name="exchanges.txt.gz",
+                      attachment_type="application/gzip", extension="txt.gz")
+    else:
+        allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+    _compact.clear()
     return count
 
 

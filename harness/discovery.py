@@ -196,6 +196,7 @@ class Capabilities:
 
     def __init__(self, results: dict[str, Capability], unrouted: _Answer | None = None) -> None:
         self.results = results
+        self._watching = True
         self._unrouted = unrouted
         self._lock = threading.Lock()
         self._known_ids: set[str] = set()
@@ -220,7 +221,11 @@ class Capabilities:
 
     @property
     def needs_watching(self) -> bool:
-        return any(not c.available or c.status is Status.UNCONFIRMED for c in self.results.values())
+        """Whether some operation is unavailable or unconfirmed, so exchanges must be observed. Asked on every
+        exchange; once False it stays False (statuses only change while exchanges are observed)."""
+        if self._watching:
+            self._watching = any(not c.available or c.status is Status.UNCONFIRMED for c in self.results.values())
+        return self._watching
 
     def observe(self, contract: Contract, ex: Exchange) -> str | None:
         """Look at one exchange of a test; returns a skip reason when it used an unavailable operation.

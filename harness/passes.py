@@ -6,7 +6,10 @@ generates examples (Hypothesis `@given`, state machines) is collected twice:
 
 * first pass, `test_x[...-first-pass]`: one example (a state machine: one run of at most `FIRST_PASS_STEPS`
   steps); it runs before every deep test, together with the tests that generate nothing (they run once);
-* deep pass, `test_x[...-deep]`: the profile's examples, as before.
+* deep pass, `test_x[...-deep]`: the profile's examples, as before. A state machine's deep runs are split into
+  `MACHINE_SHARDS` tests (`test_x[...-deep-2of4]`), each running its share of the profile's runs, so that the
+  workers share a machine's long sequences instead of one worker running them all at the end (which set the
+  run's length, and more so against a distant target).
 
 Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
 first seconds touch every family. The full run's coverage stays that of the profile; the first pass only adds one
@@ -27,8 +30,10 @@ from hypothesis import settings
 PASS_PARAM = "harness_pass"
 FIRST, DEEP = "first-pass", "deep"
 FIRST_PASS_STEPS = 5
+MACHINE_SHARDS = 4
 SUITES = Path(__file__).resolve().parent.parent / "suites"
-_GENERATORS = frozenset({"given", "run_state_machine_as_test", "as_state_machine"})
+_MACHINES = frozenset({"run_state_machine_as_test", "as_state_machine"})
+_GENERATORS = frozenset({"given"}) | _MACHINES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,16 +81,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.config.getoption("--first-pass") == "off" or not _in_suites(metafunc.definition.path):
         return
     code = getattr(metafunc.function, "__code__", None)
-    if getattr(metafunc.function, "is_hypothesis_test", False) or (
-            code is not None and not _GENERATORS.isdisjoint(_names(code))):
+    names = set(_names(code)) if code is not None else set()
+    if getattr(metafunc.function, "is_hypothesis_test", False) or not _GENERATORS.isdisjoint(names):
+        shards = MACHINE_SHARDS if not _MACHINES.isdisjoint(names) and "profile" in metafunc.fixturenames else 1
+        deep = [DEEP] if shards == 1 else [f"{DEEP}-{i}of{shards}" for i in range(1, shards + 1)]
         metafunc.fixturenames.append(PASS_PARAM)
-        metafunc.parametrize(PASS_PARAM, [FIRST, DEEP])
+        metafunc.parametrize(PASS_PARAM, [FIRST, *deep])
 
 
 def pass_of(item: pytest.Item) -> str | None:
-    """"first-pass" or "deep" for a generating suite test, None for the others."""
+    """"first-pass", "deep" or a deep shard ("deep-2of4") for a generating suite test, None for the others."""
     callspec = getattr(item, "callspec", None)
     return None if callspec is None else callspec.params.get(PASS_PARAM)
+
+
+def shard_share(runs: int, which: str) -> int:
+    """How many of a state machine's `runs` the deep shard `which` ("deep-2of4") runs: an even split, the first
+    shards taking one more when it does not divide (every shard runs at least one). "deep": all of them."""
+    if "of" not in which:
+        return runs
+    index, _, count = which.removeprefix(f"{DEEP}-").partition("of")
+    i, k = int(index), int(count)
+    return max(1, runs // k + (1 if i <= runs % k else 0))
 
 
 @pytest.hookimpl(trylast=True)
@@ -99,7 +116,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         which = pass_of(item)
         if not _in_suites(getattr(item, "path", "")):
             others.append(item)
-        elif which == DEEP or (which is None and generates_examples(item)):
+        elif (which or "").startswith(DEEP) or (which is None and generates_examples(item)):
             deep.append(item)  # Schemathesis's generated tests cannot be parametrized again: they run deep only
         else:
             first.append(item)
@@ -109,8 +126,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A first-pass copy runs with one example: the Hypothesis default profile for `@given` inside the test,
-    the settings of a decorated test, and the `profile` fixture's state machine sizes."""
-    if pass_of(item) != FIRST:
+    the settings of a decorated test, and the `profile` fixture's state machine sizes. A deep shard of a state
+    machine runs its share of the profile's runs."""
+    which = pass_of(item)
+    funcargs = getattr(item, "funcargs", {})
+    profile = funcargs.get("profile")
+    if which is not None and which.startswith(f"{DEEP}-") and dataclasses.is_dataclass(profile):
+        funcargs["profile"] = dataclasses.replace(profile, machines=shard_share(profile.machines, which))
+        try:
+            yield
+        finally:
+            funcargs["profile"] = profile
+        return
+    if which != FIRST:
         yield
         return
     previous = settings.default
@@ -121,8 +149,6 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     inner = getattr(func, "_hypothesis_internal_use_settings", None)
     if inner is not None:
         func._hypothesis_internal_use_settings = settings(inner, max_examples=1)  # type: ignore[union-attr]
-    funcargs = getattr(item, "funcargs", {})
-    profile = funcargs.get("profile")
     if profile is not None and dataclasses.is_dataclass(profile):
         funcargs["profile"] = dataclasses.replace(profile, examples=1, machines=1,
                                                   steps=min(profile.steps, FIRST_PASS_STEPS))

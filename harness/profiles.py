@@ -21,7 +21,7 @@ class Profile:
 
 PROFILES = {
     "quick": Profile("quick", examples=4, steps=8, machines=2, page_objects=7, schemathesis_examples=3),
-    "ci": Profile("ci", examples=15, steps=50, machines=12, page_objects=12, schemathesis_examples=10),
+    "ci": Profile("ci", examples=15, steps=60, machines=32, page_objects=12, schemathesis_examples=10),
     "deep": Profile("deep", examples=100, steps=50, machines=40, page_objects=40, schemathesis_examples=60),
 }
 

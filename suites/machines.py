@@ -1,7 +1,9 @@
 """The base of the lifecycle state machines: call the API as a rule, check the answer against the model.
 
-Every rule is one Allure step (so a shrunk failing sequence reads top to bottom in the report), and Hypothesis
-prints the same sequence as code. An action the model says is illegal must be a 400 that changes nothing.
+Every call a rule makes is one Allure step (so a shrunk failing sequence reads top to bottom in the report), and
+Hypothesis prints the same sequence as code. An invariant's read-backs (`read_back`) are not steps: they are
+thousands in a run, and the test's exchange lines list them. An action the model says is illegal must be a 400
+that changes nothing.
 
 A machine gets what it talks to through its constructor, and a test runs it by handing Hypothesis a factory::
 
@@ -11,7 +13,9 @@ A machine gets what it talks to through its constructor, and a test runs it by h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import allure
 from hypothesis import settings
@@ -29,8 +33,26 @@ if TYPE_CHECKING:
     from suites.conftest import RuleGate
 
 
+Check = TypeVar("Check", bound=Callable[..., None])
+
+
+def read_back(check: Check) -> Check:
+    """Mark an invariant of an `ApiCalls` machine whose calls only read the server back: they are not Allure steps
+    of their own (the test's exchange lines list them, and a failure attaches them in full)."""
+    @functools.wraps(check)
+    def reading(self: ApiCalls, *args: Any, **kwargs: Any) -> None:
+        self.steps = False
+        try:
+            check(self, *args, **kwargs)
+        finally:
+            self.steps = True
+    return reading  # type: ignore[return-value]
+
+
 class ApiCalls:
     """Calls with the checks every lifecycle step makes: `ok` for legal actions, `refused` for illegal ones."""
+
+    steps = True  # each call is an Allure step (False inside a `read_back` invariant)
 
     def __init__(self, api: ApiClient, contract: Contract):
         self.api, self.contract = api, contract
@@ -38,6 +60,9 @@ class ApiCalls:
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
         op = self.contract[operation_id]
+        if not self.steps:
+            return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
+                                    operation=op.operation_id, **kwargs)
         with allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}"):
             return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
                                     operation=op.operation_id, **kwargs)

@@ -19,7 +19,7 @@ from hypothesis.stateful import Bundle, invariant, precondition, rule, run_state
 
 from contracts.rules import Decision, load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, expect, machine_settings
+from suites.machines import ApiMachine, expect, machine_settings, read_back
 
 RULES = load_rules()
 
@@ -120,6 +120,7 @@ class IdentityLifecycle(ApiMachine):
         s.reports.append(report["id"] if isinstance(report, dict) else report)
 
     @invariant()
+    @read_back
     def server_matches_model(self) -> None:
         for s in self.model.values():
             # verified_outputs is includable: Stripe sends it only when expanded

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 
 from contracts.rules import DELETED, Decision, load_rules
 from harness.checks import is_stripe_error, label_test
-from suites.machines import ApiCalls, ApiMachine, expect, machine_settings
+from suites.machines import ApiCalls, ApiMachine, expect, machine_settings, read_back
 
 pytestmark = pytest.mark.lifecycle
 
@@ -281,6 +281,7 @@ class InvoiceLifecycle(ApiMachine):
         return self.ok("ListInvoiceLines", {"invoice": inv.id}, {"limit": 100})["data"]
 
     @invariant()
+    @read_back
     def server_matches_model(self) -> None:
         for inv in self.model.values():
             body = self.ok("RetrieveInvoice", {"invoice": inv.id}, what="the invoice can be read")

@@ -14,7 +14,7 @@ from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_te
 
 from contracts.rules import load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, expect, machine_settings
+from suites.machines import ApiMachine, expect, machine_settings, read_back
 
 pytestmark = pytest.mark.lifecycle
 
@@ -60,6 +60,7 @@ class TemplateLifecycle(ApiMachine):
         self._act(template, "unarchive")
 
     @invariant()
+    @read_back
     def server_matches_model(self) -> None:
         for template, status in self.model.items():
             body = self.ok("RetrieveInvoiceRenderingTemplate", {"template": template})

@@ -555,3 +555,26 @@ def test_a_url_sent_as_built_is_the_one_requests_would_send(base: str, tail: str
             _prepared_url(url)
         return
     assert _prepared_url(url) == expected
+
+
+def test_a_test_of_many_exchanges_shows_the_first_and_last_and_compresses_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gzip
+
+    attachments: dict[str, Any] = {}
+    monkeypatch.delenv(allure_http.FULL_ENV, raising=False)
+    monkeypatch.setattr(allure, "attach",
+                        lambda body, name, attachment_type, extension=None: attachments.__setitem__(name, body))
+    allure_http.forget_kept()
+    total = allure_http.COMPACT_SHOWN + 50
+    for n in range(total):
+        allure_http.log_exchange(Exchange(method="GET", url=f"http://x/v1/a/{n}", path=f"/v1/a/{n}", params={},
+                                          request_headers={}, status=200))
+    assert allure_http.attach_compact() == total
+    [shown_name] = [name for name in attachments if name.startswith("exchanges (")]
+    shown = attachments[shown_name].splitlines()
+    assert len(shown) == allure_http.COMPACT_SHOWN + 1 and "50 more" in shown[allure_http.COMPACT_SHOWN // 2]
+    assert shown[0].startswith("GET /v1/a/0 ") and shown[-1].startswith(f"GET /v1/a/{total - 1} ")
+    every = gzip.decompress(attachments["exchanges.txt.gz"]).decode().splitlines()
+    assert len(every) == total and every[123].startswith("GET /v1/a/123 ")
