@@ -214,7 +214,10 @@ def run_suites(label: str, code: Path, args: argparse.Namespace, work: Path, bas
            "-p", "no:cacheprovider", "-q", "-rfE", "--alluredir", str(results), f"--junitxml={junit}",
            *args.pytest_args]
     if base_url is not None and mock is not None:
-        cmd += ["--base-url", base_url, "--api-key", mock.api_key, "--second-api-key", mock.second_api_key]
+        # The target is this benchmark's own mock: no pace (a --base-url run is paced at 20 requests/s unless
+        # told otherwise) and no clean-up at the end (the mock goes away with the benchmark).
+        cmd += ["--base-url", base_url, "--api-key", mock.api_key, "--second-api-key", mock.second_api_key,
+                "--max-rps", "unlimited", "--keep-objects"]
     note(f"{label}: {' '.join(cmd[1:8])} ... (in {code})")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()

@@ -7,9 +7,9 @@ generates examples (Hypothesis `@given`, state machines) is collected twice:
 * first pass, `test_x[...-first-pass]`: one example (a state machine: one run of at most `FIRST_PASS_STEPS`
   steps); it runs before every deep test, together with the tests that generate nothing (they run once);
 * deep pass, `test_x[...-deep]`: the profile's examples, as before. A state machine's deep runs are split into
-  `MACHINE_SHARDS` tests (`test_x[...-deep-2of4]`), each running its share of the profile's runs, so that the
-  workers share a machine's long sequences instead of one worker running them all at the end (which set the
-  run's length, and more so against a distant target).
+  `MACHINE_SHARDS` tests (`test_x[...-deep-2of4]`; fewer when the profile has fewer runs), each running its
+  share of the profile's runs, so that the workers share a machine's long sequences instead of one worker
+  running them all at the end (which set the run's length, and more so against a distant target).
 
 Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
 first seconds touch every family. The full run's coverage stays that of the profile; the first pass only adds one
@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from harness import profiles
 
 PASS_PARAM = "harness_pass"
 FIRST, DEEP = "first-pass", "deep"
@@ -83,7 +85,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     code = getattr(metafunc.function, "__code__", None)
     names = set(_names(code)) if code is not None else set()
     if getattr(metafunc.function, "is_hypothesis_test", False) or not _GENERATORS.isdisjoint(names):
-        shards = MACHINE_SHARDS if not _MACHINES.isdisjoint(names) and "profile" in metafunc.fixturenames else 1
+        machine = not _MACHINES.isdisjoint(names) and "profile" in metafunc.fixturenames
+        shards = min(MACHINE_SHARDS, profiles.active().machines) if machine else 1
         deep = [DEEP] if shards == 1 else [f"{DEEP}-{i}of{shards}" for i in range(1, shards + 1)]
         metafunc.fixturenames.append(PASS_PARAM)
         metafunc.parametrize(PASS_PARAM, [FIRST, *deep])
@@ -97,12 +100,12 @@ def pass_of(item: pytest.Item) -> str | None:
 
 def shard_share(runs: int, which: str) -> int:
     """How many of a state machine's `runs` the deep shard `which` ("deep-2of4") runs: an even split, the first
-    shards taking one more when it does not divide (every shard runs at least one). "deep": all of them."""
+    shards taking one more when it does not divide (there are never more shards than runs). "deep": all of them."""
     if "of" not in which:
         return runs
     index, _, count = which.removeprefix(f"{DEEP}-").partition("of")
     i, k = int(index), int(count)
-    return max(1, runs // k + (1 if i <= runs % k else 0))
+    return runs // k + (1 if i <= runs % k else 0)
 
 
 @pytest.hookimpl(trylast=True)

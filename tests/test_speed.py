@@ -99,6 +99,14 @@ def test_families_are_interleaved_round_robin() -> None:
     assert order == [("a.py", "t1[0]"), ("a.py", "t2[0]"), ("b.py", "t1[0]"), ("a.py", "t1[1]"), ("a.py", "t1[2]")]
 
 
+@pytest.mark.parametrize("runs", [1, 3, 4, 7, 32])
+def test_deep_shards_share_a_machines_runs(runs: int) -> None:
+    shards = min(passes.MACHINE_SHARDS, runs)
+    shares = [passes.shard_share(runs, f"{passes.DEEP}-{i}of{shards}") for i in range(1, shards + 1)]
+    assert sum(shares) == runs and max(shares) - min(shares) <= 1 and min(shares) >= 1
+    assert passes.shard_share(runs, passes.DEEP) == runs
+
+
 def test_the_delay_proxy_holds_each_answer() -> None:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
