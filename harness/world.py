@@ -22,6 +22,7 @@ Every request the world sends goes through `World.send`, and every create's para
 from __future__ import annotations
 
 import itertools
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ class RecipeFailed(Exception):
 
 
 _counter = itertools.count(1)
+# Tells this process's tags from those of the other workers of a run, and of other runs, on a shared target.
+_PROCESS_TAG = secrets.token_hex(3)
 
 
 @dataclass(frozen=True)
@@ -247,8 +250,10 @@ class World:
         return None if index is None else RECIPES[kind][index].name
 
     def tag(self) -> str:
-        """A short label unique in this process (``"h1"``, ``"h2"``...), for names and emails of made objects."""
-        return f"h{next(_counter)}"
+        """A short label for names, emails and references of made objects, unique across the processes and runs
+        that share a target (``"h3fa9c21"``: a random part per process, then a counter): a test that lists the
+        objects carrying its tag must find its own only, however many workers or CI jobs use the same server."""
+        return f"h{_PROCESS_TAG}{next(_counter)}"
 
     def create_params(self, operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters of every create the world sends (one place to add what all its objects carry): the
