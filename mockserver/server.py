@@ -137,7 +137,8 @@ def serve(app: MockApp, sock: socket.socket, log_level: str = "warning", *, head
     `header_timeout` (seconds) and `max_connections` bound what slow or numerous clients can hold."""
     protocol = type("MockHttpProtocol", (JsonErrorHttpToolsProtocol,),
                     {"header_timeout": header_timeout, "max_connections": max_connections})
+    # No proxy-header middleware either: the mock does not use the client's address, and it cost every request.
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", loop="uvloop",
-                            http=protocol, ws="none", server_header=False, date_header=False,
+                            http=protocol, ws="none", server_header=False, date_header=False, proxy_headers=False,
                             timeout_keep_alive=KEEP_ALIVE)
     uvicorn.Server(config).run(sockets=[sock])
