@@ -13,6 +13,7 @@ A machine gets what it talks to through its constructor, and a test runs it by h
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,10 +61,9 @@ class ApiCalls:
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
         op = self.contract[operation_id]
-        if not self.steps:
-            return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
-                                    operation=op.operation_id, **kwargs)
-        with allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}"):
+        step = (allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}") if self.steps
+                else contextlib.nullcontext())
+        with step:
             return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
                                     operation=op.operation_id, **kwargs)
 
