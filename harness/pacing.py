@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,8 @@ class SharedLimiter:
         self.limits = limits
         self._fd: int | None = None
         self._pid = 0
+        # flock excludes other processes only: the threads of one process (a concurrent batch) take this first.
+        self._threads = threading.Lock()
 
     @staticmethod
     def create(path: Path) -> Path:
@@ -116,6 +119,13 @@ class SharedLimiter:
         `charge=False` paces (and counts) a request the budget must not stop, such as the run's clean-up.
         """
         rate, budget = self.limits.max_rps, self.limits.max_requests
+        with self._threads:
+            slot, now = self._reserve(rate, budget, charge)
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _reserve(self, rate: float | None, budget: int | None, charge: bool) -> tuple[float, float]:
+        """Take the next slot under the file lock: (when it comes, now), in monotonic seconds."""
         fd = self._file()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -129,8 +139,7 @@ class SharedLimiter:
             os.pwrite(fd, _STATE.pack(next_free, reserved + 1), 0)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-        if slot > now:
-            time.sleep(slot - now)
+        return slot, now
 
     def spent(self) -> bool:
         """True when the budget is used up (always False without a budget)."""

@@ -44,12 +44,30 @@ OPTIONS = [
 ]
 
 
+DEFAULT_CONCURRENCY = 8
+"""Requests in flight per worker for a batch of read-backs: against a target tens of milliseconds away, a state
+machine that reads back ten objects after every step waits for one round trip instead of ten."""
+
+
+def concurrency(config: pytest.Config) -> int:
+    """``--concurrency`` as a number; `pytest.UsageError` (saying what to pass) unless it is a whole number >= 1."""
+    text = str(config.getoption("--concurrency")).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"--concurrency takes a whole number of requests of at least 1, e.g. "
+                                f"--concurrency 8 (got {text!r})")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "contract-testing harness")
     for flag, env, help_text, default in OPTIONS:
         group.addoption(flag, default=os.environ.get(env, default), help=f"{help_text} [{env}]")
     group.addoption("--allow-live", action="store_true", default=os.environ.get("HARNESS_ALLOW_LIVE") == "1",
                     help="allow keys that look live (sk_live_/rk_live_) [HARNESS_ALLOW_LIVE=1]")
+    group.addoption("--concurrency", default=os.environ.get("HARNESS_CONCURRENCY", str(DEFAULT_CONCURRENCY)),
+                    help="requests one worker keeps in flight where their order does not matter (a state "
+                         "machine's read-backs of its objects); 1 sends everything one after another "
+                         f"[HARNESS_CONCURRENCY, default {DEFAULT_CONCURRENCY}]")
     group.addoption("--unsourced-rules", action="store_true",
                     default=os.environ.get("HARNESS_UNSOURCED_RULES") == "1",
                     help="with --base-url, also assert the business rules that have no Stripe source "
@@ -62,6 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if name not in PROFILES:
         raise pytest.UsageError(f"--profile must be one of {', '.join(PROFILES)} (got {name!r})")
     activate(name)
+    concurrency(config)
     for opt in ("--api-key", "--second-api-key"):
         key = config.getoption(opt)
         register_secret(key)
@@ -159,8 +178,8 @@ def api(target: Target, contract, request: pytest.FixtureRequest) -> Iterator[Ap
     global _recorder
     _recorder = _recorder or CoverageRecorder(contract)
     client = ApiClient(target.base_url, target.api_key, on_exchange=_on_exchange, backoff=0.05, max_backoff=2.0,
-                       max_retries=6, default_headers={"Stripe-Version": stripe_version(request.config),
-                                                       **staging.request_headers()})
+                       max_retries=6, concurrency=concurrency(request.config),
+                       default_headers={"Stripe-Version": stripe_version(request.config), **staging.request_headers()})
     staging.attach(client)  # pace and budget
     yield client
     staging.finish(client)  # clean-up of what this process created

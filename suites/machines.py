@@ -26,7 +26,7 @@ from contracts.loader import Contract, fill_path
 from contracts.rules import Decision
 from harness import depth
 from harness.checks import INVARIANT, fail, is_stripe_error, succeeds
-from harness.client import ApiClient, Response
+from harness.client import ApiClient, PlannedRequest, Response
 from harness.profiles import Profile
 from harness.world import World
 
@@ -39,15 +39,25 @@ Check = TypeVar("Check", bound=Callable[..., None])
 
 def read_back(check: Check) -> Check:
     """Mark an invariant of an `ApiCalls` machine whose calls only read the server back: they are not Allure steps
-    of their own (the test's exchange lines list them, and a failure attaches them in full)."""
+    of their own (the test's exchange lines list them, and a failure attaches them in full), and what it sent
+    ahead with `ApiCalls.read_ahead` is forgotten when it ends."""
     @functools.wraps(check)
-    def reading(self: ApiCalls, *args: Any, **kwargs: Any) -> None:
+    def reading(self: ApiCalls, *args: Any, **kwargs: Any) -> Any:
         self.steps = False
         try:
-            check(self, *args, **kwargs)
+            return check(self, *args, **kwargs)
         finally:
             self.steps = True
+            self._ahead.clear()
     return reading  # type: ignore[return-value]
+
+
+Read = tuple[str, dict[str, str] | None, dict | None]
+"""A read for `ApiCalls.read_ahead`: (operation ID, path params, params), as `ApiCalls.send` takes them."""
+
+
+def _read_key(operation_id: str, path_params: dict[str, str] | None, params: dict | None) -> tuple[str, str, str]:
+    return operation_id, repr(path_params or {}), repr(params or None)
 
 
 class ApiCalls:
@@ -57,9 +67,27 @@ class ApiCalls:
 
     def __init__(self, api: ApiClient, contract: Contract):
         self.api, self.contract = api, contract
+        self._ahead: dict[tuple[str, str, str], Response] = {}
+
+    def read_ahead(self, reads: list[Read]) -> None:
+        """Send `reads` as one batch (`ApiClient.request_all`: up to the client's concurrency at once, recorded in
+        this order); the `send`/`ok` calls that follow with the same operation and params take these answers
+        instead of sending again. Only for reads whose order does not matter, inside a `read_back` invariant
+        (which forgets unused answers when it ends)."""
+        planned = []
+        for operation_id, path_params, params in reads:
+            op = self.contract[operation_id]
+            planned.append(PlannedRequest(op.method, fill_path(op.path, path_params or {}), params or None,
+                                          op.operation_id))
+        for read, answer in zip(reads, self.api.request_all(planned), strict=True):
+            self._ahead[_read_key(*read)] = answer
 
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
+        if self._ahead and not kwargs:
+            answer = self._ahead.pop(_read_key(operation_id, path_params, params), None)
+            if answer is not None:
+                return answer
         op = self.contract[operation_id]
         step = (allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}") if self.steps
                 else contextlib.nullcontext())

@@ -283,6 +283,10 @@ class InvoiceLifecycle(ApiMachine):
     @invariant()
     @read_back
     def server_matches_model(self) -> None:
+        self.read_ahead([read for inv in self.model.values() for read in (
+            ("RetrieveInvoice", {"invoice": inv.id}, None), ("ListInvoiceLines", {"invoice": inv.id}, {"limit": 100}),
+            *([("ListInvoicePayments", None, {"invoice": inv.id})] if inv.status == "paid" and inv.amount_paid > 0
+              else []))])
         for inv in self.model.values():
             body = self.ok("RetrieveInvoice", {"invoice": inv.id}, what="the invoice can be read")
             label = f"invoice {inv.id}"

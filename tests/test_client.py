@@ -21,9 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import allure_http
-from harness.client import ApiClient, Exchange, NotJsonError, TransportError
+from harness.client import ApiClient, Exchange, NotJsonError, PlannedRequest, TransportError
 
 # --------------------------------------------------------------------------- scripted server
+
+SLOW = 0.2  # seconds a /slow/ path takes to answer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,6 +47,13 @@ class _Handler(BaseHTTPRequestHandler):
             "headers": dict(self.headers.items()),
         }
         step = self.server.record_and_next(record)
+        if split.path.startswith("/slow/"):  # unscripted: answer in SLOW seconds, counting requests in flight
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+            time.sleep(SLOW)
+            with self.server.lock:
+                self.server.in_flight -= 1
         if step.get("delay"):
             time.sleep(step["delay"])
         status = step.get("status", 200)
@@ -78,6 +87,7 @@ class ScriptedServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.steps: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        self.in_flight = self.most_in_flight = 0
 
     @property
     def base_url(self) -> str:
@@ -91,6 +101,7 @@ class ScriptedServer(ThreadingHTTPServer):
         with self.lock:
             self.steps.clear()
             self.requests.clear()
+            self.in_flight = self.most_in_flight = 0
 
     def record_and_next(self, record: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -578,3 +589,43 @@ def test_a_test_of_many_exchanges_shows_the_first_and_last_and_compresses_them_a
     assert shown[0].startswith("GET /v1/a/0 ") and shown[-1].startswith(f"GET /v1/a/{total - 1} ")
     every = gzip.decompress(attachments["exchanges.txt.gz"]).decode().splitlines()
     assert len(every) == total and every[123].startswith("GET /v1/a/123 ")
+
+
+# --------------------------------------------------------------------------- batches (request_all)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_batch_is_answered_and_recorded_in_the_order_given(
+        server: ScriptedServer, api_key: str, concurrency: int) -> None:
+    seen: list[tuple[str, str]] = []
+    hook = lambda ex: seen.append((ex.path, threading.current_thread().name))  # noqa: E731
+    planned = [PlannedRequest("GET", f"/slow/{i}", {"n": i}, operation=f"Op{i}") for i in range(4)]
+    with ApiClient(server.base_url, api_key, on_exchange=hook, concurrency=concurrency) as api:
+        answers = api.request_all(planned)
+    assert [a.json["path"] for a in answers] == [f"/slow/{i}" for i in range(4)]
+    assert [a.exchange.operation_id for a in answers] == [f"Op{i}" for i in range(4)]
+    # The hook sees the batch as if it had been sent one request after another, in the caller's thread.
+    assert seen == [(f"/slow/{i}", threading.current_thread().name) for i in range(4)]
+    assert server.most_in_flight == concurrency
+
+
+def test_a_batch_keeps_no_more_than_its_concurrency_in_flight(server: ScriptedServer, api_key: str) -> None:
+    with ApiClient(server.base_url, api_key, concurrency=2) as api:
+        api.request_all([PlannedRequest("GET", f"/slow/{i}") for i in range(5)])
+    assert server.most_in_flight == 2
+
+
+def test_a_batch_without_answers_raises_after_the_hook_saw_every_attempt(api_key: str) -> None:
+    seen: list[Exchange] = []
+    api = ApiClient(f"http://127.0.0.1:{_dead_port()}", api_key, timeout=1.0, max_retries=1, backoff=0.001,
+                    on_exchange=seen.append, concurrency=3)
+    with pytest.raises(TransportError) as info:
+        api.request_all([PlannedRequest("GET", f"/v1/customers/cus_{i}") for i in range(3)])
+    api.close()
+    assert [ex.path for ex in seen] == [f"/v1/customers/cus_{i}" for i in range(3) for _ in range(2)]
+    assert info.value.exchanges == seen[:2]  # the first request's, in the order given
+
+
+def test_concurrency_below_one_is_refused(api_key: str) -> None:
+    with pytest.raises(ValueError, match="concurrency must be at least 1"):
+        ApiClient("http://127.0.0.1:9", api_key, concurrency=0)
