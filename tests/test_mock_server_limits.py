@@ -116,3 +116,69 @@ def test_duplicate_authorization_is_refused(target: Target) -> None:
         answers = _answers(_read_all(sock))
     assert [a[0] for a in answers] == [400]
     assert re.search("authorization", answers[0][2]["error"]["message"])
+
+
+def test_slow_headers_on_a_kept_alive_connection_time_out_too(target: Target) -> None:
+    with _connect(target) as sock:
+        sock.sendall(_request(target))
+        time.sleep(0.2)
+        sock.sendall(b"GET /v1/invoices HTTP/1.1\r\nHost: mock\r\n")  # the second request's headers never end
+        start = time.monotonic()
+        answers = _answers(_read_all(sock))
+        waited = time.monotonic() - start
+    assert [a[0] for a in answers] == [200, 408]
+    assert waited < HEADER_TIMEOUT + 3
+
+
+def test_an_idle_kept_alive_connection_is_not_timed_out_between_requests(target: Target) -> None:
+    with _connect(target) as sock:
+        sock.sendall(_request(target))
+        time.sleep(HEADER_TIMEOUT * 2.5)  # idle, nothing due: the header deadline does not run
+        sock.sendall(_request(target, extra="Connection: close\r\n"))
+        answers = _answers(_read_all(sock))
+    assert [a[0] for a in answers] == [200, 200]
+
+
+def test_a_request_expecting_100_continue_gets_it_before_sending_its_body(target: Target) -> None:
+    body = b"description=late"
+    with _connect(target) as sock:
+        sock.sendall((f"POST /v1/invoiceitems HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer {target.api_key}\r\n"
+                      f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+                      "Expect: 100-continue\r\nConnection: close\r\n\r\n").encode())
+        sock.settimeout(5)
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        rest = interim.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n") + _read_all(sock)
+    answers = _answers(rest)
+    assert len(answers) == 1 and answers[0][0] == 400  # no customer: a Stripe 400, answered after the body
+    assert answers[0][2]["error"]["type"] == "invalid_request_error"
+
+
+def test_an_answer_leaves_in_one_write() -> None:
+    from mockserver.server import OneWritePerAnswer
+
+    class Recording:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def close(self) -> None:
+            self.closed = True
+
+    plain, streamed, cut = Recording(), Recording(), Recording()
+    one = OneWritePerAnswer(plain)  # type: ignore[arg-type]
+    one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    one.write(b"{}")
+    assert plain.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+    many = OneWritePerAnswer(streamed)  # type: ignore[arg-type]
+    for part in (b"head", b"a", b"b"):
+        many.write(part)
+    assert streamed.writes == [b"heada", b"b"]
+    closing = OneWritePerAnswer(cut)  # type: ignore[arg-type]
+    closing.write(b"head")
+    closing.close()  # an answer cut short still sends what it started
+    assert cut.writes == [b"head"] and cut.closed
