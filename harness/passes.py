@@ -4,15 +4,19 @@ A run that stops at its first failure (`-x`) should stop within seconds, whateve
 family's tests wait behind hundreds of unrelated ones, each running all its examples. So every suite test that
 generates examples (Hypothesis `@given`, state machines) is collected twice:
 
-* first pass, `test_x[...-first-pass]`: one example (a state machine: one run of at most `FIRST_PASS_STEPS`
-  steps); it runs before every deep test, together with the tests that generate nothing (they run once);
+* first pass, `test_x[...-first-pass]`: one generated example, and none of the explicit ones (Schemathesis adds
+  its examples and coverage phases as explicit examples: up to 1,500 of them for one operation), or for a state
+  machine one run of at most `FIRST_PASS_STEPS` steps; it runs before every deep test, together with the tests
+  that generate nothing (they run once);
 * deep pass, `test_x[...-deep]`: the profile's examples, as before. A state machine's deep runs are split into
   `MACHINE_SHARDS` tests (`test_x[...-deep-2of4]`; fewer when the profile has fewer runs), each running its
   share of the profile's runs, so that the workers share a machine's long sequences instead of one worker
   running them all at the end (which set the run's length, and more so against a distant target).
 
 Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
-first seconds touch every family. The full run's coverage stays that of the profile; the first pass only adds one
+first seconds touch every family; the deep pass starts with the state machines' shards, its longest tests
+(a state machine sends thousands of requests one after another), so that the workers are not left waiting for a
+long test that started last. The full run's coverage stays that of the profile; the first pass only adds one
 example per test. `--first-pass=off` (HARNESS_FIRST_PASS=off) keeps collection order and one run per test.
 """
 
@@ -25,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from harness import profiles
 
@@ -123,7 +127,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             deep.append(item)  # Schemathesis's generated tests cannot be parametrized again: they run deep only
         else:
             first.append(item)
-    items[:] = [*others, *_interleaved(first), *_interleaved(deep)]
+    machines = [item for item in deep if "of" in (pass_of(item) or "")]
+    rest = [item for item in deep if "of" not in (pass_of(item) or "")]
+    items[:] = [*others, *_interleaved(first), *_interleaved(machines), *_interleaved(rest)]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -151,7 +157,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     func = getattr(item, "obj", None)
     inner = getattr(func, "_hypothesis_internal_use_settings", None)
     if inner is not None:
-        func._hypothesis_internal_use_settings = settings(inner, max_examples=1)  # type: ignore[union-attr]
+        func._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+            inner, max_examples=1, phases=(Phase.generate,))
     if profile is not None and dataclasses.is_dataclass(profile):
         funcargs["profile"] = dataclasses.replace(profile, examples=1, machines=1,
                                                   steps=min(profile.steps, FIRST_PASS_STEPS))

@@ -4,6 +4,7 @@ generating test once before the deep ones, and the benchmark's delaying proxy de
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import types
@@ -126,3 +127,18 @@ def test_the_delay_proxy_holds_each_answer() -> None:
     finally:
         proxy.stop()
         server.close()
+
+
+def test_the_deep_pass_starts_with_the_state_machines_shards() -> None:
+    """Collected order: the first pass (and the tests that generate nothing), then every state machine's deep
+    shards, its longest tests, then the rest of the deep pass."""
+    from tests.test_sharding import collect_all
+
+    (ids,) = collect_all([])
+    kinds = ["deep shard" if re.search(r"deep-\d+of\d+\]$", i) else "deep" if re.search(r"[-\[]deep\]$", i)
+             else "first" for i in ids]
+    assert "deep shard" in kinds and "deep" in kinds
+    shards = [n for n, kind in enumerate(kinds) if kind == "deep shard"]
+    others = [n for n, kind in enumerate(kinds) if kind == "deep"]
+    firsts = [n for n, kind in enumerate(kinds) if kind == "first"]
+    assert max(firsts) < min(shards) and max(shards) < min(others), [ids[n] for n in shards[:3] + others[:3]]
