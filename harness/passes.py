@@ -16,8 +16,11 @@ generates examples (Hypothesis `@given`, state machines) is collected twice:
 Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
 first seconds touch every family; the deep pass starts with the state machines' shards, its longest tests
 (a state machine sends thousands of requests one after another), so that the workers are not left waiting for a
-long test that started last. The full run's coverage stays that of the profile; the first pass only adds one
-example per test. `--first-pass=off` (HARNESS_FIRST_PASS=off) keeps collection order and one run per test.
+long test that started last. pytest-xdist then hands the tests out one at a time (`--maxschedchunk 1`, unless
+given): its default sends each worker chunks of consecutive tests, which put several of those long tests on one
+worker, one after another, while the others ran out of work. The full run's coverage stays that of the profile;
+the first pass only adds one example per test. `--first-pass=off` (HARNESS_FIRST_PASS=off) keeps collection
+order and one run per test.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ MACHINE_SHARDS = 4
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 _MACHINES = frozenset({"run_state_machine_as_test", "as_state_machine"})
 _GENERATORS = frozenset({"given"}) | _MACHINES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--first-pass") != "off" and getattr(config.option, "maxschedchunk", False) is None:
+        config.option.maxschedchunk = 1
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

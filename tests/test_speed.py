@@ -142,3 +142,12 @@ def test_the_deep_pass_starts_with_the_state_machines_shards() -> None:
     others = [n for n, kind in enumerate(kinds) if kind == "deep"]
     firsts = [n for n, kind in enumerate(kinds) if kind == "first"]
     assert max(firsts) < min(shards) and max(shards) < min(others), [ids[n] for n in shards[:3] + others[:3]]
+
+
+@pytest.mark.parametrize(("first_pass", "given", "expected"), [("on", None, 1), ("on", 8, 8), ("off", None, None)])
+def test_xdist_hands_out_tests_one_at_a_time_unless_told(first_pass: str, given: int | None,
+                                                         expected: int | None) -> None:
+    config = types.SimpleNamespace(option=types.SimpleNamespace(maxschedchunk=given),
+                                   getoption=lambda name: first_pass)
+    passes.pytest_configure(config)  # type: ignore[arg-type]
+    assert config.option.maxschedchunk == expected
