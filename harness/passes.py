@@ -9,18 +9,19 @@ generates examples (Hypothesis `@given`, state machines) is collected twice:
   machine one run of at most `FIRST_PASS_STEPS` steps; it runs before every deep test, together with the tests
   that generate nothing (they run once);
 * deep pass, `test_x[...-deep]`: the profile's examples, as before. A state machine's deep runs are split into
-  `MACHINE_SHARDS` tests (`test_x[...-deep-2of4]`; fewer when the profile has fewer runs), each running its
+  `MACHINE_SHARDS` tests (`test_x[...-deep-2of8]`; fewer when the profile has fewer runs), each running its
   share of the profile's runs, so that the workers share a machine's long sequences instead of one worker
   running them all at the end (which set the run's length, and more so against a distant target).
 
 Within each pass the tests are interleaved by family (one test function of one module), round robin, so the
 first seconds touch every family; the deep pass starts with the state machines' shards, its longest tests
-(a state machine sends thousands of requests one after another), so that the workers are not left waiting for a
-long test that started last. pytest-xdist then hands the tests out one at a time (`--maxschedchunk 1`, unless
-given): its default sends each worker chunks of consecutive tests, which put several of those long tests on one
-worker, one after another, while the others ran out of work. The full run's coverage stays that of the profile;
-the first pass only adds one example per test. `--first-pass=off` (HARNESS_FIRST_PASS=off) keeps collection
-order and one run per test.
+(a state machine sends thousands of requests one after another), each followed by a short test, so that the
+workers are not left waiting for a long test that started last. pytest-xdist then hands the tests out one at a
+time (`--maxschedchunk 1`, unless given): its default sends each worker chunks of consecutive tests, which put
+several of those long tests on one worker, one after another, while the others ran out of work; even one at a
+time, a worker holds the test after the one it runs, hence a short one between two shards. The full run's
+coverage stays that of the profile; the first pass only adds one example per test. `--first-pass=off`
+(HARNESS_FIRST_PASS=off) keeps collection order and one run per test.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from harness import profiles
 PASS_PARAM = "harness_pass"
 FIRST, DEEP = "first-pass", "deep"
 FIRST_PASS_STEPS = 5
-MACHINE_SHARDS = 4
+MACHINE_SHARDS = 8
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 _MACHINES = frozenset({"run_state_machine_as_test", "as_state_machine"})
 _GENERATORS = frozenset({"given"}) | _MACHINES
@@ -135,9 +136,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             deep.append(item)  # Schemathesis's generated tests cannot be parametrized again: they run deep only
         else:
             first.append(item)
-    machines = [item for item in deep if "of" in (pass_of(item) or "")]
-    rest = [item for item in deep if "of" not in (pass_of(item) or "")]
-    items[:] = [*others, *_interleaved(first), *_interleaved(machines), *_interleaved(rest)]
+    shards = _interleaved([item for item in deep if "of" in (pass_of(item) or "")])
+    rest = _interleaved([item for item in deep if "of" not in (pass_of(item) or "")])
+    # Longest first, but never two shards in a row: an xdist worker holds the test after the one it runs.
+    paired = [item for pair in zip(shards, rest, strict=False) for item in pair]
+    n = min(len(shards), len(rest))
+    items[:] = [*others, *_interleaved(first), *paired, *shards[n:], *rest[n:]]
 
 
 @pytest.hookimpl(hookwrapper=True)
