@@ -49,12 +49,17 @@ DEFAULT_CONCURRENCY = 8
 machine that reads back ten objects after every step waits for one round trip instead of ten."""
 
 
+MAX_CONCURRENCY = 64
+"""The most `--concurrency` allows: each request in flight is a thread and a connection of every worker."""
+
+
 def concurrency(config: pytest.Config) -> int:
-    """``--concurrency`` as a number; `pytest.UsageError` (saying what to pass) unless it is a whole number >= 1."""
+    """``--concurrency`` as a number; `pytest.UsageError` (saying what to pass) unless it is a whole number from 1
+    to `MAX_CONCURRENCY`."""
     text = str(config.getoption("--concurrency")).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise pytest.UsageError(f"--concurrency takes a whole number of requests of at least 1, e.g. "
-                                f"--concurrency 8 (got {text!r})")
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_CONCURRENCY):
+        raise pytest.UsageError(f"--concurrency takes a whole number of requests from 1 to {MAX_CONCURRENCY}, "
+                                f"e.g. --concurrency 8 (got {text!r})")
     return int(text)
 
 

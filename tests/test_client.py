@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import types
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -629,3 +630,18 @@ def test_a_batch_without_answers_raises_after_the_hook_saw_every_attempt(api_key
 def test_concurrency_below_one_is_refused(api_key: str) -> None:
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         ApiClient("http://127.0.0.1:9", api_key, concurrency=0)
+
+
+@pytest.mark.parametrize(("given", "expected"), [("8", 8), (" 1 ", 1), ("64", 64)])
+def test_the_concurrency_option_takes_a_whole_number(given: str, expected: int) -> None:
+    from harness.plugin import concurrency
+
+    assert concurrency(types.SimpleNamespace(getoption=lambda name: given)) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["0", "65", "abc", "2.5", "-1", "\u00b2", ""])
+def test_a_concurrency_a_person_must_fix_is_a_usage_error(given: str) -> None:
+    from harness.plugin import concurrency
+
+    with pytest.raises(pytest.UsageError, match="--concurrency takes a whole number of requests from 1 to 64"):
+        concurrency(types.SimpleNamespace(getoption=lambda name: given))  # type: ignore[arg-type]
