@@ -169,8 +169,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     func = getattr(item, "obj", None)
     inner = getattr(func, "_hypothesis_internal_use_settings", None)
     if inner is not None:
+        phases = tuple(p for p in inner.phases if p is not Phase.explicit and p is not Phase.generate)
         func._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
-            inner, max_examples=1, phases=(Phase.generate,))
+            inner, max_examples=1, phases=(Phase.generate, *phases))
     if profile is not None and dataclasses.is_dataclass(profile):
         funcargs["profile"] = dataclasses.replace(profile, examples=1, machines=1,
                                                   steps=min(profile.steps, FIRST_PASS_STEPS))
