@@ -58,8 +58,8 @@ def concurrency(config: pytest.Config) -> int:
     to `MAX_CONCURRENCY`."""
     text = str(config.getoption("--concurrency")).strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_CONCURRENCY):
-        raise pytest.UsageError(f"--concurrency takes a whole number of requests from 1 to {MAX_CONCURRENCY}, "
-                                f"e.g. --concurrency 8 (got {text!r})")
+        raise pytest.UsageError(f"--concurrency (HARNESS_CONCURRENCY) takes a whole number of requests from 1 to "
+                                f"{MAX_CONCURRENCY}, e.g. --concurrency 8 (got {text!r})")
     return int(text)
 
 

@@ -643,5 +643,6 @@ def test_the_concurrency_option_takes_a_whole_number(given: str, expected: int) 
 def test_a_concurrency_a_person_must_fix_is_a_usage_error(given: str) -> None:
     from harness.plugin import concurrency
 
-    with pytest.raises(pytest.UsageError, match="--concurrency takes a whole number of requests from 1 to 64"):
+    with pytest.raises(pytest.UsageError,
+                       match=r"--concurrency \(HARNESS_CONCURRENCY\) takes a whole number of requests from 1 to 64"):
         concurrency(types.SimpleNamespace(getoption=lambda name: given))  # type: ignore[arg-type]
