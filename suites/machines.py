@@ -74,13 +74,13 @@ class ApiCalls:
         this order); the `send`/`ok` calls that follow with the same operation and params take these answers
         instead of sending again. Only for reads whose order does not matter, inside a `read_back` invariant
         (which forgets unused answers when it ends)."""
-        planned = []
-        for operation_id, path_params, params in reads:
-            op = self.contract[operation_id]
-            planned.append(PlannedRequest(op.method, fill_path(op.path, path_params or {}), params or None,
-                                          op.operation_id))
-        for read, answer in zip(reads, self.api.request_all(planned), strict=True):
+        for read, answer in zip(reads, self.api.request_all([self._plan(*read) for read in reads]), strict=True):
             self._ahead[_read_key(*read)] = answer
+
+    def _plan(self, operation_id: str, path_params: dict[str, str] | None, params: dict | None) -> PlannedRequest:
+        """The request that calls `operation_id` with these path params and params."""
+        op = self.contract[operation_id]
+        return PlannedRequest(op.method, fill_path(op.path, path_params or {}), params or None, op.operation_id)
 
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
@@ -88,12 +88,11 @@ class ApiCalls:
             answer = self._ahead.pop(_read_key(operation_id, path_params, params), None)
             if answer is not None:
                 return answer
-        op = self.contract[operation_id]
-        step = (allure.step(f"rule: {op.operation_id} {path_params or ''} {params or ''}") if self.steps
+        plan = self._plan(operation_id, path_params, params)
+        step = (allure.step(f"rule: {plan.operation} {path_params or ''} {params or ''}") if self.steps
                 else contextlib.nullcontext())
         with step:
-            return self.api.request(op.method, fill_path(op.path, path_params or {}), params or None,
-                                    operation=op.operation_id, **kwargs)
+            return self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
 
     def ok(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
            what: str = "a legal transition succeeds") -> dict:
