@@ -51,6 +51,8 @@ _QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
 # Methods safe to repeat without an Idempotency-Key.
 # Safe or idempotent by HTTP semantics (RFC 9110 §9.2; QUERY is safe by its draft): retried without a key.
 _IDEMPOTENT_METHODS = frozenset({"GET", "DELETE", "HEAD", "OPTIONS", "PUT", "TRACE", "QUERY"})
+# Methods that only read (RFC 9110 "safe"); every other request counts in `ApiClient.writes`.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "QUERY"})
 # Headers curl adds by itself or that only describe the transport; replaying them adds noise.
 _CURL_SKIP_HEADERS = frozenset(
     {"authorization", "user-agent", "accept-encoding", "accept", "connection", "content-length", "host"}
@@ -456,6 +458,7 @@ class ApiClient:
         # The threads of concurrent batches, made on the first one and shared with `with_key` siblings.
         self._threads: dict[str, ThreadPoolExecutor] = {}
         self._threads_lock = threading.Lock()
+        self._writes = [0]  # one counter for this client and its `with_key` siblings (a list, so copies share it)
         self._gates: list[Callable[[], None]] = []
         self._random = random.Random()
         self._random_lock = threading.Lock()
@@ -473,6 +476,13 @@ class ApiClient:
         """Call `before_send()` before every attempt, retries included (e.g. to pace requests or stop at a budget;
         it may raise to stop the request unsent); siblings made with `with_key` too."""
         self._gates.append(before_send)
+
+    @property
+    def writes(self) -> int:
+        """How many requests other than reads (GET, HEAD, ...) this client and its `with_key` siblings have sent or
+        are sending. While it stays the same, a read's answer still describes the objects only this client changes
+        (`suites.machines.ApiCalls` reuses such answers)."""
+        return self._writes[0]
 
     def close(self) -> None:
         """Release pooled connections and threads (shared with ``with_key`` siblings)."""
@@ -591,6 +601,9 @@ class ApiClient:
             raise ValueError("pass either params or raw_body, not both")
         key = self.api_key if api_key is ... else api_key
         register_secret(key)
+        if method not in _SAFE_METHODS:
+            with self._threads_lock:
+                self._writes[0] += 1
 
         # requests' defaults first (Accept, Accept-Encoding, Connection), as Session.prepare_request merges them.
         send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(_REQUESTS_DEFAULT_HEADERS)

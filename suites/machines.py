@@ -39,8 +39,7 @@ Check = TypeVar("Check", bound=Callable[..., None])
 
 def read_back(check: Check) -> Check:
     """Mark an invariant of an `ApiCalls` machine whose calls only read the server back: they are not Allure steps
-    of their own (the test's exchange lines list them, and a failure attaches them in full), and what it sent
-    ahead with `ApiCalls.read_ahead` is forgotten when it ends."""
+    of their own (the test's exchange lines list them, and a failure attaches them in full)."""
     @functools.wraps(check)
     def reading(self: ApiCalls, *args: Any, **kwargs: Any) -> Any:
         self.steps = False
@@ -48,12 +47,14 @@ def read_back(check: Check) -> Check:
             return check(self, *args, **kwargs)
         finally:
             self.steps = True
-            self._ahead.clear()
     return reading  # type: ignore[return-value]
 
 
 Read = tuple[str, dict[str, str] | None, dict | None]
 """A read for `ApiCalls.read_ahead`: (operation ID, path params, params), as `ApiCalls.send` takes them."""
+
+_UNSETTLED = frozenset({429, 500, 502, 503, 504})
+"""Statuses of a read that say nothing settled about the object: such an answer is never reused."""
 
 
 def _read_key(operation_id: str, path_params: dict[str, str] | None, params: dict | None) -> tuple[str, str, str]:
@@ -61,21 +62,47 @@ def _read_key(operation_id: str, path_params: dict[str, str] | None, params: dic
 
 
 class ApiCalls:
-    """Calls with the checks every lifecycle step makes: `ok` for legal actions, `refused` for illegal ones."""
+    """Calls with the checks every lifecycle step makes: `ok` for legal actions, `refused` for illegal ones.
+
+    A read (GET) is sent once per state: its answer is reused for the same read until the client sends anything
+    else (`ApiClient.writes` changes; the objects a machine reads are its own, so only its client's writes change
+    them). So the read an invariant made after a step is the "before" of the next step's refused action, and the
+    reads `refused` makes after the action are the ones the next invariant checks.
+    """
 
     steps = True  # each call is an Allure step (False inside a `read_back` invariant)
 
     def __init__(self, api: ApiClient, contract: Contract):
         self.api, self.contract = api, contract
-        self._ahead: dict[tuple[str, str, str], Response] = {}
+        self._answers: dict[tuple[str, str, str], Response] = {}
+        self._answers_at = -1  # the client's `writes` when the answers were read
+
+    def read_backs(self) -> list[Read]:
+        """The reads this machine's invariant checks after every step; `refused` sends them in its own batch."""
+        return []
+
+    def _answered(self) -> dict[tuple[str, str, str], Response]:
+        """The answers read since the client's last write (forgotten as soon as it writes)."""
+        if self._answers_at != self.api.writes:
+            self._answers.clear()
+            self._answers_at = self.api.writes
+        return self._answers
 
     def read_ahead(self, reads: list[Read]) -> None:
-        """Send `reads` as one batch (`ApiClient.request_all`: up to the client's concurrency at once, recorded in
-        this order); the `send`/`ok` calls that follow with the same operation and params take these answers
-        instead of sending again. Only for reads whose order does not matter, inside a `read_back` invariant
-        (which forgets unused answers when it ends)."""
-        for read, answer in zip(reads, self.api.request_all([self._plan(*read) for read in reads]), strict=True):
-            self._ahead[_read_key(*read)] = answer
+        """Send the `reads` not answered yet in this state as one batch (`ApiClient.request_all`: up to the
+        client's concurrency at once, recorded in this order); the `send`/`ok` calls that follow take the answers.
+        Only for reads, whose order does not matter."""
+        answered = self._answered()
+        keys = {_read_key(*read): read for read in reads}
+        missing = {key: read for key, read in keys.items() if key not in answered}
+        if missing:
+            answers = self.api.request_all([self._plan(*read) for read in missing.values()])
+            for key, answer in zip(missing, answers, strict=True):
+                self._keep(key, answer)
+
+    def _keep(self, key: tuple[str, str, str], answer: Response) -> None:
+        if answer.status not in _UNSETTLED:
+            self._answered()[key] = answer
 
     def _plan(self, operation_id: str, path_params: dict[str, str] | None, params: dict | None) -> PlannedRequest:
         """The request that calls `operation_id` with these path params and params."""
@@ -84,15 +111,18 @@ class ApiCalls:
 
     def send(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
              **kwargs: Any) -> Response:
-        if self._ahead and not kwargs:
-            answer = self._ahead.pop(_read_key(operation_id, path_params, params), None)
-            if answer is not None:
-                return answer
+        """Call the operation (one Allure step in a rule); a read already answered in this state is not sent."""
         plan = self._plan(operation_id, path_params, params)
+        key = _read_key(operation_id, path_params, params) if plan.method == "GET" and not kwargs else None
+        if key is not None and key in self._answered():
+            return self._answers[key]
         step = (allure.step(f"rule: {plan.operation} {path_params or ''} {params or ''}") if self.steps
                 else contextlib.nullcontext())
         with step:
-            return self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
+            resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
+        if key is not None:
+            self._keep(key, resp)
+        return resp
 
     def ok(self, operation_id: str, path_params: dict[str, str] | None = None, params: dict | None = None,
            what: str = "a legal transition succeeds") -> dict:
@@ -103,12 +133,16 @@ class ApiCalls:
                 read: tuple[str, dict[str, str]], what: str, status: int | tuple[int, ...] = 400,
                 context: str = "") -> dict:
         """An illegal action: a Stripe 400 (or `status`), and the object read back unchanged. `context` (which
-        case this is) goes into the finding's detail, so one broken rule is one finding whatever case shows it."""
+        case this is) goes into the finding's detail, so one broken rule is one finding whatever case shows it.
+
+        `read` is the read that shows the object; the read before the action is usually the last invariant's,
+        and the one after goes out in one batch with the next invariant's (`read_backs`)."""
         read_op, read_params = read
         before = self.ok(read_op, read_params, what="the object can be read")
         resp = self.send(operation_id, path_params, params)
         op = self.contract[operation_id]
         error = is_stripe_error(op, resp, status=status, error_type=None, what=what, context=context)
+        self.read_ahead([(read_op, read_params, None), *self.read_backs()])
         after = self.ok(read_op, read_params, what="the object can be read")
         if before != after:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

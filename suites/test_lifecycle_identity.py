@@ -19,7 +19,7 @@ from hypothesis.stateful import Bundle, invariant, precondition, rule, run_state
 
 from contracts.rules import Decision, load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, expect, machine_settings, read_back
+from suites.machines import ApiMachine, Read, expect, machine_settings, read_back
 
 RULES = load_rules()
 
@@ -124,12 +124,15 @@ class IdentityLifecycle(ApiMachine):
         report = resp.json["last_verification_report"]
         s.reports.append(report["id"] if isinstance(report, dict) else report)
 
+    def read_backs(self) -> list[Read]:
+        return [read for s in self.model.values() for read in (
+            ("RetrieveIdentityVerificationSession", {"session": s.id}, self._personal(s)),
+            *([("ListIdentityVerificationReports", None, {"verification_session": s.id})] if s.reports else []))]
+
     @invariant()
     @read_back
     def server_matches_model(self) -> None:
-        self.read_ahead([read for s in self.model.values() for read in (
-            ("RetrieveIdentityVerificationSession", {"session": s.id}, self._personal(s)),
-            *([("ListIdentityVerificationReports", None, {"verification_session": s.id})] if s.reports else []))])
+        self.read_ahead(self.read_backs())
         for s in self.model.values():
             body = self.ok("RetrieveIdentityVerificationSession", {"session": s.id}, self._personal(s))
             label = f"verification session {s.id}"

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 
 from contracts.rules import DELETED, Decision, load_rules
 from harness.checks import is_stripe_error, label_test
-from suites.machines import ApiCalls, ApiMachine, expect, machine_settings, read_back
+from suites.machines import ApiCalls, ApiMachine, Read, expect, machine_settings, read_back
 
 pytestmark = pytest.mark.lifecycle
 
@@ -280,13 +280,16 @@ class InvoiceLifecycle(ApiMachine):
     def _lines(self, inv: InvoiceModel) -> list[dict]:
         return self.ok("ListInvoiceLines", {"invoice": inv.id}, {"limit": 100})["data"]
 
+    def read_backs(self) -> list[Read]:
+        return [read for inv in self.model.values() for read in (
+            ("RetrieveInvoice", {"invoice": inv.id}, None), ("ListInvoiceLines", {"invoice": inv.id}, {"limit": 100}),
+            *([("ListInvoicePayments", None, {"invoice": inv.id})] if inv.status == "paid" and inv.amount_paid > 0
+              else []))]
+
     @invariant()
     @read_back
     def server_matches_model(self) -> None:
-        self.read_ahead([read for inv in self.model.values() for read in (
-            ("RetrieveInvoice", {"invoice": inv.id}, None), ("ListInvoiceLines", {"invoice": inv.id}, {"limit": 100}),
-            *([("ListInvoicePayments", None, {"invoice": inv.id})] if inv.status == "paid" and inv.amount_paid > 0
-              else []))])
+        self.read_ahead(self.read_backs())
         for inv in self.model.values():
             body = self.ok("RetrieveInvoice", {"invoice": inv.id}, what="the invoice can be read")
             label = f"invoice {inv.id}"

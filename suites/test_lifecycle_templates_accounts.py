@@ -14,7 +14,7 @@ from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_te
 
 from contracts.rules import load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, expect, machine_settings, read_back
+from suites.machines import ApiMachine, Read, expect, machine_settings, read_back
 
 pytestmark = pytest.mark.lifecycle
 
@@ -59,12 +59,14 @@ class TemplateLifecycle(ApiMachine):
     def unarchive(self, template: str) -> None:
         self._act(template, "unarchive")
 
+    def read_backs(self) -> list[Read]:
+        return [*(("RetrieveInvoiceRenderingTemplate", {"template": t}, None) for t in self.model),
+                *(("ListInvoiceRenderingTemplates", None, {"status": s, "limit": 100}) for s in ("active", "archived"))]
+
     @invariant()
     @read_back
     def server_matches_model(self) -> None:
-        self.read_ahead([*(("RetrieveInvoiceRenderingTemplate", {"template": t}, None) for t in self.model),
-                         *(("ListInvoiceRenderingTemplates", None, {"status": s, "limit": 100})
-                           for s in ("active", "archived"))])
+        self.read_ahead(self.read_backs())
         created: dict[str, int] = {}
         for template, status in self.model.items():
             body = self.ok("RetrieveInvoiceRenderingTemplate", {"template": template})

@@ -364,6 +364,18 @@ def test_with_key_shares_settings_and_hook(
     assert other not in json.dumps(resp.exchange.to_dict())
 
 
+def test_writes_counts_every_request_but_reads_for_the_client_and_its_siblings(
+        client: ApiClient, server: ScriptedServer) -> None:
+    sibling = client.with_key(f"sk_test_{uuid.uuid4().hex}")
+    client.get("/v1/customers")
+    client.request_all([PlannedRequest("GET", "/v1/invoices"), PlannedRequest("GET", "/v1/invoiceitems")])
+    assert client.writes == 0
+    client.post("/v1/customers", {"name": "a"})
+    sibling.delete("/v1/invoices/in_1")
+    client.request("PATCH", "/v1/invoices/in_1")
+    assert client.writes == sibling.writes == 3
+
+
 # --------------------------------------------------------------------------- redaction and reporting
 
 
