@@ -85,7 +85,7 @@ def start_embedded_mock(faults: tuple[str, ...] = (), chaos: tuple[str, ...] = (
     :param chaos: chaos settings, ``NAME`` or ``NAME=VALUE`` (``"rate_limit=0.1"``).
     :param label: a few characters put into the generated test keys, to tell workers' accounts apart.
     :param timeout: seconds to wait for the mock to answer ``GET /v1/__health__``.
-    :param server_args: more command-line options for the mock, e.g. ``("--header-timeout", "1")``.
+    :param server_args: more command-line options for the mock, e.g. ``("--request-timeout", "1")``.
     :param disabled: operationIds the mock answers with 404 ``Unrecognized request URL``.
     :returns: an embedded `Target` with its process and two fresh test keys (two separate, empty accounts);
         call ``Target.stop()`` when done. The mock's output goes to ``mock.log`` in a new temporary directory.

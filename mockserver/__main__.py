@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mockserver.app import MockApp
 from mockserver.hooks import build_hooks
-from mockserver.server import HEADER_TIMEOUT, MAX_CONNECTIONS, serve
+from mockserver.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,8 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chaos", action="append", default=[], metavar="SETTING",
                         help="chaos setting, e.g. latency=0.05, rate_limit=0.1, unavailable=0.1, extra_fields, "
                              "extra_headers (repeatable)")
-    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT, metavar="SECONDS",
-                        help=f"seconds a client has to send a request's headers (default {HEADER_TIMEOUT:g})")
+    parser.add_argument("--request-timeout", "--header-timeout", type=float, default=REQUEST_TIMEOUT,
+                        metavar="SECONDS", help="seconds a client has to send a whole request, headers and body, "
+                        f"from its first byte; later, a JSON 408 (default {REQUEST_TIMEOUT:g}; --header-timeout is "
+                        "its former name)")
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                         help=f"open connections served at once; more get a 429 (default {MAX_CONNECTIONS})")
     parser.add_argument("--disable", action="append", default=[], metavar="OPERATION",
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(str(port))
         os.replace(tmp, args.port_file)
     print(f"mock server listening on http://{args.host}:{port}", flush=True)
-    serve(app, sock, args.log_level, header_timeout=args.header_timeout, max_connections=args.max_connections)
+    serve(app, sock, args.log_level, request_timeout=args.request_timeout, max_connections=args.max_connections)
     return 0
 
 

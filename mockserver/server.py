@@ -2,8 +2,10 @@
 
 Server settings that keep one client from hurting the others (uvicorn has no header-read timeout or connection
 cap of its own that answers JSON, so the protocol below adds them):
-- a request's headers must arrive within `HEADER_TIMEOUT` seconds of its first byte (or of the connection being
-  opened), else a JSON 408 and the connection closes (a slow-header client cannot hold a socket for ever);
+- a request, headers and body, must arrive within `REQUEST_TIMEOUT` seconds of its first byte (or of the connection
+  being opened), else a JSON 408 and the connection closes: a client that sends its headers slowly, a body shorter
+  than its Content-Length, or no body after `Expect: 100-continue` cannot hold a socket (and a place under the
+  connection cap) for ever; the truncated request is never acted on;
 - at most `MAX_CONNECTIONS` connections are open at once; one more gets a JSON 429 (`rate_limit`, as Stripe answers
   too many concurrent requests) and is closed;
 - WebSocket upgrades are not served (`ws="none"`): an `Upgrade: websocket` request is answered as plain HTTP;
@@ -11,7 +13,7 @@ cap of its own that answers JSON, so the protocol below adds them):
 
 Two costs of uvicorn's protocol are trimmed, for throughput (`python -m bench mock`): an answer's header block
 and its body leave in one write (uvicorn writes them separately: two system calls and, with TCP_NODELAY, two
-segments per answer), and the header-read deadline is one timer per connection that is re-armed lazily, not a
+segments per answer), and the request-read deadline is one timer per connection that is re-armed lazily, not a
 timer made and cancelled for every request.
 """
 
@@ -28,8 +30,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from mockserver.app import MockApp
 from mockserver.errors import ApiError
 
-HEADER_TIMEOUT = 10.0
-"""Seconds a client has to send a request's headers, from its first byte (or from connecting)."""
+REQUEST_TIMEOUT = 10.0
+"""Seconds a client has to send a whole request (headers and body), from its first byte (or from connecting)."""
 MAX_CONNECTIONS = 512
 """Open connections served at once; more are refused with a 429."""
 KEEP_ALIVE = 30
@@ -83,13 +85,13 @@ class OneWritePerAnswer:
 
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with JSON answers for what the parser rejects, a header-read timeout, a
+    """uvicorn's httptools protocol with JSON answers for what the parser rejects, a request-read timeout, a
     connection cap, plain-HTTP answers to upgrade requests and in-order answers around a malformed request."""
 
-    header_timeout: float = HEADER_TIMEOUT
+    request_timeout: float = REQUEST_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
-    _header_timer: asyncio.TimerHandle | None = None
-    _awaiting_headers_since: float | None = None  # loop time the current request's headers began (None: none due)
+    _request_timer: asyncio.TimerHandle | None = None
+    _receiving_since: float | None = None  # loop time the request being received began (None: none due)
     _deferred_400: bytes | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -100,38 +102,42 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
                 type="rate_limit_error", code="rate_limit", headers={"retry-after": "1"})))
             transport.close()
             return
-        self._awaiting_headers_since = self.loop.time()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._check_header_deadline)
+        self._receiving_since = self.loop.time()
+        self._request_timer = self.loop.call_later(self.request_timeout, self._check_request_deadline)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+            self._request_timer = None
         super().connection_lost(exc)
 
-    # -- header-read timeout: one timer per connection, re-armed for the deadline of the request then due -----------
+    # -- request-read timeout: one timer per connection, re-armed for the deadline of the request then due ----------
 
-    def _check_header_deadline(self) -> None:
-        self._header_timer = None
+    def _check_request_deadline(self) -> None:
+        self._request_timer = None
         if self.transport.is_closing():
             return
-        since = self._awaiting_headers_since
-        left = self.header_timeout if since is None else since + self.header_timeout - self.loop.time()
+        since = self._receiving_since
+        left = self.request_timeout if since is None else since + self.request_timeout - self.loop.time()
         if left > 0:
-            self._header_timer = self.loop.call_later(left, self._check_header_deadline)
+            self._request_timer = self.loop.call_later(left, self._check_request_deadline)
             return
+        # Closing tells a request the app is reading the body of that the client left: it acts on nothing.
         self.transport.write(error_bytes(ApiError(
-            408, f"The request headers did not arrive within {self.header_timeout:g} seconds.",
+            408, f"The request (headers and body) did not arrive within {self.request_timeout:g} seconds.",
             code="request_timeout")))
         self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._awaiting_headers_since is None:  # the first request's deadline runs from the connection's opening
-            self._awaiting_headers_since = self.loop.time()
+        if self._receiving_since is None:  # the first request's deadline runs from the connection's opening
+            self._receiving_since = self.loop.time()
+
+    def on_message_complete(self) -> None:
+        self._receiving_since = None
+        super().on_message_complete()
 
     def on_headers_complete(self) -> None:
-        self._awaiting_headers_since = None
         super().on_headers_complete()
         if self.cycle is not None and not self.expect_100_continue and not isinstance(self.cycle.transport,
                                                                                         OneWritePerAnswer):
@@ -146,6 +152,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
 
     def _unsupported_upgrade_warning(self) -> None:
         # The parser stops at an upgrade request's headers: serve the request as it is (no body) and close after.
+        self._receiving_since = None
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.more_body = False
             self.cycle.keep_alive = False
@@ -154,7 +161,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
     # -- malformed requests ----------------------------------------------------------------------------------
 
     def send_400_response(self, msg: str) -> None:
-        self._awaiting_headers_since = None
+        self._receiving_since = None
         self._deferred_400 = error_bytes(ApiError(400, f"Malformed HTTP request: {msg}", code="invalid_request"))
         busy = self.pipeline or (self.cycle is not None and not self.cycle.response_complete)
         if busy:  # answer the requests before it first, in order; no more reading meanwhile
@@ -170,13 +177,13 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._deferred_400 = None
 
 
-def serve(app: MockApp, sock: socket.socket, log_level: str = "warning", *, header_timeout: float = HEADER_TIMEOUT,
-          max_connections: int = MAX_CONNECTIONS) -> None:
+def serve(app: MockApp, sock: socket.socket, log_level: str = "warning", *,
+          request_timeout: float = REQUEST_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
     """Serve on an already-bound socket: one process, one event loop (state needs no locks).
 
-    `header_timeout` (seconds) and `max_connections` bound what slow or numerous clients can hold."""
+    `request_timeout` (seconds) and `max_connections` bound what slow or numerous clients can hold."""
     protocol = type("MockHttpProtocol", (JsonErrorHttpToolsProtocol,),
-                    {"header_timeout": header_timeout, "max_connections": max_connections})
+                    {"request_timeout": request_timeout, "max_connections": max_connections})
     # No proxy-header middleware either: the mock does not use the client's address, and it cost every request.
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", loop="uvloop",
                             http=protocol, ws="none", server_header=False, date_header=False, proxy_headers=False,

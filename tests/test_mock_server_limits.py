@@ -1,6 +1,6 @@
-"""Regression tests for what only a real socket can send the mock: WebSocket upgrades, slow headers, too many
-connections, requests pipelined ahead of a malformed one, duplicate headers. Each answer is Stripe-style JSON
-with a Request-Id, never plain text, never a 5xx, never a hang."""
+"""Regression tests for what only a real socket can send the mock: WebSocket upgrades, slow headers, bodies that
+never arrive, too many connections, requests pipelined ahead of a malformed one, duplicate headers. Each answer is
+Stripe-style JSON with a Request-Id, never plain text, never a 5xx, never a hang."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pytest
 
 from harness.target import Target, start_embedded_mock
 
-HEADER_TIMEOUT = 1.0
+REQUEST_TIMEOUT = 1.0
 MAX_CONNECTIONS = 6
 
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
     with start_embedded_mock(label="limits", server_args=(
-            "--header-timeout", str(HEADER_TIMEOUT), "--max-connections", str(MAX_CONNECTIONS))) as started:
+            "--request-timeout", str(REQUEST_TIMEOUT), "--max-connections", str(MAX_CONNECTIONS))) as started:
         yield started
 
 
@@ -83,7 +83,50 @@ def test_slow_headers_time_out_with_a_json_408(target: Target) -> None:
         waited = time.monotonic() - start
     assert [a[0] for a in answers] == [408]
     assert answers[0][2]["error"]["code"] == "request_timeout"
-    assert waited < HEADER_TIMEOUT + 3
+    assert waited < REQUEST_TIMEOUT + 3
+
+
+def _post_head(target: Target, length: int, extra: str = "") -> bytes:
+    return (f"POST /v1/identity/verification_sessions HTTP/1.1\r\nHost: mock\r\n"
+            f"Authorization: Bearer {target.api_key}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {length}\r\n{extra}\r\n").encode()
+
+
+def _sessions_marked(target: Target, mark: str) -> list[dict]:
+    with _connect(target) as sock:
+        sock.sendall(_request(target, "/v1/identity/verification_sessions?limit=100", "Connection: close\r\n"))
+        [(status, _, body)] = _answers(_read_all(sock))
+    assert status == 200
+    return [s for s in body["data"] if s["metadata"].get("mark") == mark]
+
+
+@pytest.mark.parametrize("expect_continue", [False, True], ids=["short body", "100-continue and no body"])
+def test_a_body_that_never_arrives_times_out_with_a_json_408_and_is_not_acted_on(
+        target: Target, expect_continue: bool) -> None:
+    mark = f"m{time.monotonic_ns()}"
+    body = f"type=document&metadata[mark]={mark}".encode()
+    with _connect(target) as sock:
+        if expect_continue:
+            sock.sendall(_post_head(target, len(body), "Expect: 100-continue\r\n"))
+        else:
+            sock.sendall(_post_head(target, len(body) + 10) + body)  # ten bytes short of its Content-Length
+        start = time.monotonic()
+        raw = _read_all(sock)
+        waited = time.monotonic() - start
+    answers = _answers(raw.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n"))
+    assert [a[0] for a in answers] == [408] and answers[0][2]["error"]["code"] == "request_timeout"
+    assert waited < REQUEST_TIMEOUT + 3
+    assert _sessions_marked(target, mark) == []
+
+
+def test_a_whole_body_is_acted_on(target: Target) -> None:
+    mark = f"m{time.monotonic_ns()}"
+    body = f"type=document&metadata[mark]={mark}".encode()
+    with _connect(target) as sock:
+        sock.sendall(_post_head(target, len(body), "Connection: close\r\n") + body)
+        answers = _answers(_read_all(sock))
+    assert [a[0] for a in answers] == [200]
+    assert [s["id"] for s in _sessions_marked(target, mark)] == [answers[0][2]["id"]]
 
 
 def test_connections_beyond_the_cap_get_a_json_429(target: Target) -> None:
@@ -127,13 +170,13 @@ def test_slow_headers_on_a_kept_alive_connection_time_out_too(target: Target) ->
         answers = _answers(_read_all(sock))
         waited = time.monotonic() - start
     assert [a[0] for a in answers] == [200, 408]
-    assert waited < HEADER_TIMEOUT + 3
+    assert waited < REQUEST_TIMEOUT + 3
 
 
 def test_an_idle_kept_alive_connection_is_not_timed_out_between_requests(target: Target) -> None:
     with _connect(target) as sock:
         sock.sendall(_request(target))
-        time.sleep(HEADER_TIMEOUT * 2.5)  # idle, nothing due: the header deadline does not run
+        time.sleep(REQUEST_TIMEOUT * 2.5)  # idle, nothing due: the request deadline does not run
         sock.sendall(_request(target, extra="Connection: close\r\n"))
         answers = _answers(_read_all(sock))
     assert [a[0] for a in answers] == [200, 200]
