@@ -22,6 +22,7 @@ from harness import harness_config as harness_config_file
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.operations_plugin import observe_exchange
+from harness.preflight import round_trip
 from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
 from harness.redaction import register_secret
 from harness.steps import observe
@@ -109,20 +110,46 @@ def pytest_configure(config: pytest.Config) -> None:
 # -- workers ------------------------------------------------------------------------------------------------------
 
 WORKERS_PER_CORE_REMOTE = 6
-"""`-n auto` against a --base-url target: a worker mostly waits for answers tens of ms away, so several share a
-core (each is a process of ~100 MB that collects the suites once). On 2 cores against a mock 30 ms away, 12
-workers finish the ci run in 232 s, 8 in 283 s; on loopback both take ~140 s."""
+"""`-n auto` against a target tens of ms away: a worker mostly waits for answers, so several share a core (each is
+a process of ~200 MB that collects the suites once). On 2 cores against a mock 30 ms away, 12 workers finish the ci
+run in 232 s, 8 in 283 s."""
+
+LOCAL_ROUND_TRIP = 0.005
+"""Seconds: a --base-url target that answers faster than this shares the machine (or sits beside it), so the run is
+CPU bound as with the embedded mock, and `-n auto` gives it one worker per core (12 workers took 155 s on 2 cores
+where 2 take ~90 s)."""
+
+_AUTO_WORKERS = pytest.StashKey[str]()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker per core against the embedded mock (CPU bound: the mock shares the cores), several
-    per core against a --base-url target (I/O bound). HARNESS_WORKERS_PER_CORE overrides the remote figure."""
+    """`-n auto`: one worker per core when the run is CPU bound (the embedded mock, or a --base-url target that
+    answers within `LOCAL_ROUND_TRIP`), `WORKERS_PER_CORE_REMOTE` per core when it mostly waits for answers
+    (measured: `harness.preflight.round_trip`). HARNESS_WORKERS_PER_CORE sets the figure for any --base-url."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if not config.getoption("--base-url"):
+    base_url = config.getoption("--base-url")
+    if not base_url:
         return cores
-    per_core = int(os.environ.get("HARNESS_WORKERS_PER_CORE") or WORKERS_PER_CORE_REMOTE)
-    return max(1, cores * per_core)
+    given = os.environ.get("HARNESS_WORKERS_PER_CORE", "").strip()
+    if given:
+        if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 64):
+            raise pytest.UsageError(f"HARNESS_WORKERS_PER_CORE takes a whole number of workers per core from 1 to "
+                                    f"64, e.g. 6 (got {given!r})")
+        per_core, why = int(given), "HARNESS_WORKERS_PER_CORE"
+    else:
+        seconds = round_trip(base_url, config.getoption("--api-key"))
+        local = seconds is not None and seconds < LOCAL_ROUND_TRIP
+        per_core = 1 if local else WORKERS_PER_CORE_REMOTE
+        why = (f"the target answers in {seconds * 1000:.1f} ms" if seconds is not None else "no answer to time") + (
+            "" if local else "; HARNESS_WORKERS_PER_CORE changes it")
+    workers = max(1, cores * per_core)
+    config.stash[_AUTO_WORKERS] = f"-n auto: {workers} workers, {per_core} per core ({why})"
+    return workers
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [config.stash[_AUTO_WORKERS]] if _AUTO_WORKERS in config.stash else []
 
 
 # -- target and clients ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ into a usage error and `python -m harness.doctor` prints it, so a typo never end
 from __future__ import annotations
 
 import re
+import statistics
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -97,6 +98,26 @@ def probe(base_url: str, key: str, headers: dict[str, str] | None = None, timeou
         raise PreflightError(f"{base_url} refused access (403: {message or 'forbidden'}); check --api-key and "
                              "--stripe-account")
     return Reachability(resp.status_code, seconds, message)
+
+
+def round_trip(base_url: str, key: str | None, samples: int = 3, timeout: float = 5.0) -> float | None:
+    """Seconds a request to the target takes on a kept-alive connection: the median of `samples` GETs of one list
+    endpoint, after a first that opens the connection. None when no answer came (the run's own preflight then
+    says what is wrong). Any HTTP answer counts, a 401 included: only its timing is used."""
+    headers = {"User-Agent": "stripe-contract-harness preflight"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    times: list[float] = []
+    try:
+        with requests.Session() as session:
+            for _ in range(samples + 1):
+                started = time.perf_counter()
+                session.get(f"{base_url.rstrip('/')}{PROBE_PATH}", params={"limit": 1}, headers=headers,
+                            timeout=timeout, allow_redirects=False)
+                times.append(time.perf_counter() - started)
+    except requests.RequestException:
+        return None
+    return statistics.median(times[1:])
 
 
 def _error_message(resp: requests.Response) -> str:

@@ -4,10 +4,14 @@ generating test once before the deep ones, and the benchmark's delaying proxy de
 
 from __future__ import annotations
 
+import http.server
+import os
 import re
 import socket
+import threading
 import time
 import types
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +19,7 @@ from hypothesis import strategies as st
 
 from bench.suites_throughput import DelayProxy
 from contracts.loader import load_contract
-from harness import passes
+from harness import passes, plugin
 from strategies import Refs, invalid_requests, valid_requests
 from strategies import requests as request_strategies
 from strategies.hints import GLOBAL_HINTS, OPERATION_HINTS, HintTable, _matches
@@ -153,3 +157,76 @@ def test_xdist_hands_out_tests_one_at_a_time_unless_told(first_pass: str, given:
                                    getoption=lambda name: first_pass)
     passes.pytest_configure(config)  # type: ignore[arg-type]
     assert config.option.maxschedchunk == expected
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    delay = 0.0
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay)
+        body = b'{"object": "list", "data": []}'
+        # One write: headers and body sent apart would meet Nagle's algorithm and the client's delayed ACK (40 ms).
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def answering(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The base URL of a server answering every GET after `request.param` seconds."""
+    handler = type("Handler", (_Answers,), {"delay": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _auto_workers(base_url: str | None) -> tuple[int, str]:
+    config = types.SimpleNamespace(getoption=lambda name: {"--base-url": base_url, "--api-key": "sk_test_x"}[name],
+                                   stash=pytest.Stash())
+    workers = plugin.pytest_xdist_auto_num_workers(config)  # type: ignore[arg-type]
+    return workers, "\n".join(plugin.pytest_report_header(config))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answering", [0.0], indirect=True)
+def test_auto_gives_a_target_on_this_machine_one_worker_per_core(answering: str, monkeypatch) -> None:
+    monkeypatch.delenv("HARNESS_WORKERS_PER_CORE", raising=False)
+    workers, header = _auto_workers(answering)
+    assert workers == _cores() and "1 per core (the target answers in" in header
+
+
+@pytest.mark.parametrize("answering", [0.03], indirect=True)
+def test_auto_gives_a_target_tens_of_ms_away_several_workers_per_core(answering: str, monkeypatch) -> None:
+    monkeypatch.delenv("HARNESS_WORKERS_PER_CORE", raising=False)
+    workers, header = _auto_workers(answering)
+    assert workers == _cores() * plugin.WORKERS_PER_CORE_REMOTE
+    assert re.search(r"answers in 3\d\.\d ms; HARNESS_WORKERS_PER_CORE changes it", header)
+
+
+def test_auto_workers_per_core_can_be_set_and_a_bad_figure_is_a_usage_error(monkeypatch) -> None:
+    monkeypatch.setenv("HARNESS_WORKERS_PER_CORE", "3")
+    assert _auto_workers(f"http://127.0.0.1:{_dead_port()}")[0] == 3 * _cores()
+    assert _auto_workers(None)[0] == _cores()  # the embedded mock: one per core whatever the figure
+    monkeypatch.setenv("HARNESS_WORKERS_PER_CORE", "six")
+    with pytest.raises(pytest.UsageError, match="HARNESS_WORKERS_PER_CORE takes a whole number"):
+        _auto_workers("http://127.0.0.1:9")
+
+
+def test_auto_without_an_answer_assumes_a_distant_target(monkeypatch) -> None:
+    monkeypatch.delenv("HARNESS_WORKERS_PER_CORE", raising=False)
+    workers, header = _auto_workers(f"http://127.0.0.1:{_dead_port()}")
+    assert workers == _cores() * plugin.WORKERS_PER_CORE_REMOTE and "no answer to time" in header
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
