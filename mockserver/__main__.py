@@ -19,6 +19,24 @@ from mockserver.hooks import build_hooks
 from mockserver.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, serve
 
 
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"a number of seconds above 0, e.g. 10 (got {text!r})")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number from 1 up (argparse type)."""
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"a whole number from 1 up, e.g. 512 (got {text!r})")
+    return int(text)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mockserver", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -31,11 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chaos", action="append", default=[], metavar="SETTING",
                         help="chaos setting, e.g. latency=0.05, rate_limit=0.1, unavailable=0.1, extra_fields, "
                              "extra_headers (repeatable)")
-    parser.add_argument("--request-timeout", "--header-timeout", type=float, default=REQUEST_TIMEOUT,
+    parser.add_argument("--request-timeout", "--header-timeout", type=_seconds, default=REQUEST_TIMEOUT,
                         metavar="SECONDS", help="seconds a client has to send a whole request, headers and body, "
                         f"from its first byte; later, a JSON 408 (default {REQUEST_TIMEOUT:g}; --header-timeout is "
                         "its former name)")
-    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+    parser.add_argument("--max-connections", type=_count, default=MAX_CONNECTIONS, metavar="N",
                         help=f"open connections served at once; more get a 429 (default {MAX_CONNECTIONS})")
     parser.add_argument("--disable", action="append", default=[], metavar="OPERATION",
                         help="answer this operation (an operationId of the contract) with 404 Unrecognized request "

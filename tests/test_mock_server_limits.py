@@ -225,3 +225,20 @@ def test_an_answer_leaves_in_one_write() -> None:
     closing.write(b"head")
     closing.close()  # an answer cut short still sends what it started
     assert cut.writes == [b"head"] and cut.closed
+
+
+@pytest.mark.parametrize("args", [["--request-timeout", "0"], ["--header-timeout", "-1"], ["--request-timeout", "nan"],
+                                  ["--request-timeout", "inf"], ["--max-connections", "0"], ["--max-connections", "x"]])
+def test_a_limit_that_would_refuse_every_request_is_a_usage_error(args: list[str], capsys) -> None:
+    from mockserver.__main__ import parse_args
+
+    with pytest.raises(SystemExit) as exited:
+        parse_args(args)
+    assert exited.value.code == 2
+    assert re.search(r"error: argument --(request|header)-timeout|--max-connections", capsys.readouterr().err)
+
+
+def test_the_former_name_of_the_request_timeout_still_works() -> None:
+    from mockserver.__main__ import parse_args
+
+    assert parse_args(["--header-timeout", "2.5"]).request_timeout == 2.5
