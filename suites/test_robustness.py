@@ -154,8 +154,10 @@ def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_
             raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
                            "slow answer", detail, exchange)
         if status != 400:
+            # One signature whatever the status: a server that reads one of the two keys answers 200 where that
+            # key's account owns the object and 404 where it does not, and that is one defect.
             raise finding(Category.CONTRACT, op, "a request with two Authorization headers is refused (400)",
-                           f"expected 400, got {status}", detail, exchange)
+                           "not answered 400", detail, exchange)
         after = snapshot(contract, api, op, dict(req.path_params))
         if after != before:
             raise finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed", detail,
