@@ -95,11 +95,34 @@ def pytest_command(results: Path, junit: Path, args: Sequence[str]) -> list[str]
     return [sys.executable, "-m", "pytest", *targets, "--alluredir", str(results), "--junitxml", str(junit), *args]
 
 
-def clean(reports: Path) -> None:
-    """Remove the previous run's outputs; the history file stays, it is what the trend charts are built from."""
-    for name in (RESULTS, HTML):
-        shutil.rmtree(reports / name, ignore_errors=True)
-    (reports / JUNIT).unlink(missing_ok=True)
+USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR: bad options, no test ran
+PREVIOUS = ".previous-run"
+"""Where the previous run's results, HTML and JUnit XML wait while pytest runs (put back if it never started)."""
+
+
+def set_aside(reports: Path) -> Path:
+    """Move the previous run's outputs out of the way (into `PREVIOUS`); the history file stays, it is what the
+    trend charts are built from. Returns the folder they are in."""
+    aside = reports / PREVIOUS
+    shutil.rmtree(aside, ignore_errors=True)
+    aside.mkdir(parents=True)
+    for name in (RESULTS, HTML, JUNIT):
+        if (reports / name).exists():
+            (reports / name).rename(aside / name)
+    return aside
+
+
+def put_back(aside: Path, reports: Path) -> None:
+    """Undo `set_aside`: the previous run's outputs return, whatever the failed start left in their place."""
+    for name in (RESULTS, HTML, JUNIT):
+        if (aside / name).exists():
+            target = reports / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            (aside / name).rename(target)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 # -- secrets ---------------------------------------------------------------------------------------------------
@@ -284,7 +307,7 @@ def generate(reports: Path, results_dirs: Sequence[Path], *, single_file: bool) 
 def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
     reports: Path = opts.reports_dir
     results, junit = reports / RESULTS, reports / JUNIT
-    clean(reports)
+    aside = set_aside(reports)
     results.mkdir(parents=True, exist_ok=True)
     cmd = pytest_command(results, junit, pytest_args)
     started = time.time()
@@ -295,6 +318,12 @@ def cmd_run(opts: argparse.Namespace, pytest_args: list[str]) -> int:
         code = proc.wait()
         say("interrupted: the report covers the tests that finished")
     say(f"pytest took {time.time() - started:.0f} s")
+    if code == USAGE_ERROR:  # nothing ran: keep the last run's report as it was
+        put_back(aside, reports)
+        say(f"pytest stopped on a usage error (above) before any test ran; the last report in {shown(reports)} "
+            "is unchanged")
+        return code
+    shutil.rmtree(aside, ignore_errors=True)
     stash_coverage_parts(results, started, reports)
     stash_findings(results, started, reports)
     findings_outputs = [reports / FINDINGS_JSON, reports / "findings.md", reports / "findings"]

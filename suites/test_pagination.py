@@ -300,8 +300,8 @@ def test_has_more_is_true_exactly_when_more_remain(case, api):
         if listing.exclusive or len({o["id"] for o in walk_forward(api, op, listing, READ_PAGE)}) == total:
             break
     else:
-        pytest.skip(f"{op.label}: the list kept growing while it was read (other clients of a shared target); "
-                    "has_more cannot be judged against a count that moves")
+        pytest.skip(f"{op.label}: the list kept growing while it was read (other clients of the same account: "
+                    "this run's other workers, or other runs); has_more cannot be judged against a count that moves")
     for limit, body in pages:
         if len(body["data"]) != min(limit, total):
             fail(CONTRACT, op, "limit is honoured", f"limit={limit} with {total} objects gave {len(body['data'])}",

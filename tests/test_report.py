@@ -302,3 +302,22 @@ def test_exit_code_is_pytests_when_allure_is_missing(tmp_path: Path, monkeypatch
     assert "no HTML report" in err and "npm ci" in err
     assert (tmp_path / "reports" / "junit.xml").is_file()
     assert any((tmp_path / "reports" / "allure-results").glob("*-result.json"))
+
+
+def test_a_usage_error_keeps_the_last_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    reports = tmp_path / "reports"
+    for name, text in ((report.RESULTS, None), (report.HTML, None), (report.JUNIT, "<testsuites/>")):
+        if text is None:
+            (reports / name).mkdir(parents=True)
+            (reports / name / "kept.json").write_text("{}")
+        else:
+            (reports / name).write_text(text)
+    monkeypatch.setattr(report, "ALLURE_BIN", tmp_path / "no-allure")
+    code = report.main(["run", "--reports-dir", str(reports), "--", str(tmp_path), "--no-such-option",
+                        "-p", "no:cacheprovider"])
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert "is unchanged" in capfd.readouterr().err
+    assert (reports / report.RESULTS / "kept.json").is_file() and (reports / report.HTML / "kept.json").is_file()
+    assert (reports / report.JUNIT).read_text() == "<testsuites/>"
+    assert not (reports / report.PREVIOUS).exists()
