@@ -15,10 +15,12 @@ scrubbed of API keys. Two modes:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import allure
@@ -66,8 +68,26 @@ def compact_line(ex: Exchange) -> str:
     return scrub(title + (f" {request_id}" if request_id else ""))
 
 
+_outside_tests = False
+
+
+@contextlib.contextmanager
+def outside_tests() -> Iterator[None]:
+    """Exchanges that belong to no test (a worker's clean-up in its session teardown) are not reported: Allure
+    shows a session fixture's teardown in every test that used the fixture, so in full mode each test's page
+    would repeat the whole clean-up."""
+    global _outside_tests
+    _outside_tests = True
+    try:
+        yield
+    finally:
+        _outside_tests = False
+
+
 def log_exchange(ex: Exchange) -> None:
     """The client hook: a compact line, the exchange kept for a failure report (or everything, in full mode)."""
+    if _outside_tests:
+        return
     if full_mode():
         record_exchange(ex)
         return

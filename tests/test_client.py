@@ -559,6 +559,23 @@ def test_compact_exchanges_are_lines_until_a_failure_attaches_them_in_full(
     assert len(allure_http.compact_line(long)) < allure_http.COMPACT_PATH + 100
 
 
+def test_exchanges_outside_tests_are_not_reported_even_in_full_mode(
+    client: ApiClient, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[str] = []
+    monkeypatch.setenv(allure_http.FULL_ENV, "1")
+    monkeypatch.setattr(allure_http, "record_exchange", lambda ex: steps.append(ex.path))
+    allure_http.forget_kept()
+    with allure_http.outside_tests():  # a worker's clean-up, in the session teardown every test shows
+        allure_http.log_exchange(client.delete("/v1/invoices/in_1").exchange)
+    allure_http.log_exchange(client.get("/v1/invoices").exchange)
+    assert steps == ["/v1/invoices"]
+    monkeypatch.delenv(allure_http.FULL_ENV)
+    with allure_http.outside_tests():
+        allure_http.log_exchange(client.delete("/v1/invoices/in_2").exchange)
+    assert allure_http.attach_kept() == 0 and allure_http.attach_compact() == 0
+
+
 # The URL fast path: a URL the client sends as built must be exactly what requests' own preparation would send.
 _URL_ALPHABET = "aZ09-._~:/?#[]@!$&'()*+,;=% \"<>{}|\\^`é\x7f"
 
