@@ -56,14 +56,20 @@ MAX_CONCURRENCY = 64
 """The most `--concurrency` allows: each request in flight is a thread and a connection of every worker."""
 
 
+def _whole_number(text: str, most: int, what: str, example: str) -> int:
+    """`text` as a whole number from 1 to `most`; `pytest.UsageError` saying what to pass otherwise. ASCII digits
+    only (``"²".isdigit()`` is true), and never `int()` of a long string."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(most)) and 1 <= int(text) <= most):
+        raise pytest.UsageError(f"{what} from 1 to {most}, e.g. {example} (got {text!r})")
+    return int(text)
+
+
 def concurrency(config: pytest.Config) -> int:
     """``--concurrency`` as a number; `pytest.UsageError` (saying what to pass) unless it is a whole number from 1
     to `MAX_CONCURRENCY`."""
-    text = str(config.getoption("--concurrency")).strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_CONCURRENCY):
-        raise pytest.UsageError(f"--concurrency (HARNESS_CONCURRENCY) takes a whole number of requests from 1 to "
-                                f"{MAX_CONCURRENCY}, e.g. --concurrency 8 (got {text!r})")
-    return int(text)
+    return _whole_number(str(config.getoption("--concurrency")), MAX_CONCURRENCY,
+                         "--concurrency (HARNESS_CONCURRENCY) takes a whole number of requests", "--concurrency 8")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,10 +139,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return cores
     given = os.environ.get("HARNESS_WORKERS_PER_CORE", "").strip()
     if given:
-        if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 64):
-            raise pytest.UsageError(f"HARNESS_WORKERS_PER_CORE takes a whole number of workers per core from 1 to "
-                                    f"64, e.g. 6 (got {given!r})")
-        per_core, why = int(given), "HARNESS_WORKERS_PER_CORE"
+        per_core = _whole_number(given, 64, "HARNESS_WORKERS_PER_CORE takes a whole number of workers per core", "6")
+        why = "HARNESS_WORKERS_PER_CORE"
     else:
         seconds = round_trip(base_url, config.getoption("--api-key"))
         local = seconds is not None and seconds < LOCAL_ROUND_TRIP

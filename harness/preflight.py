@@ -21,6 +21,7 @@ LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 ACCOUNT_PATTERN = re.compile(r"^acct_[A-Za-z0-9]{1,100}$")
 # One of the 50 operations, read-only and cheap: any Stripe-like server answers it for a valid key.
 PROBE_PATH = "/v1/invoices"
+USER_AGENT = "stripe-contract-harness preflight"
 
 
 class PreflightError(Exception):
@@ -81,7 +82,7 @@ class Reachability:
 
 def probe(base_url: str, key: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> Reachability:
     """GET one list endpoint with the key; PreflightError when no HTTP answer arrives or the key is refused."""
-    send = {"Authorization": f"Bearer {key}", "User-Agent": "stripe-contract-harness preflight", **(headers or {})}
+    send = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT, **(headers or {})}
     started = time.perf_counter()
     try:
         resp = requests.get(f"{base_url}{PROBE_PATH}", params={"limit": 1}, headers=send, timeout=timeout,
@@ -104,7 +105,7 @@ def round_trip(base_url: str, key: str | None, samples: int = 3, timeout: float 
     """Seconds a request to the target takes on a kept-alive connection: the median of `samples` GETs of one list
     endpoint, after a first that opens the connection. None when no answer came (the run's own preflight then
     says what is wrong). Any HTTP answer counts, a 401 included: only its timing is used."""
-    headers = {"User-Agent": "stripe-contract-harness preflight"}
+    headers = {"User-Agent": USER_AGENT}
     if key:
         headers["Authorization"] = f"Bearer {key}"
     times: list[float] = []
