@@ -2,10 +2,10 @@
 
 A run that stops at its first failure (`-x`) should stop within seconds, whatever the defect. In collection order a
 family's tests wait behind hundreds of unrelated ones, each running all its examples. So every suite test that
-generates examples (Hypothesis `@given`, state machines) is collected twice:
+generates examples (Hypothesis `@given`, state machines, Schemathesis's coverage cases) is collected twice:
 
 * first pass, `test_x[...-first-pass]`: one generated example, and none of the explicit ones (Schemathesis adds
-  its examples and coverage phases as explicit examples: up to 1,500 of them for one operation), or for a state
+  its examples phase as explicit examples), one coverage case of an operation (of up to 1,500), or for a state
   machine one run of at most `FIRST_PASS_STEPS` steps; it runs before every deep test, together with the tests
   that generate nothing (they run once);
 * deep pass, `test_x[...-deep]`: the profile's examples, as before. A state machine's deep runs are split into
@@ -43,7 +43,7 @@ FIRST_PASS_STEPS = 5
 MACHINE_SHARDS = 8
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 _MACHINES = frozenset({"run_state_machine_as_test", "as_state_machine"})
-_GENERATORS = frozenset({"given"}) | _MACHINES
+_GENERATORS = frozenset({"given", "coverage_cases"}) | _MACHINES
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +65,8 @@ def _names(code: types.CodeType) -> Iterator[str]:
 
 
 def generates_examples(item: pytest.Item) -> bool:
-    """Whether the test draws examples (Hypothesis `@given` in or on it, or a state machine), from its code."""
+    """Whether the test draws examples (Hypothesis `@given` in or on it, a state machine, or Schemathesis's
+    coverage cases), from its code."""
     func = getattr(item, "obj", None)
     if getattr(func, "is_hypothesis_test", False):
         return True

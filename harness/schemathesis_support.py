@@ -9,6 +9,7 @@ Importing this module registers both globally (Schemathesis keeps one registry p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -166,6 +167,31 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
         out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", operation, signature,
                            stable(message[:1000]), raw=raw))
     return out
+
+
+def coverage_cases(operation: schemathesis.APIOperation) -> Iterator[schemathesis.Case]:
+    """Schemathesis's coverage-phase cases for one operation (boundary values of every parameter, positive and
+    negative, plus content-type probes), built when called instead of at collection.
+
+    `@schema.parametrize()` builds these cases for all 50 operations while pytest collects, in every xdist worker:
+    ~4 CPU s per worker at the ci profile, two thirds of a worker's start-up, paid again by each worker a run adds
+    for a distant target. Built here, each operation's cases cost only the worker that runs them.
+
+    It uses the same generator, configuration and overrides as Schemathesis's pytest plugin for a schema loaded
+    from a file (no auth providers, no hooks, no application constants). Those are Schemathesis internals, hence
+    the pin to one minor version in pyproject.toml; tests/test_schemathesis_support.py checks that the cases are
+    the ones Schemathesis attaches itself, so an upgrade that changes them fails there, not silently.
+    """
+    from schemathesis.generation import overrides
+    from schemathesis.generation.drivers import CoverageGenerator
+    from schemathesis.generation.feedback import FeedbackSources
+
+    config = operation.schema.config
+    generation = config.generation_for(operation=operation, phase="coverage")
+    yield from CoverageGenerator(operation=operation, generation_modes=generation.modes,
+                                 generation_config=generation, auth_storage=None,
+                                 override=overrides.with_config_headers(config, operation=operation),
+                                 feedback=FeedbackSources())
 
 
 def send_case(api: Any, case: schemathesis.Case) -> Any:

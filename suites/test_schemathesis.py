@@ -1,6 +1,10 @@
 """Schemathesis over our contract: every operation, examples + coverage (boundaries) + fuzzing, positive and
 negative data, through the harness client and with Stripe's encoding and our API checks registered.
 
+The coverage phase is its own test per operation (`test_schemathesis_coverage_cases_hold`), its cases built by
+the worker that runs it (harness/schemathesis_support.py `coverage_cases`): Schemathesis's pytest plugin builds
+them for every operation while collecting, in every worker, which made each worker's start-up three times longer.
+
 What we change from Schemathesis's defaults, and why (see harness/schemathesis_support.py):
 - the form serializer writes Stripe's bracket notation (the default flattens arrays of objects);
 - `positive_data_acceptance` is off: a schema-valid request can still break a business rule the contract cannot
@@ -23,17 +27,22 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from contracts.loader import CONTRACT_PATH
 from harness.checks import label_test, livemode_is_false, timestamps_are_unix_seconds, well_formed
 from harness.findings import CheckFailed, record
+from harness.passes import FIRST, pass_of
 from harness.profiles import active
 from harness.redaction import scrub
-from harness.schemathesis_support import API_CHECKS, findings_from, send_case
+from harness.schemathesis_support import API_CHECKS, coverage_cases, findings_from, send_case
 
 pytestmark = [pytest.mark.schemathesis]
 
 schema = schemathesis.openapi.from_path(str(CONTRACT_PATH))
 PROFILE = active()
 # Phases scale with the profile: examples and fuzzing always; the coverage phase (boundary values of every
-# parameter) from `ci` on, since it sends hundreds of requests per operation.
-schema.config.phases.coverage.enabled = PROFILE.name != "quick"
+# parameter) from `ci` on, since it sends hundreds of requests per operation. It runs in its own test, below.
+schema.config.phases.coverage.enabled = False
+COVERAGE_LABELS = [pytest.param("every operation", marks=pytest.mark.skip(
+    reason="the quick profile leaves out Schemathesis's coverage phase (~7,500 requests): --profile ci runs it"))]
+if PROFILE.name != "quick":
+    COVERAGE_LABELS = [result.ok().label for result in schema.get_all_operations()]
 schema.config.generation.update(max_examples=PROFILE.schemathesis_examples)
 # A request rejected for its size (413, 414) is rejected: Schemathesis's default list omits those statuses.
 negative = schema.config.checks.negative_data_rejection
@@ -78,6 +87,22 @@ def test_schemathesis_checks_hold(case, api, target, contract):
     label_test(op[0] if op else None, "schemathesis", title=f"Schemathesis: {case.operation.label}")
     allure.dynamic.parameter("operation", case.operation.label)  # one Allure test per operation, not retries
     _validate(case, send_case(api, case), target, contract)
+
+
+@pytest.mark.parametrize("label", COVERAGE_LABELS)
+def test_schemathesis_coverage_cases_hold(label, api, target, contract, request):
+    """Schemathesis's coverage phase for one operation: every case sent, every finding recorded (the test fails
+    at its end with all of them); the first pass sends the first case only."""
+    operation = schema.find_operation_by_label(label)
+    op = contract.match(operation.method, operation.path)
+    label_test(op[0] if op else None, "schemathesis coverage", title=f"Schemathesis coverage phase: {label}")
+    for number, case in enumerate(coverage_cases(operation)):
+        if number and pass_of(request.node) == FIRST:
+            break
+        try:
+            _validate(case, send_case(api, case), target, contract)
+        except CheckFailed as failed:
+            record(failed.finding)
 
 
 def test_schemathesis_stateful_links_chain_real_calls(api, target, profile, contract):

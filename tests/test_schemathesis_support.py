@@ -1,0 +1,49 @@
+"""`coverage_cases` builds, for one operation, exactly the coverage-phase cases Schemathesis's pytest plugin would
+attach to that operation's test while collecting. It reaches into Schemathesis internals; this is the guard that an
+upgrade changing them fails here instead of silently sending other cases (or none)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.pytest._test_builder import build_operation_test
+
+from contracts.loader import CONTRACT_PATH
+from harness.schemathesis_support import coverage_cases
+
+# A path parameter only, query parameters, a large form body, and a nested body with arrays.
+LABELS = ["DELETE /v1/invoices/{invoice}", "GET /v1/invoices", "POST /v1/invoices/{invoice}/add_lines",
+          "POST /v1/financial_connections/sessions"]
+
+
+def _schema() -> schemathesis.BaseSchema:
+    """A schema of its own per side: Schemathesis remembers per schema which paths got their unexpected-method
+    probes, so two builds from one schema would differ."""
+    schema = schemathesis.openapi.from_path(str(CONTRACT_PATH))
+    schema.config.phases.examples.enabled = False
+    schema.config.phases.coverage.enabled = True
+    return schema
+
+
+def _key(case: schemathesis.Case) -> tuple:
+    return (case.method, case.path, repr(case.path_parameters), repr(case.query), repr(case.body),
+            repr(case.headers), case.media_type)
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_coverage_cases_are_the_ones_schemathesis_attaches(label: str) -> None:
+    ours = sorted(_key(case) for case in coverage_cases(_schema().find_operation_by_label(label)))
+    schema = _schema()
+    built = build_operation_test(config=schema.config, operation=schema.find_operation_by_label(label),
+                                 test_func=lambda case: None, given_kwargs={}, feedback=FeedbackSources())
+    theirs = sorted(_key(example.kwargs["case"]) for example in built.hypothesis_explicit_examples)
+    assert theirs, "Schemathesis attached no coverage case: the comparison would prove nothing"
+    assert ours == theirs
+
+
+def test_coverage_cases_hold_positive_and_negative_cases() -> None:
+    cases = list(coverage_cases(_schema().find_operation_by_label("GET /v1/invoices")))
+    modes = {case.meta.generation.mode.value for case in cases}
+    assert modes == {"positive", "negative"}
+    assert len(cases) > 100  # boundary values of every query parameter
