@@ -395,12 +395,16 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 @dataclass(frozen=True)
 class PlannedRequest:
-    """One request of a batch for `ApiClient.request_all`: what `ApiClient.request` takes first."""
+    """One request of a batch for `ApiClient.request_all`: the arguments of `ApiClient.request` a batch may vary
+    (a batched POST gets its own idempotency key; the client's API key and retries always apply)."""
 
     method: str
     path: str
     params: Mapping[str, Any] | None = None
     operation: str | None = None
+    headers: Mapping[str, str] | None = None
+    raw_body: bytes | None = None
+    content_type: str | None = None
 
 
 class ApiClient:
@@ -555,8 +559,8 @@ class ApiClient:
         :raises TransportError: a request got no HTTP answer after its retries (the first such in the given order,
             once the hook has seen every attempt of the batch).
         """
-        calls = [self._prepare(p.method.upper(), p.path, p.params, p.operation, None, None, ..., None, None, True)
-                 for p in planned]
+        calls = [self._prepare(p.method.upper(), p.path, p.params, p.operation, None, p.headers, ..., p.raw_body,
+                               p.content_type, True) for p in planned]
         if self.concurrency == 1 or len(calls) < 2:
             return [self._send(call) for call in calls]
         futures = [self._thread_pool().submit(self._send, call, False) for call in calls]

@@ -194,20 +194,30 @@ def coverage_cases(operation: schemathesis.APIOperation) -> Iterator[schemathesi
                                  feedback=FeedbackSources())
 
 
-def send_case(api: Any, case: schemathesis.Case) -> Any:
-    """Send a Schemathesis case through the harness client (retries, redaction, Allure steps, coverage)."""
-    from harness.client import FORM_CONTENT_TYPE
+def planned_case(case: schemathesis.Case) -> Any:
+    """A Schemathesis case as the harness client's `PlannedRequest`: Stripe's bracket encoding for the body and
+    query, the case's headers but never its Authorization (the client sends the target's key)."""
+    from harness.client import FORM_CONTENT_TYPE, PlannedRequest
 
     headers = {k: str(v) for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-    query = case.query or None
-    if case.method.upper() == "POST":
-        body = stripe_form(case.body) if case.body is not None else b""
-        path = case.formatted_path
-        if query:
-            path = f"{path}?{stripe_form(query).decode()}"
-        return api.request("POST", path, raw_body=body, content_type=case.media_type or FORM_CONTENT_TYPE,
-                           headers=headers)
     path = case.formatted_path
-    if query:
-        path = f"{path}?{stripe_form(query).decode()}"
-    return api.request(case.method, path, headers=headers)
+    if case.query:
+        path = f"{path}?{stripe_form(case.query).decode()}"
+    if case.method.upper() != "POST":
+        return PlannedRequest(case.method, path, headers=headers)
+    body = stripe_form(case.body) if case.body is not None else b""
+    return PlannedRequest("POST", path, headers=headers, raw_body=body,
+                          content_type=case.media_type or FORM_CONTENT_TYPE)
+
+
+def send_case(api: Any, case: schemathesis.Case) -> Any:
+    """Send a Schemathesis case through the harness client (retries, redaction, Allure steps, coverage)."""
+    planned = planned_case(case)
+    return api.request(planned.method, planned.path, headers=planned.headers, raw_body=planned.raw_body,
+                       content_type=planned.content_type)
+
+
+def send_cases(api: Any, cases: list[schemathesis.Case]) -> list[Any]:
+    """Send cases that do not depend on each other (coverage-phase probes) as one batch of the harness client
+    (`ApiClient.request_all`: up to its `concurrency` in flight, everything else in order); answers in order."""
+    return api.request_all([planned_case(case) for case in cases])

@@ -30,7 +30,7 @@ from harness.findings import CheckFailed, record
 from harness.passes import FIRST, pass_of
 from harness.profiles import active
 from harness.redaction import scrub
-from harness.schemathesis_support import API_CHECKS, coverage_cases, findings_from, send_case
+from harness.schemathesis_support import API_CHECKS, coverage_cases, findings_from, send_case, send_cases
 
 pytestmark = [pytest.mark.schemathesis]
 
@@ -43,6 +43,7 @@ COVERAGE_LABELS = [pytest.param("every operation", marks=pytest.mark.skip(
     reason="the quick profile leaves out Schemathesis's coverage phase (~7,500 requests): --profile ci runs it"))]
 if PROFILE.name != "quick":
     COVERAGE_LABELS = [result.ok().label for result in schema.get_all_operations()]
+COVERAGE_BATCH = 64  # cases sent before their answers are checked (the client keeps --concurrency in flight)
 schema.config.generation.update(max_examples=PROFILE.schemathesis_examples)
 # A request rejected for its size (413, 414) is rejected: Schemathesis's default list omits those statuses.
 negative = schema.config.checks.negative_data_rejection
@@ -92,17 +93,23 @@ def test_schemathesis_checks_hold(case, api, target, contract):
 @pytest.mark.parametrize("label", COVERAGE_LABELS)
 def test_schemathesis_coverage_cases_hold(label, api, target, contract, request):
     """Schemathesis's coverage phase for one operation: every case sent, every finding recorded (the test fails
-    at its end with all of them); the first pass sends the first case only."""
+    at its end with all of them); the first pass sends the first case only.
+
+    No case depends on another's answer, so they go out in batches (`send_cases`: several in flight, against a
+    distant target), and each answer is checked in the cases' order once its batch is back."""
     operation = schema.find_operation_by_label(label)
     op = contract.match(operation.method, operation.path)
     label_test(op[0] if op else None, "schemathesis coverage", title=f"Schemathesis coverage phase: {label}")
-    for number, case in enumerate(coverage_cases(operation)):
-        if number and pass_of(request.node) == FIRST:
-            break
-        try:
-            _validate(case, send_case(api, case), target, contract)
-        except CheckFailed as failed:
-            record(failed.finding)
+    cases = list(coverage_cases(operation))
+    if pass_of(request.node) == FIRST:
+        cases = cases[:1]
+    for start in range(0, len(cases), COVERAGE_BATCH):
+        batch = cases[start:start + COVERAGE_BATCH]
+        for case, resp in zip(batch, send_cases(api, batch), strict=True):
+            try:
+                _validate(case, resp, target, contract)
+            except CheckFailed as failed:
+                record(failed.finding)
 
 
 def test_schemathesis_stateful_links_chain_real_calls(api, target, profile, contract):

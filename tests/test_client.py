@@ -639,6 +639,19 @@ def test_a_batch_is_answered_and_recorded_in_the_order_given(
     assert server.most_in_flight == concurrency
 
 
+def test_a_batch_sends_each_request_s_own_body_headers_and_key(server: ScriptedServer, api_key: str) -> None:
+    planned = [PlannedRequest("POST", f"/slow/{i}", headers={"X-Case": str(i)}, raw_body=f"a[{i}]=b".encode(),
+                              content_type="application/x-www-form-urlencoded") for i in range(3)]
+    with ApiClient(server.base_url, api_key, concurrency=3) as api:
+        answers = api.request_all([*planned, PlannedRequest("PUT", "/slow/put")])
+    echoed = [a.json for a in answers]
+    assert [e["body"] for e in echoed] == ["a[0]=b", "a[1]=b", "a[2]=b", ""]
+    assert [e["headers"].get("X-Case") for e in echoed] == ["0", "1", "2", None]
+    assert all(e["headers"]["Authorization"] == f"Bearer {api_key}" for e in echoed)
+    assert echoed[0]["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert echoed[3]["method"] == "PUT"
+
+
 def test_a_batch_keeps_no_more_than_its_concurrency_in_flight(server: ScriptedServer, api_key: str) -> None:
     with ApiClient(server.base_url, api_key, concurrency=2) as api:
         api.request_all([PlannedRequest("GET", f"/slow/{i}") for i in range(5)])

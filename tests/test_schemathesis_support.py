@@ -4,13 +4,15 @@ upgrade changing them fails here instead of silently sending other cases (or non
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 import schemathesis
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
 from contracts.loader import CONTRACT_PATH
-from harness.schemathesis_support import coverage_cases
+from harness.schemathesis_support import coverage_cases, planned_case
 
 # A path parameter only, query parameters, a large form body, and a nested body with arrays.
 LABELS = ["DELETE /v1/invoices/{invoice}", "GET /v1/invoices", "POST /v1/invoices/{invoice}/add_lines",
@@ -47,3 +49,16 @@ def test_coverage_cases_hold_positive_and_negative_cases() -> None:
     modes = {case.meta.generation.mode.value for case in cases}
     assert modes == {"positive", "negative"}
     assert len(cases) > 100  # boundary values of every query parameter
+
+
+def test_a_case_is_planned_in_stripe_s_encoding_without_its_authorization() -> None:
+    operation = _schema().find_operation_by_label("POST /v1/invoices/{invoice}/add_lines")
+    case = operation.Case(path_parameters={"invoice": "in_1"}, query={"expand": ["lines"]},
+                          body={"lines": [{"amount": 5, "metadata": {"k": "v"}}]},
+                          headers={"Authorization": "Bearer sk_test_leak", "X-Probe": "1"})
+    planned = planned_case(case)
+    assert (planned.method, unquote(planned.path)) == ("POST", "/v1/invoices/in_1/add_lines?expand[0]=lines")
+    assert unquote(planned.raw_body.decode()) == "lines[0][amount]=5&lines[0][metadata][k]=v"
+    assert planned.headers == {"X-Probe": "1"}
+    get = _schema().find_operation_by_label("GET /v1/invoices").Case(query={"limit": 3})
+    assert (planned_case(get).path, planned_case(get).raw_body) == ("/v1/invoices?limit=3", None)
