@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import allure
 import pytest
-import schemathesis
 from hypothesis import settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance, unsupported_method
 
-from contracts.loader import CONTRACT_PATH
 from harness.checks import label_test, livemode_is_false, timestamps_are_unix_seconds, well_formed
 from harness.findings import CheckFailed, record
 from harness.passes import FIRST, pass_of
 from harness.profiles import active
 from harness.redaction import scrub
-from harness.schemathesis_support import API_CHECKS, coverage_cases, findings_from, send_case, send_cases
+from harness.schemathesis_support import API_CHECKS, coverage_cases, findings_from, load_schema, send_case, send_cases
 
 pytestmark = [pytest.mark.schemathesis]
 
-schema = schemathesis.openapi.from_path(str(CONTRACT_PATH))
+schema = load_schema()
 PROFILE = active()
 # Phases scale with the profile: examples and fuzzing always; the coverage phase (boundary values of every
 # parameter) from `ci` on, since it sends hundreds of requests per operation. It runs in its own test, below.

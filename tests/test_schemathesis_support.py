@@ -11,8 +11,7 @@ import schemathesis
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
-from contracts.loader import CONTRACT_PATH
-from harness.schemathesis_support import coverage_cases, planned_case
+from harness.schemathesis_support import coverage_cases, load_schema, planned_case
 
 # A path parameter only, query parameters, a large form body, and a nested body with arrays.
 LABELS = ["DELETE /v1/invoices/{invoice}", "GET /v1/invoices", "POST /v1/invoices/{invoice}/add_lines",
@@ -22,7 +21,7 @@ LABELS = ["DELETE /v1/invoices/{invoice}", "GET /v1/invoices", "POST /v1/invoice
 def _schema() -> schemathesis.BaseSchema:
     """A schema of its own per side: Schemathesis remembers per schema which paths got their unexpected-method
     probes, so two builds from one schema would differ."""
-    schema = schemathesis.openapi.from_path(str(CONTRACT_PATH))
+    schema = load_schema()
     schema.config.phases.examples.enabled = False
     schema.config.phases.coverage.enabled = True
     return schema
