@@ -462,7 +462,9 @@ class ApiClient:
         # The threads of concurrent batches, made on the first one and shared with `with_key` siblings.
         self._threads: dict[str, ThreadPoolExecutor] = {}
         self._threads_lock = threading.Lock()
-        self._writes = [0]  # one counter for this client and its `with_key` siblings (a list, so copies share it)
+        # Counters for this client and its `with_key` siblings (lists, so copies share them): [writes, requests].
+        self._writes = [0]
+        self._sent = [0]
         self._gates: list[Callable[[], None]] = []
         self._random = random.Random()
         self._random_lock = threading.Lock()
@@ -487,6 +489,13 @@ class ApiClient:
         are sending. While it stays the same, a read's answer still describes the objects only this client changes
         (`suites.machines.ApiCalls` reuses such answers)."""
         return self._writes[0]
+
+    @property
+    def sent(self) -> int:
+        """How many requests of any method this client and its `with_key` siblings have sent or are sending. While
+        it stays the same since a read, nothing has been asked of the server through this client since that read
+        (`suites.conftest.snapshot` reuses such a read)."""
+        return self._sent[0]
 
     def close(self) -> None:
         """Release pooled connections and threads (shared with ``with_key`` siblings)."""
@@ -605,8 +614,9 @@ class ApiClient:
             raise ValueError("pass either params or raw_body, not both")
         key = self.api_key if api_key is ... else api_key
         register_secret(key)
-        if method not in _SAFE_METHODS:
-            with self._threads_lock:
+        with self._threads_lock:
+            self._sent[0] += 1
+            if method not in _SAFE_METHODS:
                 self._writes[0] += 1
 
         # requests' defaults first (Accept, Accept-Encoding, Connection), as Session.prepare_request merges them.

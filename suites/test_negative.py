@@ -45,7 +45,7 @@ def test_invalid_requests_are_rejected_naming_the_param(operation_id, contract, 
     def check(data: st.DataObject) -> None:
         req = data.draw(invalid_requests(op, refs_for(world, operation_id)), label="request")
         path_params = req.path_params
-        before = snapshot(contract, api, op, path_params)
+        before = snapshot(contract, api, op, path_params, reuse=True)
         resp = send(api, req)
         answered_safely(op, resp, target, req.label, lambda: send(api, req))
         expected = req.expected

@@ -374,6 +374,7 @@ def test_writes_counts_every_request_but_reads_for_the_client_and_its_siblings(
     sibling.delete("/v1/invoices/in_1")
     client.request("PATCH", "/v1/invoices/in_1")
     assert client.writes == sibling.writes == 3
+    assert client.sent == sibling.sent == 6  # every request, reads included
 
 
 # --------------------------------------------------------------------------- redaction and reporting

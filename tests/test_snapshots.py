@@ -1,0 +1,75 @@
+"""`suites.conftest.snapshot(..., reuse=True)`: the view of an object before a request under test is the last read
+of it only while the client has sent nothing at all since; any request, a read included, means a fresh read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from contracts.loader import load_contract
+from suites import conftest
+from suites.conftest import snapshot
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+
+
+@dataclass
+class FakeClient:
+    """Counts requests like `ApiClient.sent`; each read of an object answers a new version of it."""
+
+    sent: int = 0
+    paths: list[str] = field(default_factory=list)
+
+    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> Answer:
+        self.sent += 1
+        self.paths.append(f"{method} {path}")
+        return Answer(200, {"id": path.rsplit("/", 1)[-1], "version": self.sent})
+
+
+@pytest.fixture
+def contract():
+    return load_contract()
+
+
+@pytest.fixture(autouse=True)
+def _forget_reads() -> None:
+    conftest._last_reads.clear()
+
+
+def test_the_view_before_a_request_is_the_last_read_when_nothing_was_sent_since(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    after_previous = snapshot(contract, client, op, {"invoice": "in_1"})
+    assert snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True) == after_previous
+    assert client.paths == ["GET /v1/invoices/in_1"]
+
+
+def test_any_request_since_the_last_read_means_a_fresh_read(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    first = snapshot(contract, client, op, {"invoice": "in_1"})
+    client.request("GET", "/v1/customers")  # even a read: the server may act on anything
+    assert snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True) != first
+    assert client.paths.count("GET /v1/invoices/in_1") == 2
+
+
+def test_the_view_after_a_request_is_always_read_again(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    before = snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True)
+    assert snapshot(contract, client, op, {"invoice": "in_1"}) != before  # no reuse unless asked
+
+
+def test_another_object_or_another_client_is_never_reused(contract) -> None:
+    client, other = FakeClient(), FakeClient()
+    op = contract["FinalizeInvoice"]
+    snapshot(contract, client, op, {"invoice": "in_1"})
+    snapshot(contract, client, op, {"invoice": "in_2"}, reuse=True)
+    snapshot(contract, other, op, {"invoice": "in_2"}, reuse=True)
+    assert client.paths == ["GET /v1/invoices/in_1", "GET /v1/invoices/in_2"]
+    assert other.paths == ["GET /v1/invoices/in_2"]
