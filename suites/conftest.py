@@ -111,14 +111,21 @@ def retrieve_operation_for(contract, op: Operation) -> Operation | None:
 
 
 _last_reads: dict[str, tuple[ApiClient, int, dict]] = {}
-"""The last `snapshot` of each object path: (client, its `sent` count once answered, the view)."""
+"""The last `snapshot` of each object path in this test: (client, its `sent` count once answered, the view)."""
+
+
+@pytest.fixture(autouse=True)
+def _reads_of_this_test_only() -> None:
+    """`snapshot` reuses a read within one test only: another test may have sent requests outside the client
+    (raw headers), which its `sent` count does not see."""
+    _last_reads.clear()
 
 
 def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, str], *,
              reuse: bool = False) -> dict | None:
     """The owner's view of the object `op` acts on, to prove a refused request changed nothing.
 
-    `reuse=True` (for the view *before* a request under test) returns the last view of the same object when the
+    `reuse=True` (for the view *before* a request under test) returns this test's last view of the object when the
     client has sent nothing at all since it was read: typically the view *after* the previous example's request,
     which saves a round trip per example. Never pass it for the view after a request: a request sent outside the
     client (raw headers) is not counted, and the read must follow it.
