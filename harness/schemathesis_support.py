@@ -187,9 +187,10 @@ def coverage_cases(operation: schemathesis.APIOperation) -> Iterator[schemathesi
     for a distant target. Built here, each operation's cases cost only the worker that runs them.
 
     It uses the same generator, configuration and overrides as Schemathesis's pytest plugin for a schema loaded
-    from a file (no auth providers, no hooks, no application constants). Those are Schemathesis internals, hence
-    the pin to one minor version in pyproject.toml; tests/test_schemathesis_support.py checks that the cases are
-    the ones Schemathesis attaches itself, so an upgrade that changes them fails there, not silently.
+    from a document, as `load_schema` does (no auth providers, no hooks, no application constants). Those are
+    Schemathesis internals, hence the pin to one minor version in pyproject.toml; tests/test_schemathesis_support.py
+    checks that the cases are the ones Schemathesis attaches itself, so an upgrade that changes them fails there,
+    not silently.
     """
     from schemathesis.generation import overrides
     from schemathesis.generation.drivers import CoverageGenerator

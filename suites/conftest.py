@@ -10,6 +10,7 @@ from contracts.loader import Operation, fill_path, load_contract
 from contracts.rules import Decision, Rule, RuleBook, load_rules
 from harness import staging
 from harness.client import ApiClient, Response
+from harness.findings import current_test
 from harness.runinfo import TAG_KEY
 from harness.target import Target
 from harness.world import World
@@ -110,15 +111,10 @@ def retrieve_operation_for(contract, op: Operation) -> Operation | None:
     return None
 
 
-_last_reads: dict[str, tuple[ApiClient, int, dict]] = {}
-"""The last `snapshot` of each object path in this test: (client, its `sent` count once answered, the view)."""
-
-
-@pytest.fixture(autouse=True)
-def _reads_of_this_test_only() -> None:
-    """`snapshot` reuses a read within one test only: another test may have sent requests outside the client
-    (raw headers), which its `sent` count does not see."""
-    _last_reads.clear()
+_last_reads: dict[str | None, dict[str, tuple[ApiClient, int, dict]]] = {}
+"""The last `snapshot` of each object path, for the running test only (`harness.findings.current_test`): another
+test may have sent requests outside the client (raw headers), which its `sent` count does not see. Each entry is
+(client, its `sent` count once answered, the view)."""
 
 
 def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, str], *,
@@ -135,10 +131,14 @@ def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, 
         return None
     ids = {k: v for k, v in path_params.items() if k in retrieve.path_params}
     path = fill_path(retrieve.path, ids)
-    last = _last_reads.get(path)
+    test = current_test()
+    if test not in _last_reads:
+        _last_reads.clear()
+    reads = _last_reads.setdefault(test, {})
+    last = reads.get(path)
     if reuse and last is not None and last[0] is client and last[1] == client.sent:
         return last[2]
     resp = call(client, retrieve, ids)
     view = resp.body if resp.status == 200 else {"status": resp.status}
-    _last_reads[path] = (client, client.sent, view)
+    reads[path] = (client, client.sent, view)
     return view

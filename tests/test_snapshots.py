@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from contracts.loader import load_contract
+from harness import findings
 from suites import conftest
 from suites.conftest import snapshot
 
@@ -73,3 +74,16 @@ def test_another_object_or_another_client_is_never_reused(contract) -> None:
     snapshot(contract, other, op, {"invoice": "in_2"}, reuse=True)
     assert client.paths == ["GET /v1/invoices/in_1", "GET /v1/invoices/in_2"]
     assert other.paths == ["GET /v1/invoices/in_2"]
+
+
+def test_a_read_is_never_reused_by_another_test(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    try:
+        findings.set_current_test("suites/test_a.py::test_one")
+        snapshot(contract, client, op, {"invoice": "in_1"})
+        findings.set_current_test("suites/test_a.py::test_two")  # it may have sent raw requests since
+        snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True)
+    finally:
+        findings.set_current_test(None)
+    assert client.paths == ["GET /v1/invoices/in_1"] * 2
