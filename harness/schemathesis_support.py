@@ -140,8 +140,10 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
 
     Categories come from the failure's type: a server error is never here (ours records it), everything else
     Schemathesis checks compares the answer with the contract. Signatures name the failure kind and what is
-    stable about it (the status, the header), never the generated values. An undocumented 2xx is the same
-    finding as ours ("the success status is the documented one").
+    stable about it (the status, the header), never the generated values. Like every contract finding of the
+    harness (`harness.checks.ACROSS_OPERATIONS`), one is keyed without the operation and lists the operations it
+    was seen on: "schema-violating request accepted, 200" on six lists is one defect, not six. An undocumented
+    2xx is the same finding as ours ("the success status is the documented one").
     """
     from harness.findings import ANY_OPERATION, Category, Finding, stable
 
@@ -173,8 +175,8 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
             signature = f"{code} status {status}"
         else:
             signature = code or type(failure).__name__
-        out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", operation, signature,
-                           stable(message[:1000]), raw=raw))
+        out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", ANY_OPERATION, signature,
+                           stable(message[:1000]), operations=[operation], raw=raw))
     return out
 
 

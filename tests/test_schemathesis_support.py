@@ -11,7 +11,8 @@ import schemathesis
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
-from harness.schemathesis_support import coverage_cases, load_schema, planned_case
+from harness.findings import ANY_OPERATION
+from harness.schemathesis_support import coverage_cases, findings_from, load_schema, planned_case
 
 # A path parameter only, query parameters, a large form body, and a nested body with arrays.
 LABELS = ["DELETE /v1/invoices/{invoice}", "GET /v1/invoices", "POST /v1/invoices/{invoice}/add_lines",
@@ -61,3 +62,21 @@ def test_a_case_is_planned_in_stripe_s_encoding_without_its_authorization() -> N
     assert planned.headers == {"X-Probe": "1"}
     get = _schema().find_operation_by_label("GET /v1/invoices").Case(query={"limit": 3})
     assert (planned_case(get).path, planned_case(get).raw_body) == ("/v1/invoices?limit=3", None)
+
+
+class _Failure(Exception):
+    """The attributes `findings_from` reads from a Schemathesis failure."""
+
+    def __init__(self, code: str, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.status_code, self.title, self.message = code, status, title, message
+
+
+def test_one_schemathesis_failure_on_several_operations_is_one_finding() -> None:
+    seen = [findings_from(_Failure("ST201", 200, "API accepted schema-violating request",
+                                   f"Invalid data should have been rejected\nstatus={value!r}"), label, None)
+            for value, label in [(0, "GET /v1/invoices"), ("x", "GET /v1/issuing/authorizations")]]
+    [first], [second] = seen
+    assert first.key == second.key
+    assert first.operation == ANY_OPERATION
+    assert (first.operations, second.operations) == (["GET /v1/invoices"], ["GET /v1/issuing/authorizations"])
