@@ -51,6 +51,14 @@ read-after-write lost by every update) is one defect of shared code, so one find
 stays one finding per operation: its cause is not visible from outside, and two crashes are two stack traces."""
 
 
+def keyed_operation(category: Category, label: str, server_wide: bool | None = None) -> str:
+    """The operation a finding seen on `label` is keyed by: ``"*"`` (`ANY_OPERATION`) when it is server wide, which
+    by default the `ACROSS_OPERATIONS` categories are; `label` otherwise."""
+    if server_wide is None:
+        server_wide = category in ACROSS_OPERATIONS
+    return ANY_OPERATION if server_wide else label
+
+
 def finding(category: Category | str, op: Operation | str, prop: str, detail: str, resp: Response | None = None,
             *, signature: str = "", server_wide: bool | None = None, predicate: dict | None = None) -> Finding:
     """A `Finding` for `op` (an `Operation` or its label) whose example is `resp`'s final attempt.
@@ -61,9 +69,7 @@ def finding(category: Category | str, op: Operation | str, prop: str, detail: st
     """
     label = _label(op)
     kind = _category(category)
-    if server_wide is None:
-        server_wide = kind in ACROSS_OPERATIONS
-    return Finding(kind, prop, ANY_OPERATION if server_wide else label, signature, detail,
+    return Finding(kind, prop, keyed_operation(kind, label, server_wide), signature, detail,
                    operations=[label], predicate=predicate, raw=[resp.exchange] if resp is not None else [])
 
 

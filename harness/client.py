@@ -462,7 +462,7 @@ class ApiClient:
         # The threads of concurrent batches, made on the first one and shared with `with_key` siblings.
         self._threads: dict[str, ThreadPoolExecutor] = {}
         self._threads_lock = threading.Lock()
-        # Counters for this client and its `with_key` siblings (lists, so copies share them): [writes, requests].
+        # Counters shared with the `with_key` siblings (one-item lists, so copies share them): writes and requests.
         self._writes = [0]
         self._sent = [0]
         self._gates: list[Callable[[], None]] = []

@@ -145,8 +145,10 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
     was seen on: "schema-violating request accepted, 200" on six lists is one defect, not six. An undocumented
     2xx is the same finding as ours ("the success status is the documented one").
     """
-    from harness.findings import ANY_OPERATION, Category, Finding, stable
+    from harness.checks import keyed_operation
+    from harness.findings import Category, Finding, stable
 
+    where = keyed_operation(Category.CONTRACT, operation)  # every finding here is a contract finding
     out = []
     for failure in _failures(exc):
         code = getattr(failure, "code", "")
@@ -158,12 +160,12 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
         raw = [resp.exchange] if resp is not None else []
         if code == "ST103" and isinstance(status, int) and 200 <= status < 300:
             documented = sorted(str(s) for s in getattr(failure, "defined_status_codes", []) if str(s)[:1] == "2")
-            out.append(Finding(Category.CONTRACT, "the success status is the documented one", ANY_OPERATION,
+            out.append(Finding(Category.CONTRACT, "the success status is the documented one", where,
                                f"{status} instead of {'/'.join(documented)}", stable(message[:500]),
                                operations=[operation], raw=raw, predicate={"check": "succeeds", "kwargs": {}}))
             continue
         if code == "ST901" and "does not name the param" in message:  # the same as harness/checks.py's
-            out.append(Finding(Category.CONTRACT, "errors name the offending parameter", ANY_OPERATION,
+            out.append(Finding(Category.CONTRACT, "errors name the offending parameter", where,
                                "error.param missing", stable(message[:500]), operations=[operation], raw=raw))
             continue
         if code == "ST901":  # our custom checks: "Contract violation: <property>\n<values>"
@@ -175,7 +177,7 @@ def findings_from(exc: BaseException, operation: str, resp: Any) -> list[Any]:
             signature = f"{code} status {status}"
         else:
             signature = code or type(failure).__name__
-        out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", ANY_OPERATION, signature,
+        out.append(Finding(Category.CONTRACT, f"{title} (Schemathesis)", where, signature,
                            stable(message[:1000]), operations=[operation], raw=raw))
     return out
 

@@ -111,10 +111,10 @@ def retrieve_operation_for(contract, op: Operation) -> Operation | None:
     return None
 
 
-_last_reads: dict[str | None, dict[str, tuple[ApiClient, int, dict]]] = {}
-"""The last `snapshot` of each object path, for the running test only (`harness.findings.current_test`): another
-test may have sent requests outside the client (raw headers), which its `sent` count does not see. Each entry is
-(client, its `sent` count once answered, the view)."""
+_last_reads: dict[str, tuple[str | None, ApiClient, int, dict]] = {}
+"""The last `snapshot` of each object path: (the test that read it, `harness.findings.current_test`; the client;
+its `sent` count once answered; the view). Reused by the same test only: another test may have sent requests
+outside the client (raw headers), which its `sent` count does not see."""
 
 
 def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, str], *,
@@ -132,13 +132,10 @@ def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, 
     ids = {k: v for k, v in path_params.items() if k in retrieve.path_params}
     path = fill_path(retrieve.path, ids)
     test = current_test()
-    if test not in _last_reads:
-        _last_reads.clear()
-    reads = _last_reads.setdefault(test, {})
-    last = reads.get(path)
-    if reuse and last is not None and last[0] is client and last[1] == client.sent:
-        return last[2]
+    last = _last_reads.get(path)
+    if reuse and last is not None and last[0] == test and last[1] is client and last[2] == client.sent:
+        return last[3]
     resp = call(client, retrieve, ids)
     view = resp.body if resp.status == 200 else {"status": resp.status}
-    reads[path] = (client, client.sent, view)
+    _last_reads[path] = (test, client, client.sent, view)
     return view

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts.loader import Operation
-from harness.checks import ACROSS_OPERATIONS
+from harness.checks import keyed_operation
 from harness.client import Response
-from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding
+from harness.findings import Category, CheckFailed, Finding
 from harness.target import Target
 
 RESPONSE_BOUND = 5.0
@@ -24,8 +24,8 @@ def finding(category: Category, op: Operation, check: str, signature: str, detai
     """The exception that stops a test on one `Finding` (raise it). As `harness.checks.finding` keys them: a
     contract or invariant finding is one for the whole server (operation ``*``, listing where it was seen: the same
     refusal broken the same way on 45 operations is one defect of shared code); a 5xx is one per operation."""
-    where = ANY_OPERATION if category in ACROSS_OPERATIONS else op.label
-    return CheckFailed(Finding(category, check, where, signature, detail, exchanges, operations=[op.label]))
+    return CheckFailed(Finding(category, check, keyed_operation(category, op.label), signature, detail, exchanges,
+                               operations=[op.label]))
 
 
 def exchanges_of(resp: Response) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ What we change from Schemathesis's defaults, and why (see harness/schemathesis_s
 
 from __future__ import annotations
 
+from itertools import islice
+
 import allure
 import pytest
 from hypothesis import settings
@@ -98,9 +100,7 @@ def test_schemathesis_coverage_cases_hold(label, api, target, contract, request)
     operation = schema.find_operation_by_label(label)
     op = contract.match(operation.method, operation.path)
     label_test(op[0] if op else None, "schemathesis coverage", title=f"Schemathesis coverage phase: {label}")
-    cases = list(coverage_cases(operation))
-    if pass_of(request.node) == FIRST:
-        cases = cases[:1]
+    cases = list(islice(coverage_cases(operation), 1 if pass_of(request.node) == FIRST else None))
     for start in range(0, len(cases), COVERAGE_BATCH):
         batch = cases[start:start + COVERAGE_BATCH]
         for case, resp in zip(batch, send_cases(api, batch), strict=True):
