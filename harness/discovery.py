@@ -42,7 +42,7 @@ from typing import Any
 
 from contracts.loader import Contract, Operation, fill_path
 from harness import findings
-from harness.client import ApiClient, Exchange, Response
+from harness.client import ApiClient, Exchange, PlannedRequest, Response
 from harness.findings import Category, CheckFailed, Finding
 
 PROBE_PARAM = "harness_probe_unknown_parameter"  # no Stripe operation documents it
@@ -333,17 +333,23 @@ def _match(contract: Contract, method: str, path: str) -> tuple[Operation, dict[
 
 def discover(client: ApiClient, contract: Contract, selection: OperationSelection | None = None) -> Capabilities:
     """Probe every operation of `contract` once through `client` (which should not record the probes as test
-    traffic), record a finding for each of the 50 that is not implemented or broken, and return the results."""
+    traffic), record a finding for each of the 50 that is not implemented or broken, and return the results.
+
+    The probes do not depend on one another, so they go out as one `ApiClient.request_all` batch: up to the
+    client's `concurrency` at once (one after another with ``concurrency=1``)."""
     selection = selection or OperationSelection()
-    unrouted_resp = client.get(UNROUTED_PATH, {PROBE_PARAM: "1"})
-    unrouted = None if unrouted_resp.status >= 500 else _Answer.of(unrouted_resp, UNROUTED_PATH)
     results: dict[str, Capability] = {}
+    probed: list[tuple[Operation, str, dict[str, Any]]] = []
     for op in sorted(contract.operations.values(), key=lambda o: (o.support, o.path, o.method)):
-        if not selection.selects(op):
+        if selection.selects(op):
+            probed.append((op, *probe_request(op)))
+        else:
             results[op.operation_id] = Capability(op.operation_id, op.label, op.support, Status.EXCLUDED, "")
-            continue
-        path, params = probe_request(op)
-        resp = client.request(op.method, path, params)
+    unrouted_resp, *answers = client.request_all(
+        [PlannedRequest("GET", UNROUTED_PATH, {PROBE_PARAM: "1"}),
+         *(PlannedRequest(op.method, path, params) for op, path, params in probed)])
+    unrouted = None if unrouted_resp.status >= 500 else _Answer.of(unrouted_resp, UNROUTED_PATH)
+    for (op, path, params), resp in zip(probed, answers, strict=True):
         status = classify(resp, path, unrouted, bool(op.path_params))
         if status is Status.BROKEN:  # once more: a transient 5xx is not a broken operation
             again = client.request(op.method, path, params)

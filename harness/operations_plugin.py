@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from contracts.loader import load_contract
+from harness import staging
 from harness.client import ApiClient, Exchange
 from harness.discovery import Capabilities, OperationSelection, discover, summary_lines
 
@@ -78,7 +79,10 @@ def _parts_dir() -> Path:
 def capabilities(request: pytest.FixtureRequest, target, contract) -> Iterator[Capabilities]:
     """What the target implements, probed once per session (per xdist worker) before any test request."""
     global _capabilities
-    client = ApiClient(target.base_url, target.api_key, backoff=0.05, max_backoff=2.0, max_retries=6)
+    # The probes go out side by side (`--concurrency` at once), unless the run is paced (--max-rps).
+    paced = staging.paced()
+    client = ApiClient(target.base_url, target.api_key, backoff=0.05, max_backoff=2.0, max_retries=6,
+                       concurrency=1 if paced else int(request.config.getoption("--concurrency")))
     try:
         _capabilities = discover(client, contract, selection(request.config))
     finally:

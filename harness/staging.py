@@ -221,6 +221,11 @@ def gate() -> None:
         pytest.skip(BUDGET_SKIP)
 
 
+def paced() -> bool:
+    """True when this run keeps a pace (--max-rps): requests outside the gated clients go one at a time."""
+    return _state is not None and _state.settings.limits.max_rps is not None
+
+
 def attach(client: Any) -> None:
     """Route a client's requests through `gate()`."""
     client.gate(gate)

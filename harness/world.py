@@ -28,9 +28,11 @@ from typing import Any
 
 import pytest
 
-from contracts.loader import Contract, load_contract
-from harness.client import ApiClient, Response
-from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, record, refused_request
+from contracts.loader import Contract, fill_path, load_contract
+from harness import plans
+from harness.client import ApiClient, PlannedRequest, Response
+from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, current_test, record, refused_request
+from harness.plans import Plan
 from harness.runinfo import TAG_KEY
 
 REFUSAL_CODES = ("parameter_unknown", "parameter_invalid", "parameter_invalid_empty", "parameter_invalid_integer",
@@ -45,6 +47,19 @@ class RecipeFailed(Exception):
     """One recipe did not work on the target (message: which request, what the target answered)."""
 
 
+class _NotSideBySide(Exception):
+    """A recipe marked `Recipe.alone` came up while objects were made side by side (the batch drops that one)."""
+
+
+NOT_AHEAD = frozenset({"invoiceitem:pending"})
+"""Kinds never made ahead: requests on other objects change them (a new invoice of the customer with
+``pending_invoice_items_behavior=include`` takes in its pending items), so one must be used as soon as it is made."""
+
+AHEAD = 4
+"""Most objects of one kind `World.fresh(..., ahead=True)` makes side by side (also bounded by the client's
+concurrency): a test of 15 examples makes them in batches of 1, 2, 4, 4 and 4, and leaves at most 3 unused."""
+
+
 _counter = itertools.count(1)
 # Tells this process's tags from those of the other workers of a run, and of other runs, on a shared target.
 _PROCESS_TAG = secrets.token_hex(3)
@@ -55,7 +70,10 @@ class Recipe:
     """One way of making an object: a name people read in skip reasons, and the `World` method that makes it."""
 
     name: str
-    make: str  # name of a World method taking no arguments and returning the object
+    make: str  # name of a World method taking no arguments and returning the object's `Plan`
+    alone: bool = False
+    """The recipe uses state every object of the shared customer shares (its pending invoice items, which a new
+    invoice with ``pending_invoice_items_behavior=include`` sweeps in): never run side by side with another."""
 
 
 # kind -> the ways to make it, in the order they are tried (Stripe's documented way first).
@@ -69,12 +87,12 @@ RECIPES: dict[str, tuple[Recipe, ...]] = {
     "invoice:draft": (Recipe("empty draft with currency", "_draft_with_currency"),
                       Recipe("empty draft without currency", "_draft_without_currency"),
                       Recipe("draft from a pending invoice item (pending_invoice_items_behavior=include)",
-                             "_draft_from_pending_item")),
+                             "_draft_from_pending_item", alone=True)),
     "invoice:draft_with_lines": (Recipe("draft plus add_lines", "_lines_by_add_lines"),
                                  Recipe("draft plus invoice items naming it (invoiceitems invoice=)",
                                         "_lines_by_invoice_items"),
                                  Recipe("draft from pending invoice items (pending_invoice_items_behavior=include)",
-                                        "_lines_by_pending_items")),
+                                        "_lines_by_pending_items", alone=True)),
     "invoice:open": (Recipe("draft with lines, finalized", "_open"),),
     "invoice:paid": (Recipe("open invoice paid out of band", "_paid_out_of_band"),
                      Recipe("open invoice paid with a test card", "_paid_with_card")),
@@ -139,6 +157,9 @@ class World:
         self._chosen: dict[str, int] = {}  # kind -> index of the recipe that worked
         self._impossible: dict[str, str] = {}  # kind -> why nothing worked (not tried again)
         self._last: Response | None = None  # the last answer a recipe got
+        self._side_by_side = False  # True while `_made_ahead` runs recipes side by side
+        self._ahead_test: str | None = None  # the test the objects made ahead belong to
+        self._ahead: dict[str, tuple[list[dict], list[int]]] = {}  # kind -> (objects made ahead, batches so far)
 
     # -- public ---------------------------------------------------------------------------------------------
 
@@ -148,10 +169,13 @@ class World:
         `DISCOVERY` (``"invoice_rendering_template"`` for ``"invoice_rendering_template:active"``), else the kind."""
         return kind.split(":", 1)[0] if kind in cls.DISCOVERY else kind
 
-    def fresh(self, kind: str) -> dict:
+    def fresh(self, kind: str, *, ahead: bool = False) -> dict:
         """A new object of `kind`, for a test that changes it.
 
         :param kind: a key of `RECIPES` (``"invoice:open"``).
+        :param ahead: the caller takes one object per example and does not care in which order they were made:
+            the world may make several side by side (`AHEAD` at most) and hand the others to this test's next
+            calls. Never for a test that lists what it made in creation order.
         :returns: the object as the target answered it (a JSON dict with at least ``id``); when no recipe works, the
             object named in --harness-config (then only ``{"id": ...}``) or the first one its list endpoint returns.
         :raises KeyError: `kind` has no recipe (a bug in the caller).
@@ -160,7 +184,7 @@ class World:
         :raises CheckFailed: a recipe found the target breaking an invariant on the way (a finding).
         """
         try:
-            return self.make(kind)
+            return self._made_ahead(kind) if ahead else self.make(kind)
         except Unavailable as exc:
             found = self._discover(kind)
             if found is not None:
@@ -183,6 +207,9 @@ class World:
 
     def make(self, kind: str) -> dict:
         """A new object of `kind` from the first recipe that works; raises `Unavailable` naming every refusal."""
+        return plans.run(self.api, self._make(kind))
+
+    def _make(self, kind: str) -> Plan[dict]:
         if kind not in RECIPES:
             raise KeyError(f"World has no recipe for {kind!r}; known: {', '.join(sorted(RECIPES))}")
         if kind in self._impossible:
@@ -193,8 +220,10 @@ class World:
         refusals = []
         for index in order:
             recipe = recipes[index]
+            if recipe.alone and self._side_by_side:
+                raise _NotSideBySide(recipe.name)
             try:
-                obj = self._holds(kind, recipe, getattr(self, recipe.make)())
+                obj = self._holds(kind, recipe, (yield from getattr(self, recipe.make)()))
             except (RecipeFailed, Unavailable) as exc:
                 refusals.append(f"{recipe.name}: {exc}")
                 continue
@@ -202,6 +231,35 @@ class World:
             return obj
         self._impossible[kind] = "no recipe worked (" + "; ".join(refusals) + ")"
         raise Unavailable(self._impossible[kind])
+
+    def _made_ahead(self, kind: str) -> dict:
+        """`make`, served from the objects this test's earlier calls made ahead.
+
+        A kind's first object in the session is made alone (it picks the recipe and the shared objects it needs);
+        after that each batch is twice the last (1, 2, 4, then `AHEAD`), so a test of one example makes one object
+        and one of fifteen makes fifteen in five round trips per request of the recipe. What a test leaves unused
+        is forgotten when the next test asks (it may have been acted on since, by a list-driven test)."""
+        test = current_test()
+        if self._ahead_test != test:
+            self._ahead_test, self._ahead = test, {}
+        stock, batches = self._ahead.setdefault(kind, ([], [0]))
+        if stock:
+            return stock.pop(0)
+        known = kind in self._chosen and kind not in NOT_AHEAD
+        size = min(AHEAD, self.api.concurrency, 2 ** batches[0]) if known else 1
+        batches[0] += 1
+        if size == 1:
+            return self.make(kind)
+        self._side_by_side = True
+        try:
+            outcomes = plans.run_side_by_side(self.api, [self._make(kind) for _ in range(size)])
+        finally:
+            self._side_by_side = False
+        for outcome in outcomes:
+            if isinstance(outcome.error, CheckFailed):
+                raise outcome.error  # a finding on the way, as `make` would have raised it
+        stock.extend(outcome.result for outcome in outcomes if outcome.error is None)
+        return stock.pop(0) if stock else self.make(kind)
 
     def create(self, operation_id: str, *variants: dict[str, Any], what: str) -> dict:
         """A new object made by `operation_id` (a create without path parameters) with the first of `variants`
@@ -269,19 +327,26 @@ class World:
         """Send one request of a recipe and return the object; raises `Unavailable` when capability discovery
         found the operation missing, `RecipeFailed` (after recording a finding for a 5xx or a refused documented
         parameter) when the target did not do it."""
+        return plans.run(self.api, self._send(operation_id, path_params, params, what=what))
+
+    def _send(self, operation_id: str, path_params: dict[str, str] | None = None,
+              params: dict[str, Any] | None = None, *, what: str) -> Plan[dict]:
         op = self.contract[operation_id]
         reason = self.capabilities.unavailable_reason(operation_id) if self.capabilities is not None else None
         if reason:
             raise Unavailable(reason)
-        path = op.path
-        for name, value in (path_params or {}).items():
-            path = path.replace("{" + name + "}", value)
         if op.method == "POST" and not op.path_params:
             params = self.create_params(operation_id, params or {})
-        resp = self._last = self.api.request(op.method, path, params or None, operation=operation_id)
+        resp = self._last = yield PlannedRequest(op.method, fill_path(op.path, path_params or {}), params or None,
+                                                 operation_id)
         if 200 <= resp.status < 300 and isinstance(resp.body, dict):
             return resp.body
         raise RecipeFailed(self._refusal(operation_id, resp, what))
+
+    def _get(self, operation_id: str, params: dict[str, Any], **path_params: str) -> Plan[Response]:
+        """A read a recipe makes itself sense of (its answer, whatever the status)."""
+        op = self.contract[operation_id]
+        return (yield PlannedRequest("GET", fill_path(op.path, path_params), params, operation_id))
 
     # -- refusals --------------------------------------------------------------------------------------------
 
@@ -337,125 +402,134 @@ class World:
         return None
 
     # -- recipes: customers, payment methods, products -------------------------------------------------------
+    # Each recipe is a `Plan`: it yields its requests (`_send`, `_get`, `_make` of what it builds on), so `make`
+    # can send them one after another and `_made_ahead` side by side with the same recipe's other copies.
 
-    def _customer_named(self) -> dict:
+    def _customer_named(self) -> Plan[dict]:
         tag = self.tag()
-        return self.send("CreateCustomer", params={"email": f"{tag}@example.com", "name": f"Harness {tag}"},
-                         what="a customer")
+        return (yield from self._send("CreateCustomer", params={"email": f"{tag}@example.com",
+                                                                "name": f"Harness {tag}"}, what="a customer"))
 
-    def _customer_bare(self) -> dict:
-        return self.send("CreateCustomer", params={}, what="a customer")
+    def _customer_bare(self) -> Plan[dict]:
+        return (yield from self._send("CreateCustomer", params={}, what="a customer"))
 
-    def _payment_method_token(self) -> dict:
-        return self.send("CreatePaymentMethod", params={"type": "card", "card": {"token": "tok_visa"}},
-                         what="a payment method")
+    def _payment_method_token(self) -> Plan[dict]:
+        return (yield from self._send("CreatePaymentMethod", params={"type": "card", "card": {"token": "tok_visa"}},
+                                      what="a payment method"))
 
-    def _payment_method_card_number(self) -> dict:
+    def _payment_method_card_number(self) -> Plan[dict]:
         card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-        return self.send("CreatePaymentMethod", params={"type": "card", "card": card}, what="a payment method")
+        return (yield from self._send("CreatePaymentMethod", params={"type": "card", "card": card},
+                                      what="a payment method"))
 
-    def _payment_method_test_id(self) -> dict:
+    def _payment_method_test_id(self) -> Plan[dict]:
         # Stripe accepts its test payment method IDs wherever a payment method is expected.
+        yield from ()
         return {"id": "pm_card_visa", "object": "payment_method", "type": "card"}
 
-    def _product(self) -> dict:
-        return self.send("CreateProduct", params={"name": f"Harness {self.tag()}"}, what="a product")
+    def _product(self) -> Plan[dict]:
+        return (yield from self._send("CreateProduct", params={"name": f"Harness {self.tag()}"}, what="a product"))
 
     # -- recipes: invoices -----------------------------------------------------------------------------------
 
     def _customer_id(self) -> str:
         return self.shared("customer")["id"]
 
-    def _draft_with_currency(self) -> dict:
-        return self.send("CreateInvoice", params={"customer": self._customer_id(), "currency": "usd"},
-                         what="a draft invoice")
+    def _draft_with_currency(self) -> Plan[dict]:
+        return (yield from self._send("CreateInvoice", params={"customer": self._customer_id(), "currency": "usd"},
+                                      what="a draft invoice"))
 
-    def _draft_without_currency(self) -> dict:
-        return self.send("CreateInvoice", params={"customer": self._customer_id()}, what="a draft invoice")
+    def _draft_without_currency(self) -> Plan[dict]:
+        return (yield from self._send("CreateInvoice", params={"customer": self._customer_id()},
+                                      what="a draft invoice"))
 
-    def _draft_from_pending_item(self, lines: int = 1) -> dict:
+    def _draft_from_pending_item(self, lines: int = 1) -> Plan[dict]:
         for n in range(lines):
-            self._pending_item(amount=1000 + 100 * n, description=f"line {n}")
-        return self.send("CreateInvoice", params={"customer": self._customer_id(),
-                                                  "pending_invoice_items_behavior": "include"},
-                         what="a draft invoice from pending invoice items")
+            yield from self._pending_item(amount=1000 + 100 * n, description=f"line {n}")
+        return (yield from self._send("CreateInvoice", params={"customer": self._customer_id(),
+                                                               "pending_invoice_items_behavior": "include"},
+                                      what="a draft invoice from pending invoice items"))
 
     def _line_specs(self, lines: int) -> list[dict]:
         return [{"amount": 1000 + 100 * n, "description": f"line {n}"} for n in range(lines)]
 
-    def _lines_by_add_lines(self, lines: int = 2) -> dict:
-        inv = self.make("invoice:draft")
-        return self.send("AddInvoiceLines", {"invoice": inv["id"]}, {"lines": self._line_specs(lines)},
-                         what="lines on a draft invoice")
+    def _lines_by_add_lines(self, lines: int = 2) -> Plan[dict]:
+        inv = yield from self._make("invoice:draft")
+        return (yield from self._send("AddInvoiceLines", {"invoice": inv["id"]}, {"lines": self._line_specs(lines)},
+                                      what="lines on a draft invoice"))
 
-    def _lines_by_invoice_items(self, lines: int = 2) -> dict:
-        inv = self.make("invoice:draft")
+    def _lines_by_invoice_items(self, lines: int = 2) -> Plan[dict]:
+        inv = yield from self._make("invoice:draft")
         for spec in self._line_specs(lines):
-            self.send("CreateInvoiceItem", params={"customer": inv.get("customer") or self._customer_id(),
-                                                   "invoice": inv["id"], **spec},
-                      what="an invoice item on a draft invoice")
-        return self.send("RetrieveInvoice", {"invoice": inv["id"]}, what="a draft invoice with lines")
+            yield from self._send("CreateInvoiceItem", params={"customer": inv.get("customer") or self._customer_id(),
+                                                               "invoice": inv["id"], **spec},
+                                  what="an invoice item on a draft invoice")
+        return (yield from self._send("RetrieveInvoice", {"invoice": inv["id"]}, what="a draft invoice with lines"))
 
-    def _lines_by_pending_items(self, lines: int = 2) -> dict:
-        return self._draft_from_pending_item(lines)
+    def _lines_by_pending_items(self, lines: int = 2) -> Plan[dict]:
+        return (yield from self._draft_from_pending_item(lines))
 
-    def _advance(self, inv: dict, action: str, **params: Any) -> dict:
+    def _advance(self, kind: str, action: str, **params: Any) -> Plan[dict]:
+        """A new invoice of `kind`, then `action` on it."""
+        inv = yield from self._make(kind)
         op_id = {"finalize": "FinalizeInvoice", "pay": "PayInvoice", "void": "VoidInvoice",
                  "mark_uncollectible": "MarkInvoiceUncollectible"}[action]
-        return self.send(op_id, {"invoice": inv["id"]}, params, what=f"an invoice ({action})")
+        return (yield from self._send(op_id, {"invoice": inv["id"]}, params, what=f"an invoice ({action})"))
 
-    def _open(self) -> dict:
-        return self._advance(self.make("invoice:draft_with_lines"), "finalize")
+    def _open(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:draft_with_lines", "finalize"))
 
-    def _paid_out_of_band(self) -> dict:
-        return self._advance(self.make("invoice:open"), "pay", paid_out_of_band=True)
+    def _paid_out_of_band(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open", "pay", paid_out_of_band=True))
 
-    def _paid_with_card(self) -> dict:
-        return self._advance(self.make("invoice:open"), "pay", payment_method=self.shared("payment_method")["id"])
+    def _paid_with_card(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open", "pay", payment_method=self.shared("payment_method")["id"]))
 
-    def _void(self) -> dict:
-        return self._advance(self.make("invoice:open"), "void")
+    def _void(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open", "void"))
 
-    def _uncollectible(self) -> dict:
-        return self._advance(self.make("invoice:open"), "mark_uncollectible")
+    def _uncollectible(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open", "mark_uncollectible"))
 
-    def _send_invoice(self, kind: str) -> dict:
+    def _send_invoice(self, kind: str) -> Plan[dict]:
         """A draft of `kind` switched to collection_method=send_invoice, due in 30 days."""
-        inv = self.make(kind)
-        self.send("UpdateInvoice", {"invoice": inv["id"]}, {"collection_method": "send_invoice", "days_until_due": 30},
-                  what="a send_invoice draft (collection_method=send_invoice)")
+        inv = yield from self._make(kind)
+        yield from self._send("UpdateInvoice", {"invoice": inv["id"]},
+                              {"collection_method": "send_invoice", "days_until_due": 30},
+                              what="a send_invoice draft (collection_method=send_invoice)")
         # read back: an update's answer can show a change the target did not keep (see `_holds`)
-        return self.send("RetrieveInvoice", {"invoice": inv["id"]}, what="a send_invoice draft, read back")
+        return (yield from self._send("RetrieveInvoice", {"invoice": inv["id"]},
+                                      what="a send_invoice draft, read back"))
 
-    def _draft_send_invoice(self) -> dict:
-        return self._send_invoice("invoice:draft")
+    def _draft_send_invoice(self) -> Plan[dict]:
+        return (yield from self._send_invoice("invoice:draft"))
 
-    def _draft_with_lines_send_invoice(self) -> dict:
-        return self._send_invoice("invoice:draft_with_lines")
+    def _draft_with_lines_send_invoice(self) -> Plan[dict]:
+        return (yield from self._send_invoice("invoice:draft_with_lines"))
 
-    def _open_send_invoice(self) -> dict:
-        return self._advance(self.make("invoice:draft_with_lines:send_invoice"), "finalize")
+    def _open_send_invoice(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:draft_with_lines:send_invoice", "finalize"))
 
-    def _paid_send_invoice(self) -> dict:
-        return self._advance(self.make("invoice:open:send_invoice"), "pay", paid_out_of_band=True)
+    def _paid_send_invoice(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open:send_invoice", "pay", paid_out_of_band=True))
 
-    def _void_send_invoice(self) -> dict:
-        return self._advance(self.make("invoice:open:send_invoice"), "void")
+    def _void_send_invoice(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open:send_invoice", "void"))
 
-    def _uncollectible_send_invoice(self) -> dict:
-        return self._advance(self.make("invoice:open:send_invoice"), "mark_uncollectible")
+    def _uncollectible_send_invoice(self) -> Plan[dict]:
+        return (yield from self._advance("invoice:open:send_invoice", "mark_uncollectible"))
 
-    def _pending_item(self, amount: int = 700, description: str = "pending") -> dict:
-        return self.send("CreateInvoiceItem", params={"customer": self._customer_id(), "amount": amount,
-                                                      "currency": "usd", "description": description},
-                         what="a pending invoice item")
+    def _pending_item(self, amount: int = 700, description: str = "pending") -> Plan[dict]:
+        return (yield from self._send("CreateInvoiceItem", params={"customer": self._customer_id(), "amount": amount,
+                                                                   "currency": "usd", "description": description},
+                                      what="a pending invoice item"))
 
-    def _invoice_payment(self) -> dict:
-        inv = self.make("invoice:paid")
+    def _invoice_payment(self) -> Plan[dict]:
+        inv = yield from self._make("invoice:paid")
         op = self.contract["ListInvoicePayments"]
         if self.capabilities is not None and self.capabilities.unavailable_reason(op.operation_id):
             raise Unavailable(self.capabilities.unavailable_reason(op.operation_id))
-        resp = self.api.get(op.path, {"invoice": inv["id"], "limit": 1})
+        resp = yield from self._get(op.operation_id, {"invoice": inv["id"], "limit": 1})
         data = resp.body.get("data") if resp.status == 200 and isinstance(resp.body, dict) else None
         if not data:
             raise CheckFailed(Finding(
@@ -464,84 +538,89 @@ class World:
                 f"paid invoice {inv['id']} has no invoice payment\n{resp.describe()}", [resp.exchange.to_dict()]))
         return data[0]
 
-    def _payment_intent(self, amount: int = 1000) -> dict:
-        return self.send("CreatePaymentIntent", params={"amount": amount, "currency": "usd",
-                                                        "payment_method": "pm_card_visa", "confirm": True},
-                         what="a succeeded payment intent")
+    def _payment_intent(self, amount: int = 1000) -> Plan[dict]:
+        return (yield from self._send("CreatePaymentIntent", params={"amount": amount, "currency": "usd",
+                                                                     "payment_method": "pm_card_visa",
+                                                                     "confirm": True},
+                                      what="a succeeded payment intent"))
 
     # -- recipes: identity, templates, Financial Connections, forwarding, Issuing ----------------------------
 
-    def _verification_session(self) -> dict:
+    def _verification_session(self) -> Plan[dict]:
         # Only the run's tag as metadata: boundary updates send 50 keys, one of them this tag (strategies.schema),
         # so the session never holds more than the 50 keys Stripe allows.
-        return self.send("CreateIdentityVerificationSession", params={"type": "document"},
-                         what="a verification session")
+        return (yield from self._send("CreateIdentityVerificationSession", params={"type": "document"},
+                                      what="a verification session"))
 
-    def _verified_session(self) -> dict:
-        session = self._verification_session()
-        return self.send("TestHelperVerifyIdentityVerificationSession", {"session": session["id"]},
-                         what="a verified session (test helper)")
+    def _verified_session(self) -> Plan[dict]:
+        session = yield from self._verification_session()
+        return (yield from self._send("TestHelperVerifyIdentityVerificationSession", {"session": session["id"]},
+                                      what="a verified session (test helper)"))
 
-    def _verification_report(self) -> dict:
-        session = self._verified_session()
+    def _verification_report(self) -> Plan[dict]:
+        session = yield from self._verified_session()
         report = session.get("last_verification_report")
         report_id = report["id"] if isinstance(report, dict) else report
         if not report_id:
             raise RecipeFailed(f"verified session {session['id']} names no last_verification_report")
-        return self.send("RetrieveIdentityVerificationReport", {"report": report_id}, what="a verification report")
+        return (yield from self._send("RetrieveIdentityVerificationReport", {"report": report_id},
+                                      what="a verification report"))
 
-    def _template(self) -> dict:
-        return self.send("TestHelperCreateInvoiceRenderingTemplate", params={"nickname": f"Harness {self.tag()}"},
-                         what="an invoice rendering template")
+    def _template(self) -> Plan[dict]:
+        return (yield from self._send("TestHelperCreateInvoiceRenderingTemplate",
+                                      params={"nickname": f"Harness {self.tag()}"},
+                                      what="an invoice rendering template"))
 
-    def _archived_template(self) -> dict:
-        template = self.make("invoice_rendering_template:active")
-        return self.send("ArchiveInvoiceRenderingTemplate", {"template": template["id"]},
-                         what="an archived template")
+    def _archived_template(self) -> Plan[dict]:
+        template = yield from self._make("invoice_rendering_template:active")
+        return (yield from self._send("ArchiveInvoiceRenderingTemplate", {"template": template["id"]},
+                                      what="an archived template"))
 
-    def _fc_account(self) -> dict:
-        return self.send("TestHelperCreateFinancialConnectionsAccount",
-                         params={"customer": self._customer_id(), "transactions": 6},
-                         what="a Financial Connections account")
+    def _fc_account(self) -> Plan[dict]:
+        return (yield from self._send("TestHelperCreateFinancialConnectionsAccount",
+                                      params={"customer": self._customer_id(), "transactions": 6},
+                                      what="a Financial Connections account"))
 
-    def _fc_session(self) -> dict:
-        return self.send("CreateFinancialConnectionsSession", params={
+    def _fc_session(self) -> Plan[dict]:
+        return (yield from self._send("CreateFinancialConnectionsSession", params={
             "account_holder": {"type": "customer", "customer": self._customer_id()},
-            "permissions": ["transactions"]}, what="a Financial Connections session")
+            "permissions": ["transactions"]}, what="a Financial Connections session"))
 
-    def _fc_transaction(self) -> dict:
+    def _fc_transaction(self) -> Plan[dict]:
         account = self.shared("financial_connections.account")["id"]
-        op = self.contract["ListFinancialConnectionsTransactions"]
-        resp = self.api.get(op.path, {"account": account, "limit": 1})
+        resp = yield from self._get("ListFinancialConnectionsTransactions", {"account": account, "limit": 1})
         data = resp.body.get("data") if resp.status == 200 and isinstance(resp.body, dict) else None
         if not data:
             raise Unavailable(f"account {account} has no transactions")
         return data[0]
 
-    def _forwarding_request(self) -> dict:
-        return self.send("CreateForwardingRequest", params={
+    def _forwarding_request(self) -> Plan[dict]:
+        return (yield from self._send("CreateForwardingRequest", params={
             "payment_method": self.shared("payment_method")["id"], "url": "https://forwarding.example.com/cards",
             "replacements": ["card_number", "card_expiry"],
             "request": {"body": '{"card": "{{CARD_NUMBER}}"}', "headers": [{"name": "X-Trace", "value": "1"}]}},
-            what="a forwarding request")
+            what="a forwarding request"))
 
-    def _issuing_authorization(self) -> dict:
-        return self.send("TestHelperCreateIssuingAuthorization", params={"amount": 1234, "currency": "usd"},
-                         what="an Issuing authorization (test helper)")
+    def _issuing_authorization(self) -> Plan[dict]:
+        return (yield from self._send("TestHelperCreateIssuingAuthorization",
+                                      params={"amount": 1234, "currency": "usd"},
+                                      what="an Issuing authorization (test helper)"))
 
-    def _issuing_cardholder(self) -> dict:
-        return self.send("CreateIssuingCardholder", params={
+    def _issuing_cardholder(self) -> Plan[dict]:
+        return (yield from self._send("CreateIssuingCardholder", params={
             "name": "Harness Cardholder", "type": "individual",
             "individual": {"first_name": "Harness", "last_name": "Cardholder"},
             "billing": {"address": {"line1": "1 Market Street", "city": "San Francisco", "state": "CA",
-                                    "postal_code": "94105", "country": "US"}}}, what="an Issuing cardholder")
+                                    "postal_code": "94105", "country": "US"}}}, what="an Issuing cardholder"))
 
-    def _issuing_card(self) -> dict:
+    def _issuing_card(self) -> Plan[dict]:
         holder = self._reuse("issuing.cardholder")["id"]
-        return self.send("CreateIssuingCard", params={"cardholder": holder, "currency": "usd", "type": "virtual",
-                                                      "status": "active"}, what="an active Issuing card")
+        return (yield from self._send("CreateIssuingCard", params={"cardholder": holder, "currency": "usd",
+                                                                   "type": "virtual", "status": "active"},
+                                      what="an active Issuing card"))
 
-    def _issuing_authorization_on_card(self) -> dict:
+    def _issuing_authorization_on_card(self) -> Plan[dict]:
         card = self._reuse("issuing.card")
-        return self.send("TestHelperCreateIssuingAuthorization", params={"card": card["id"], "amount": 1234},
-                         what="an Issuing authorization (test helper, on a card)")
+        return (yield from self._send("TestHelperCreateIssuingAuthorization",
+                                      params={"card": card["id"], "amount": 1234},
+                                      what="an Issuing authorization (test helper, on a card)"))

@@ -117,14 +117,19 @@ its `sent` count once answered; the view). Reused by the same test only: another
 outside the client (raw headers), which its `sent` count does not see."""
 
 
+def sent_outside() -> None:
+    """A request went out that no client counted (raw headers): no view read before it may be reused."""
+    _last_reads.clear()
+
+
 def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, str], *,
              reuse: bool = False) -> dict | None:
     """The owner's view of the object `op` acts on, to prove a refused request changed nothing.
 
     `reuse=True` (for the view *before* a request under test) returns this test's last view of the object when the
     client has sent nothing at all since it was read: typically the view *after* the previous example's request,
-    which saves a round trip per example. Never pass it for the view after a request: a request sent outside the
-    client (raw headers) is not counted, and the read must follow it.
+    which saves a round trip per example. Never pass it for the view after a request. A test that sends outside
+    the client (raw headers) calls `sent_outside` right after, since the client's count does not see it.
     """
     retrieve = retrieve_operation_for(contract, op)
     if retrieve is None:

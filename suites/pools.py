@@ -2,7 +2,8 @@
 
 Read-only references come from objects the worker shares; the objects an operation changes (an invoice it
 finalizes, a session it cancels) are made fresh for every request, so each example starts from the state the
-strategy assumed.
+strategy assumed. Examples take them in no particular order, so the world may make them ahead, several side by
+side (`World.fresh(..., ahead=True)`).
 """
 
 from __future__ import annotations
@@ -109,20 +110,21 @@ def refs_for(world: World, operation_id: str) -> Refs:
             refs = DERIVED[kind](world, refs, fresh)
             continue
         source = world_kind(kind)
-        obj = world.fresh(source) if fresh else world.shared(source)
+        obj = world.fresh(source, ahead=True) if fresh else world.shared(source)
         refs = refs.with_ids(kind, obj["id"], **POOL_SOURCES[kind](obj))
     return refs
 
 
 def _lines(world: World, refs: Refs, fresh: bool) -> Refs:
     source = world_kind("invoice:draft")
-    inv = world.fresh(source) if fresh else world.shared(source)
+    inv = world.fresh(source, ahead=True) if fresh else world.shared(source)
     refs = refs.with_ids("invoice:draft", inv["id"], **_invoice_attrs(inv))
     return refs.with_ids("line_item:draft", *[line["id"] for line in inv["lines"]["data"]], invoice=inv["id"])
 
 
 def _draft_items(world: World, refs: Refs, fresh: bool) -> Refs:
-    inv = world.fresh("invoice:draft")  # adding to a shared draft would grow it towards its 250-line limit
+    # adding to a shared draft would grow it towards its 250-line limit
+    inv = world.fresh("invoice:draft", ahead=True)
     item = world.create("CreateInvoiceItem", {"invoice": inv["id"], "amount": 900}, what="an invoice item on a draft")
     return refs.with_ids("invoiceitem:draft", item["id"], **_item_attrs(item))
 

@@ -34,7 +34,7 @@ class TemplateLifecycle(ApiMachine):
 
     @rule(target=templates)
     def create(self) -> str:
-        template = self.world.fresh("invoice_rendering_template:active")
+        template = self.world.fresh("invoice_rendering_template:active", ahead=True)
         self.model[template["id"]] = "active"
         return template["id"]
 
@@ -104,7 +104,7 @@ class AccountLifecycle(ApiMachine):
 
     @rule(target=accounts)
     def link_account(self) -> AccountModel:
-        account = self.world.fresh("financial_connections.account")
+        account = self.world.fresh("financial_connections.account", ahead=True)
         model = AccountModel(account["id"], set(account.get("subscriptions") or []))
         self.model[model.id] = model
         self.last[model.id] = account

@@ -33,7 +33,7 @@ from harness.findings import Category
 from harness.target import Target
 from strategies import valid_requests
 from strategies.extremes import one_field_extreme_requests, path_variants
-from suites.conftest import OPERATION_IDS, snapshot
+from suites.conftest import OPERATION_IDS, sent_outside, snapshot
 from suites.pools import refs_for
 from suites.refusals import RESPONSE_BOUND, answered_safely, expect_status, finding, unchanged
 from wire.codec import encode_body, encode_query
@@ -141,9 +141,10 @@ def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         req = data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
-        before = snapshot(contract, api, op, dict(req.path_params))
+        before = snapshot(contract, api, op, dict(req.path_params), reuse=True)
         headers = [("Authorization", f"Bearer {api.api_key}"), ("Authorization", f"Bearer {other_api.api_key}")]
         status, _, body, took, curl = _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)
+        sent_outside()
         detail = f"{req.label or 'valid request'} with two Authorization headers: got {status}\n{body}\ncurl: {curl}"
         exchange = [{"method": op.method, "path": req.path, "status": status, "body": body, "curl": curl}]
         if status >= 500:

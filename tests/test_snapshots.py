@@ -87,3 +87,12 @@ def test_a_read_is_never_reused_by_another_test(contract) -> None:
     finally:
         findings.set_current_test(None)
     assert client.paths == ["GET /v1/invoices/in_1"] * 2
+
+
+def test_a_request_sent_outside_the_client_means_a_fresh_read(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    first = snapshot(contract, client, op, {"invoice": "in_1"})
+    conftest.sent_outside()  # a raw request the client's count does not see
+    assert snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True) != first
+    assert client.paths == ["GET /v1/invoices/in_1"] * 2

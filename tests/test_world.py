@@ -22,6 +22,7 @@ def _clean_findings() -> Iterator[None]:
     findings.reset()
     findings.set_current_test(None)  # what these tests record is their subject, not a failure of the test itself
     yield
+    findings.set_current_test(None)
     findings.reset()
 
 
@@ -109,3 +110,64 @@ def test_an_object_with_its_own_parameters_uses_the_next_shape_or_skips_with_the
                 world.create("CreateInvoice", {"customer": customer, "currency": "usd"}, what="a draft invoice")
     assert "cannot make a draft invoice on this target: POST /v1/invoices answered 500" in str(info.value)
     assert [f.category for f in seen] == [findings.Category.SERVER_ERROR] * 2
+
+
+def _counting(api: ApiClient) -> list[int]:
+    """Wrap `api.request_all` to record each batch's size."""
+    sizes: list[int] = []
+    send_all = api.request_all
+
+    def request_all(planned):
+        sizes.append(len(planned))
+        return send_all(planned)
+
+    api.request_all = request_all  # type: ignore[method-assign]
+    return sizes
+
+
+def test_objects_made_ahead_are_fresh_and_in_batches_that_double_up_to_AHEAD():
+    with start_embedded_mock((), label="world") as target:
+        api = ApiClient(target.base_url, target.api_key, max_retries=1, concurrency=8)
+        world = World(api, {})
+        sizes = _counting(api)
+        findings.set_current_test("suites/test_x.py::test_one")
+        made = [world.fresh("invoice:open", ahead=True) for _ in range(8)]
+    assert len({inv["id"] for inv in made}) == 8
+    assert all(inv["status"] == "open" and len(inv["lines"]["data"]) == 2 for inv in made)
+    # the first alone (it picks the recipes), then 2 and 4 side by side: three rounds each (draft, lines,
+    # finalize); the eighth object opens a batch of 4 = AHEAD
+    assert sizes == [2] * 3 + [4] * 3 + [4] * 3
+
+
+def test_objects_made_ahead_are_only_handed_to_the_test_that_asked():
+    with start_embedded_mock((), label="world") as target:
+        api = ApiClient(target.base_url, target.api_key, max_retries=1, concurrency=8)
+        world = World(api, {})
+        findings.set_current_test("suites/test_x.py::test_one")
+        world.fresh("identity.verification_session:requires_input", ahead=True)
+        first = world.fresh("identity.verification_session:requires_input", ahead=True)  # one of a batch of 2
+        findings.set_current_test("suites/test_x.py::test_two")
+        sizes = _counting(api)
+        second = world.fresh("identity.verification_session:requires_input", ahead=True)
+    assert second["id"] != first["id"]
+    assert sizes == [], "a new test starts with batches of one again, not the last test's leftovers"
+
+
+def test_with_concurrency_1_or_a_recipe_that_must_run_alone_objects_are_made_one_at_a_time():
+    with start_embedded_mock((), label="world") as target:
+        sequential = ApiClient(target.base_url, target.api_key, max_retries=1, concurrency=1)
+        sizes = _counting(sequential)
+        world = World(sequential, {})
+        findings.set_current_test("suites/test_x.py::test_one")
+        assert len({world.fresh("invoice:draft", ahead=True)["id"] for _ in range(4)}) == 4
+        assert sizes == []
+
+        api = ApiClient(target.base_url, target.api_key, max_retries=1, concurrency=8)
+        sizes = _counting(api)
+        world = World(api, {})
+        world.fresh("invoice:draft_with_lines", ahead=True)
+        world._chosen["invoice:draft"] = 2  # drafts from pending items: a new draft takes in all of them
+        made = [world.fresh("invoice:draft_with_lines", ahead=True) for _ in range(3)]
+    # one line from its own pending item (side by side, one draft would take in every pending item), two added
+    assert [len(inv["lines"]["data"]) for inv in made] == [3, 3, 3]
+    assert sizes == [], "the pending-items recipe never runs side by side"
