@@ -7,6 +7,7 @@ without editing commands.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import platform
 import subprocess
@@ -89,6 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    gc.set_threshold(*GC_THRESHOLD)
     register_hypothesis_profiles()
     name = config.getoption("--profile")
     if name not in PROFILES:
@@ -111,6 +113,22 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError("--base-url needs --api-key (or HARNESS_API_KEY)")
             staging.check_external_target(config, config.getoption("--api-key"))
         _write_allure_environment(config)
+
+
+# -- garbage collection ----------------------------------------------------------------------------------------
+
+GC_THRESHOLD = (10_000, 20, 20)
+"""`gc.set_threshold` for a harness process. A run allocates millions of short-lived containers (decoded JSON,
+Hypothesis draws), and CPython's default (700, 10, 10) collects the youngest generation every 700: on the ci
+profile that was ~5,200 collections and ~5 CPU s per worker (of ~60). With this and `gc.freeze` after collection,
+~1.8 s (`./run suites`, 2 workers: 125 -> 118 CPU s)."""
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (the contract, strategies, test items) lives for the whole run: move it out of the
+    collector's way (`gc.freeze`), so each full collection scans only what tests allocate."""
+    gc.collect()
+    gc.freeze()
 
 
 # -- workers ------------------------------------------------------------------------------------------------------
