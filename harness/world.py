@@ -157,7 +157,7 @@ class World:
         self._chosen: dict[str, int] = {}  # kind -> index of the recipe that worked
         self._impossible: dict[str, str] = {}  # kind -> why nothing worked (not tried again)
         self._last: Response | None = None  # the last answer a recipe got
-        self._side_by_side = False  # True while `_made_ahead` runs recipes side by side
+        self._making_side_by_side = False  # True while `_side_by_side` runs recipes
         self._ahead_test: str | None = None  # the test the objects made ahead belong to
         self._ahead: dict[str, tuple[list[dict], list[int]]] = {}  # kind -> (objects made ahead, batches so far)
 
@@ -220,7 +220,7 @@ class World:
         refusals = []
         for index in order:
             recipe = recipes[index]
-            if recipe.alone and self._side_by_side:
+            if recipe.alone and self._making_side_by_side:
                 raise _NotSideBySide(recipe.name)
             try:
                 obj = self._holds(kind, recipe, (yield from getattr(self, recipe.make)()))
@@ -231,6 +231,15 @@ class World:
             return obj
         self._impossible[kind] = "no recipe worked (" + "; ".join(refusals) + ")"
         raise Unavailable(self._impossible[kind])
+
+    def fresh_many(self, kind: str, n: int) -> list[dict]:
+        """`n` new objects of `kind`, as `fresh` makes them, side by side where it can (the first alone, if the kind
+        is new to the session): for a test that needs several at once and no particular creation order (a list to
+        page through). Same errors as `fresh`."""
+        made = [self.fresh(kind)] if n > 0 else []
+        while len(made) < n:
+            made += self._side_by_side(kind, n - len(made)) or [self.fresh(kind)]
+        return made
 
     def _made_ahead(self, kind: str) -> dict:
         """`make`, served from the objects this test's earlier calls made ahead.
@@ -243,33 +252,52 @@ class World:
         if self._ahead_test != test:
             self._ahead_test, self._ahead = test, {}
         stock, batches = self._ahead.setdefault(kind, ([], [0]))
-        if stock:
-            return stock.pop(0)
-        known = kind in self._chosen and kind not in NOT_AHEAD
-        size = min(AHEAD, self.api.concurrency, 2 ** batches[0]) if known else 1
-        batches[0] += 1
-        if size == 1:
-            return self.make(kind)
-        self._side_by_side = True
+        if not stock:
+            stock += self._side_by_side(kind, min(AHEAD, 2 ** batches[0]))
+            batches[0] += 1
+        return stock.pop(0) if stock else self.make(kind)
+
+    def _side_by_side(self, kind: str, n: int) -> list[dict]:
+        """Up to `n` new objects of `kind`, their recipes run side by side (`harness.plans`, at most the client's
+        concurrency in flight); none for a kind not made yet this session, a `NOT_AHEAD` kind or ``n < 2``, and
+        fewer when a recipe failed or must run alone. A finding on the way is raised as `make` raises it."""
+        if n < 2 or self.api.concurrency < 2 or kind in NOT_AHEAD or kind not in self._chosen:
+            return []
+        self._making_side_by_side = True
         try:
-            outcomes = plans.run_side_by_side(self.api, [self._make(kind) for _ in range(size)])
+            outcomes = plans.run_side_by_side(self.api, [self._make(kind) for _ in range(n)])
         finally:
-            self._side_by_side = False
+            self._making_side_by_side = False
         for outcome in outcomes:
             if isinstance(outcome.error, CheckFailed):
-                raise outcome.error  # a finding on the way, as `make` would have raised it
-        stock.extend(outcome.result for outcome in outcomes if outcome.error is None)
-        return stock.pop(0) if stock else self.make(kind)
+                raise outcome.error
+        return [outcome.result for outcome in outcomes if outcome.error is None]
 
     def create(self, operation_id: str, *variants: dict[str, Any], what: str) -> dict:
         """A new object made by `operation_id` (a create without path parameters) with the first of `variants`
         (its params, the documented shape first) that the target accepts, for tests that need objects with
         their own parameters (a customer, metadata). Skips the test naming every refusal when none works; a
         5xx or a refused documented parameter is also recorded as a finding (see `send`)."""
+        return self._create(operation_id, variants, what)[0]
+
+    def create_many(self, operation_id: str, n: int, *variants: dict[str, Any], what: str) -> list[dict]:
+        """`n` objects as `create` makes them (same skips and findings): the first alone, the others side by side
+        with the variant the target accepted for it (at most the client's concurrency in flight), for a test that
+        needs no particular creation order."""
+        if n < 1:
+            return []
+        first, params = self._create(operation_id, variants, what)
+        outcomes = plans.run_side_by_side(self.api, [self._send(operation_id, params=params, what=what)
+                                                     for _ in range(n - 1)])
+        return [first, *(outcome.result if outcome.error is None else self.create(operation_id, *variants, what=what)
+                         for outcome in outcomes)]
+
+    def _create(self, operation_id: str, variants: tuple[dict[str, Any], ...], what: str) -> tuple[dict, dict]:
+        """`create`: the object and the variant it was made with."""
         refusals = []
         for params in variants:
             try:
-                return self.send(operation_id, params=params, what=what)
+                return self.send(operation_id, params=params, what=what), params
             except Unavailable as exc:
                 pytest.skip(f"cannot make {what} on this target: {exc}")
             except RecipeFailed as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness.checks import CONTRACT, INVARIANT, fail, finding, is_stripe_error, label_test, succeeds
-from harness.client import ApiClient
+from harness.client import ApiClient, PlannedRequest
 from harness.findings import record
 from harness.world import RecipeFailed, Unavailable, World
 from suites.conftest import READ_PAGE, call, every
@@ -31,30 +31,34 @@ class Listing:
     created_field: str = "created"  # the field a `created` filter applies to (invoice items call it `date`)
 
 
-def _make(world: World, n: int, make: Callable[[str, int], dict]) -> list[str]:
-    tag = world.tag()
-    return [make(tag, i)["id"] for i in range(n)]
+# Each case makes its objects side by side (`World.create_many`, `ApiClient.request_all`): lists are judged on
+# their order key, and objects made in the same second may come in either order anyway.
 
 
-def _invoice(world: World, customer: str, metadata: dict[str, str]) -> dict:
-    """A draft invoice of `customer` (with or without a currency: targets differ on which they accept)."""
-    return world.create("CreateInvoice", {"customer": customer, "currency": "usd", "metadata": metadata},
-                        {"customer": customer, "metadata": metadata}, what="a draft invoice of our customer")
+def _invoices_of(world: World, customer: str, n: int, metadata: dict[str, str]) -> list[str]:
+    """`n` draft invoices of `customer` (with or without a currency: targets differ on which they accept)."""
+    made = world.create_many("CreateInvoice", n, {"customer": customer, "currency": "usd", "metadata": metadata},
+                             {"customer": customer, "metadata": metadata}, what="a draft invoice of our customer")
+    return [inv["id"] for inv in made]
+
+
+def _post_all(world: World, paths: list[str], params: dict | None = None) -> list:
+    """POST each path (with `params`) side by side; the answers in order."""
+    return world.api.request_all([PlannedRequest("POST", path, params) for path in paths])
 
 
 def _invoices(world: World, n: int) -> Listing:
     customer = world.fresh("customer")["id"]
-    ids = [_invoice(world, customer, {"i": str(i)})["id"] for i in range(n)]
-    for invoice_id in ids[::3]:  # a mix of statuses for the status filter
-        world.api.post(f"/v1/invoices/{invoice_id}/finalize")
+    ids = _invoices_of(world, customer, n, {"of": customer})
+    _post_all(world, [f"/v1/invoices/{invoice_id}/finalize" for invoice_id in ids[::3]])  # a mix of statuses
     return Listing({}, {"customer": customer}, ids, True, "created")
 
 
 def _items(world: World, n: int) -> Listing:
     customer = world.fresh("customer")["id"]
-    ids = [world.create("CreateInvoiceItem", {"customer": customer, "amount": 100 + i, "currency": "usd"},
-                        what="a pending invoice item of our customer")["id"] for i in range(n)]
-    return Listing({}, {"customer": customer}, ids, True, "date", created_field="date")
+    made = world.create_many("CreateInvoiceItem", n, {"customer": customer, "amount": 100, "currency": "usd"},
+                             what="a pending invoice item of our customer")
+    return Listing({}, {"customer": customer}, [item["id"] for item in made], True, "date", created_field="date")
 
 
 def _lines(world: World, n: int) -> Listing:
@@ -75,34 +79,35 @@ def _made(world: World, operation_id: str, path_params: dict, params: dict, *, w
 
 
 def _payments(world: World, n: int) -> Listing:
-    ids = [world.fresh("invoice_payment")["id"] for _ in range(n)]
+    ids = [payment["id"] for payment in world.fresh_many("invoice_payment", n)]
     return Listing({}, {}, ids, False, "created")
 
 
 def _templates(world: World, n: int) -> Listing:
-    kinds = ["invoice_rendering_template:active", "invoice_rendering_template:archived"]
-    return Listing({}, {}, [world.fresh(kinds[i % 2])["id"] for i in range(n)], False, "created")
+    made = [*world.fresh_many("invoice_rendering_template:active", n - n // 2),
+            *world.fresh_many("invoice_rendering_template:archived", n // 2)]
+    return Listing({}, {}, [template["id"] for template in made], False, "created")
 
 
-def _session(world: World, tag: str) -> dict:
-    return world.create("CreateIdentityVerificationSession", {"type": "document", "client_reference_id": tag},
-                        what="a tagged verification session")
+def _sessions_tagged(world: World, tag: str, n: int) -> list[str]:
+    made = world.create_many("CreateIdentityVerificationSession", n, {"type": "document", "client_reference_id": tag},
+                             what="a tagged verification session")
+    return [session["id"] for session in made]
 
 
 def _sessions(world: World, n: int) -> Listing:
     tag = world.tag() + "sess"
-    ids = [_session(world, tag)["id"] for _ in range(n)]
-    for session_id in ids[::3]:
-        world.api.post(f"/v1/identity/verification_sessions/{session_id}/cancel")
+    ids = _sessions_tagged(world, tag, n)
+    _post_all(world, [f"/v1/identity/verification_sessions/{session_id}/cancel" for session_id in ids[::3]])
     return Listing({}, {"client_reference_id": tag}, ids, True, "created")
 
 
 def _reports(world: World, n: int) -> Listing:
     tag = world.tag() + "rep"
     ids = []
-    for _ in range(n):
-        session = _session(world, tag)
-        verified = world.api.post(f"/v1/test_helpers/identity/verification_sessions/{session['id']}/verify")
+    sessions = _sessions_tagged(world, tag, n)
+    for verified in _post_all(world, [f"/v1/test_helpers/identity/verification_sessions/{session_id}/verify"
+                                      for session_id in sessions]):
         if verified.status == 404:
             pytest.skip("the target has no identity verification test helper to create reports")
         report = verified.json["last_verification_report"]
@@ -122,25 +127,24 @@ def _transactions(world: World, n: int) -> Listing:
 
 
 def _forwarding(world: World, n: int) -> Listing:
-    return Listing({}, {}, [world.fresh("forwarding.request")["id"] for _ in range(n)], False, "created")
+    return Listing({}, {}, [req["id"] for req in world.fresh_many("forwarding.request", n)], False, "created")
 
 
 def _authorizations(world: World, n: int) -> Listing:
     card = world.fresh("issuing.card")["id"]  # a card of its own: its authorizations are exactly these
-    ids = []
-    for i in range(n):
-        resp = world.api.post("/v1/test_helpers/issuing/authorizations",
-                              {"amount": 500, "card": card, "status": "closed" if i % 3 == 0 else "pending"})
-        if resp.status == 404:
-            pytest.skip("the target has no test helper to create Issuing authorizations")
-        ids.append(resp.json["id"])
-    return Listing({}, {"card": card}, ids, True, "created")
+    answers = world.api.request_all([
+        PlannedRequest("POST", "/v1/test_helpers/issuing/authorizations",
+                       {"amount": 500, "card": card, "status": "closed" if i % 3 == 0 else "pending"})
+        for i in range(n)])
+    if any(resp.status == 404 for resp in answers):
+        pytest.skip("the target has no test helper to create Issuing authorizations")
+    return Listing({}, {"card": card}, [resp.json["id"] for resp in answers], True, "created")
 
 
 def _search(world: World, n: int) -> Listing:
     customer, tag = world.fresh("customer")["id"], world.tag()
-    ids = [_invoice(world, customer, {"run": tag})["id"] for _ in range(n)]
-    return Listing({}, {"query": f'metadata["run"]:"{tag}"'}, ids, True, "created")
+    return Listing({}, {"query": f'metadata["run"]:"{tag}"'}, _invoices_of(world, customer, n, {"run": tag}), True,
+                   "created")
 
 
 CASES: dict[str, Callable[[World, int], Listing]] = {
