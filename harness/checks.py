@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import allure
@@ -237,43 +238,47 @@ def conforms_to_contract(op: Operation, resp: Response, limit: int = 10) -> None
              signature=signature, predicate=_predicate("conforms_to_contract"))
 
 
-def _objects(value: Any, owner: str = "(body)", path: str = "") -> list[tuple[str, str, Any]]:
-    """(owner object type, field path below it, value) for every field, at any depth."""
-    out = []
+def _fields_named(value: Any, names: frozenset[str], owner: str = "(body)",
+                  path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(owner object type, field path below it, value) for every field named in `names`, at any depth. A path is
+    only spelled out for what is yielded and for the containers on the way (bodies hold thousands of fields)."""
     if isinstance(value, dict):
         if isinstance(value.get("object"), str) and value["object"] not in ("list", "search_result"):
             owner, path = value["object"], ""
-        for k, v in value.items():
-            here = f"{path}.{k}" if path else k
-            out.append((owner, here, v))
-            out += _objects(v, owner, here)
+        for key, child in value.items():
+            if key in names:
+                yield owner, f"{path}.{key}" if path else key, child
+            if isinstance(child, (dict, list)):
+                yield from _fields_named(child, names, owner, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
-        for v in value:
-            out += _objects(v, owner, f"{path}[]")
-    return out
+        for child in value:
+            if isinstance(child, (dict, list)):
+                yield from _fields_named(child, names, owner, f"{path}[]")
+
+
+_LIVEMODE = frozenset({"livemode"})
 
 
 def livemode_is_false(op: Operation, resp: Response) -> None:
     """Test keys only ever see test-mode objects: no ``livemode: true`` (recorded, server-wide; a null or
     non-boolean livemode is a schema finding)."""
-    for owner, path, value in _objects(resp.body):
-        if path.rsplit(".", 1)[-1] == "livemode" and value is True:
+    for owner, path, value in _fields_named(resp.body, _LIVEMODE):
+        if value is True:
             note(CONTRACT, op, "objects are livemode=false for test keys", f"{owner}.{path} is true", resp,
                  signature=f"{owner}.{path} true", predicate=_predicate("livemode_is_false"))
             return
 
 
 EPOCH_FLOOR = 1_262_304_000  # 2010-01-01: no Stripe object is older
-TIMESTAMP_FIELDS = ("created", "date", "transacted_at", "finalized_at", "paid_at", "voided_at")
+TIMESTAMP_FIELDS = frozenset({"created", "date", "transacted_at", "finalized_at", "paid_at", "voided_at"})
 
 
 def timestamps_are_unix_seconds(op: Operation, resp: Response) -> None:
     """`created` and other times are Unix seconds: not milliseconds, not in the far future (recorded,
     server-wide)."""
     ceiling = int(time.time()) + 86_400
-    for owner, path, value in _objects(resp.body):
-        if path.rsplit(".", 1)[-1] in TIMESTAMP_FIELDS and isinstance(value, int) and value != 0 \
-                and not EPOCH_FLOOR <= value <= ceiling:
+    for owner, path, value in _fields_named(resp.body, TIMESTAMP_FIELDS):
+        if isinstance(value, int) and value != 0 and not EPOCH_FLOOR <= value <= ceiling:
             note(CONTRACT, op, "times are Unix seconds",
                  f"{owner}.{path} = {value} is not a plausible Unix time in seconds", resp,
                  signature=f"{owner}.{path} not Unix seconds", predicate=_predicate("timestamps_are_unix_seconds"))
