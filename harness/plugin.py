@@ -133,10 +133,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 # -- workers ------------------------------------------------------------------------------------------------------
 
-WORKERS_PER_CORE_REMOTE = 6
+WORKERS_PER_CORE_REMOTE = 7
 """`-n auto` against a target tens of ms away: a worker mostly waits for answers, so several share a core (each is
-a process of ~200 MB that collects the suites once). On 2 cores against a mock 30 ms away, 12 workers finish the ci
-run in 232 s, 8 in 283 s."""
+a process of ~200 MB that collects the suites once). On 2 cores against a mock 30 ms away (ci profile, 5038e58,
+alternating runs): 14 workers 109 s and 113 s, 12 workers 117 s and 128 s; 16 took 113 s with more CPU, 10 took
+128 s."""
 
 LOCAL_ROUND_TRIP = 0.005
 """Seconds: a --base-url target that answers faster than this shares the machine (or sits beside it), so the run is
@@ -157,7 +158,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
         return cores
     given = os.environ.get("HARNESS_WORKERS_PER_CORE", "").strip()
     if given:
-        per_core = _whole_number(given, 64, "HARNESS_WORKERS_PER_CORE takes a whole number of workers per core", "6")
+        per_core = _whole_number(given, 64, "HARNESS_WORKERS_PER_CORE takes a whole number of workers per core", "7")
         why = "HARNESS_WORKERS_PER_CORE"
     else:
         seconds = round_trip(base_url, config.getoption("--api-key"))
