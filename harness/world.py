@@ -56,8 +56,8 @@ NOT_AHEAD = frozenset({"invoiceitem:pending"})
 ``pending_invoice_items_behavior=include`` takes in its pending items), so one must be used as soon as it is made."""
 
 AHEAD = 4
-"""Most objects of one kind `World.fresh(..., ahead=True)` makes side by side (also bounded by the client's
-concurrency): a test of 15 examples makes them in batches of 1, 2, 4, 4 and 4, and leaves at most 3 unused."""
+"""Most objects of one kind `World.fresh(..., ahead=True)` makes side by side (at most the client's concurrency in
+flight): a test of 15 examples makes them in batches of 1, 2, 4, 4 and 4, and leaves at most 3 unused."""
 
 
 _counter = itertools.count(1)
@@ -236,7 +236,7 @@ class World:
         """`n` new objects of `kind`, as `fresh` makes them, side by side where it can (the first alone, if the kind
         is new to the session): for a test that needs several at once and no particular creation order (a list to
         page through). Same errors as `fresh`."""
-        made = [self.fresh(kind)] if n > 0 else []
+        made: list[dict] = []
         while len(made) < n:
             made += self._side_by_side(kind, n - len(made)) or [self.fresh(kind)]
         return made
@@ -431,7 +431,7 @@ class World:
 
     # -- recipes: customers, payment methods, products -------------------------------------------------------
     # Each recipe is a `Plan`: it yields its requests (`_send`, `_get`, `_make` of what it builds on), so `make`
-    # can send them one after another and `_made_ahead` side by side with the same recipe's other copies.
+    # can send them one after another and `_side_by_side` run them beside copies of themselves.
 
     def _customer_named(self) -> Plan[dict]:
         tag = self.tag()

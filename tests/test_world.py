@@ -171,3 +171,15 @@ def test_with_concurrency_1_or_a_recipe_that_must_run_alone_objects_are_made_one
     # one line from its own pending item (side by side, one draft would take in every pending item), two added
     assert [len(inv["lines"]["data"]) for inv in made] == [3, 3, 3]
     assert sizes == [], "the pending-items recipe never runs side by side"
+
+
+def test_fresh_many_makes_a_known_kind_all_at_once_and_a_new_one_after_one_alone():
+    with start_embedded_mock((), label="world") as target:
+        api = ApiClient(target.base_url, target.api_key, max_retries=1, concurrency=8)
+        world = World(api, {})
+        sizes = _counting(api)
+        first = world.fresh_many("forwarding.request", 5)
+        second = world.fresh_many("forwarding.request", 3)
+    assert len({req["id"] for req in first + second}) == 8
+    # the first alone (payment method, then the request: no batch), the other four side by side; then all three
+    assert sizes == [4, 3]
