@@ -1,7 +1,9 @@
 """Fixtures for the mock's own tests: a fresh in-process app, a client for its first account and one for
-another account."""
+another account; and `FakeAnswer`, what the fake clients of the harness's unit tests answer."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
@@ -10,6 +12,14 @@ from mockserver.app import MockApp
 from mockserver.testing import InProcessClient
 
 OTHER_KEY = "sk_test_other_account_0001"
+
+
+@dataclass
+class FakeAnswer:
+    """The part of `harness.client.Response` the fake clients of unit tests answer with."""
+
+    status: int
+    body: dict
 
 
 @pytest.fixture

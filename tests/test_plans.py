@@ -8,12 +8,7 @@ import pytest
 
 from harness.client import PlannedRequest
 from harness.plans import Plan, run, run_side_by_side
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict
+from tests.conftest import FakeAnswer
 
 
 @dataclass
@@ -23,13 +18,13 @@ class FakeClient:
     alone: list[str] = field(default_factory=list)
     batches: list[list[str]] = field(default_factory=list)
 
-    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> Answer:
+    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> FakeAnswer:
         self.alone.append(path)
-        return Answer(200, {"path": path})
+        return FakeAnswer(200, {"path": path})
 
-    def request_all(self, planned: list[PlannedRequest]) -> list[Answer]:
+    def request_all(self, planned: list[PlannedRequest]) -> list[FakeAnswer]:
         self.batches.append([p.path for p in planned])
-        return [Answer(200, {"path": p.path}) for p in planned]
+        return [FakeAnswer(200, {"path": p.path}) for p in planned]
 
 
 def chain(name: str, steps: int) -> Plan[list[str]]:

@@ -11,12 +11,7 @@ from contracts.loader import load_contract
 from harness import findings
 from suites import conftest
 from suites.conftest import snapshot
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict
+from tests.conftest import FakeAnswer
 
 
 @dataclass
@@ -26,10 +21,10 @@ class FakeClient:
     sent: int = 0
     paths: list[str] = field(default_factory=list)
 
-    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> Answer:
+    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> FakeAnswer:
         self.sent += 1
         self.paths.append(f"{method} {path}")
-        return Answer(200, {"id": path.rsplit("/", 1)[-1], "version": self.sent})
+        return FakeAnswer(200, {"id": path.rsplit("/", 1)[-1], "version": self.sent})
 
 
 @pytest.fixture
