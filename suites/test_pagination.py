@@ -42,9 +42,9 @@ def _invoices_of(world: World, customer: str, n: int, metadata: dict[str, str]) 
     return [inv["id"] for inv in made]
 
 
-def _post_all(world: World, paths: list[str], params: dict | None = None) -> list:
-    """POST each path (with `params`) side by side; the answers in order."""
-    return world.api.request_all([PlannedRequest("POST", path, params) for path in paths])
+def _post_all(world: World, paths: list[str]) -> list:
+    """POST each path (no parameters) side by side; the answers in order."""
+    return world.api.request_all([PlannedRequest("POST", path) for path in paths])
 
 
 def _invoices(world: World, n: int) -> Listing:
