@@ -556,6 +556,11 @@ class ApiClient:
         return self._send(self._prepare(method.upper(), path, params, operation, idempotency_key, headers,
                                         api_key, raw_body, content_type, retry))
 
+    def request_planned(self, planned: PlannedRequest) -> Response:
+        """`request` for one `PlannedRequest` (what `request_all` takes several of); same errors."""
+        return self.request(planned.method, planned.path, planned.params, operation=planned.operation,
+                            headers=planned.headers, raw_body=planned.raw_body, content_type=planned.content_type)
+
     def request_all(self, planned: Sequence[PlannedRequest]) -> list[Response]:
         """Send a batch of requests whose order does not matter (reads of different objects), up to `concurrency`
         at once, and return their answers in the order given.

@@ -226,9 +226,7 @@ def planned_case(case: schemathesis.Case) -> Any:
 
 def send_case(api: Any, case: schemathesis.Case) -> Any:
     """Send a Schemathesis case through the harness client (retries, redaction, Allure steps, coverage)."""
-    planned = planned_case(case)
-    return api.request(planned.method, planned.path, headers=planned.headers, raw_body=planned.raw_body,
-                       content_type=planned.content_type)
+    return api.request_planned(planned_case(case))
 
 
 def send_cases(api: Any, cases: list[schemathesis.Case]) -> list[Any]:

@@ -18,9 +18,9 @@ class FakeClient:
     alone: list[str] = field(default_factory=list)
     batches: list[list[str]] = field(default_factory=list)
 
-    def request(self, method: str, path: str, params: object = None, **kwargs: object) -> FakeAnswer:
-        self.alone.append(path)
-        return FakeAnswer(200, {"path": path})
+    def request_planned(self, planned: PlannedRequest) -> FakeAnswer:
+        self.alone.append(planned.path)
+        return FakeAnswer(200, {"path": planned.path})
 
     def request_all(self, planned: list[PlannedRequest]) -> list[FakeAnswer]:
         self.batches.append([p.path for p in planned])
