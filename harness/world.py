@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,7 +160,8 @@ class World:
         self._last: Response | None = None  # the last answer a recipe got
         self._making_side_by_side = False  # True while `_side_by_side` runs recipes
         self._ahead_test: str | None = None  # the test the objects made ahead belong to
-        self._ahead: dict[str, tuple[list[dict], list[int]]] = {}  # kind -> (objects made ahead, batches so far)
+        self._ahead: dict[str, list[dict]] = {}  # kind -> objects made ahead for that test, not handed out yet
+        self._made_for_test: Counter[str] = Counter()  # kind -> objects handed to that test so far
 
     # -- public ---------------------------------------------------------------------------------------------
 
@@ -245,16 +247,17 @@ class World:
         """`make`, served from the objects this test's earlier calls made ahead.
 
         A kind's first object in the session is made alone (it picks the recipe and the shared objects it needs);
-        after that each batch is twice the last (1, 2, 4, then `AHEAD`), so a test of one example makes one object
-        and one of fifteen makes fifteen in five round trips per request of the recipe. What a test leaves unused
-        is forgotten when the next test asks (it may have been acted on since, by a list-driven test)."""
+        after that each batch is one more than the objects the test has had so far, up to `AHEAD` (1, 2, 4, 4, ...),
+        so a test of one example makes one object and one of fifteen makes fifteen in five round trips per request
+        of the recipe. What a test leaves unused is forgotten when the next test asks (it may have been acted on
+        since, by a list-driven test)."""
         test = current_test()
         if self._ahead_test != test:
-            self._ahead_test, self._ahead = test, {}
-        stock, batches = self._ahead.setdefault(kind, ([], [0]))
+            self._ahead_test, self._ahead, self._made_for_test = test, {}, Counter()
+        stock = self._ahead.setdefault(kind, [])
         if not stock:
-            stock += self._side_by_side(kind, min(AHEAD, 2 ** batches[0]))
-            batches[0] += 1
+            stock += self._side_by_side(kind, min(AHEAD, self._made_for_test[kind] + 1))
+        self._made_for_test[kind] += 1
         return stock.pop(0) if stock else self.make(kind)
 
     def _side_by_side(self, kind: str, n: int) -> list[dict]:
