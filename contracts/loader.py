@@ -5,7 +5,6 @@ The suites, the strategies and the mock all go through this module, so one file 
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import re
@@ -14,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
+
+from contracts.documents import read_yaml
 
 HERE = Path(__file__).resolve().parent
 CONTRACT_PATH = HERE / "openapi.yaml"
 SUPPORT_PATH = HERE / "support.yaml"
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -295,16 +293,10 @@ def to_json_schema(node: Any) -> Any:
 
 
 @functools.cache
-def _read(path: Path) -> dict:
-    with path.open("rb") as fh:
-        return yaml.load(fh, Loader=_Loader)
-
-
-@functools.cache
 def load_contract() -> Contract:
     """The contract of the 50 operations plus the supporting endpoints (cached per process)."""
-    support = _read(SUPPORT_PATH) if SUPPORT_PATH.exists() else None
-    return Contract(copy.deepcopy(_read(CONTRACT_PATH)), support)
+    support = read_yaml(SUPPORT_PATH) if SUPPORT_PATH.exists() else None
+    return Contract(read_yaml(CONTRACT_PATH), support)
 
 
 PATH_PARAM = re.compile(r"{(\w+)}")

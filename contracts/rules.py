@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from contracts.documents import read_yaml
 
 HERE = Path(__file__).resolve().parent
 RULES_FILE = HERE / "rules.yaml"
@@ -180,7 +180,7 @@ def parse(document: dict) -> RuleBook:
 @cache
 def load_rules(path: Path = RULES_FILE) -> RuleBook:
     """The table (read once per process)."""
-    return parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return parse(read_yaml(path))
 
 
 def main() -> None:

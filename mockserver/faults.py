@@ -1086,6 +1086,10 @@ INDISTINGUISHABLE: tuple[frozenset[str], ...] = (
     frozenset({"limit_ignored", "has_more_always_false"}),
     frozenset({"limit_ignored", "cursor_off_by_one"}),
     frozenset({"limit_ignored", "ending_before_ignored"}),
+    # Both rewrite an encoded slash before routing (the first planted wins); a change made by a refused request is
+    # the same finding whichever request made it.
+    frozenset({"path_normalised", "id_cut_at_encoded_slash"}),
+    frozenset({"expand_checked_after_acting", "id_cut_at_encoded_slash"}),
 )
 
 
@@ -1182,6 +1186,26 @@ class PathNormalised(Hooks):
         path = "/" + "/".join(seg for seg in path.split("/") if seg)
         req.raw_path, req.path = path.encode(), path
         return None
+
+
+@fault("id_cut_at_encoded_slash", "robustness", "a path ID is cut at an encoded slash (`in_X%2Fvoid` is `in_X`): "
+       "the request acts on that object, yet the answer is the 404 of an unknown URL", "robustness",
+       finding=Recognise(r"changes nothing", categories=(INVARIANT,)))
+class IdCutAtEncodedSlash(Hooks):
+    async def before(self, req: Request) -> Response | None:
+        raw = req.raw_path.decode("latin-1")
+        if "%2f" not in raw.lower():
+            return None
+        path = "/".join(re.split("%2f", segment, maxsplit=1, flags=re.IGNORECASE)[0] for segment in raw.split("/"))
+        req.headers["x-fault-odd-path"] = raw
+        req.raw_path, req.path = path.encode("latin-1"), path
+        return None
+
+    def before_send(self, req: Request, resp: Response) -> Response:
+        raw = req.headers.get("x-fault-odd-path")
+        if raw is None:
+            return resp
+        return Response.from_error(ApiError(404, f"Unrecognized request URL ({req.method}: {raw})."))
 
 
 @fault("expand_checked_after_acting", "robustness", "`expand` is checked after the handler acted: a refused "

@@ -151,8 +151,14 @@ class InvoiceLifecycle(ApiMachine):
     # Candidates are listed in creation order, never sorted by ID: the server picks the IDs, so an order by ID would
     # differ between Hypothesis's replays of one sequence, and the same draw would pick another invoice or line.
 
+    # The preconditions are these methods, not lambdas: Hypothesis describes a lambda (in the rule's repr) by
+    # parsing the source file around it, which every pytest-xdist worker pays again.
+
     def _with_lines(self) -> list[str]:
         return [i for i, inv in self.model.items() if inv.lines]
+
+    def _has_deleted(self) -> bool:
+        return bool(self.gone)
 
     def _declinable(self) -> list[str]:
         """Invoices a declined card can fail to pay (rule invoice.pay.declined, when this run asserts it): something
@@ -187,7 +193,7 @@ class InvoiceLifecycle(ApiMachine):
         inv.lines.update({line["id"]: line["amount"] for line in new})
         # subtotal and the other amount relations are checked on every response (harness/invariants.py)
 
-    @precondition(lambda self: self._with_lines())
+    @precondition(_with_lines)
     @rule(amount=amounts, data=st.data())
     def update_a_line(self, amount: int, data: st.DataObject) -> None:
         inv = self.model[data.draw(st.sampled_from(self._with_lines()), label="invoice")]
@@ -196,7 +202,7 @@ class InvoiceLifecycle(ApiMachine):
                      operation_id="UpdateInvoiceLines", name="update_lines") is not None:
             inv.lines[line] = amount
 
-    @precondition(lambda self: self._with_lines())
+    @precondition(_with_lines)
     @rule(data=st.data())
     def remove_a_line(self, data: st.DataObject) -> None:
         inv = self.model[data.draw(st.sampled_from(self._with_lines()), label="invoice")]
@@ -213,7 +219,7 @@ class InvoiceLifecycle(ApiMachine):
     def pay(self, inv: InvoiceModel, out_of_band: bool) -> None:
         self._act(inv, "pay", {"paid_out_of_band": True} if out_of_band else {"payment_method": "pm_card_visa"})
 
-    @precondition(lambda self: self._declinable())
+    @precondition(_declinable)
     @rule(data=st.data())
     def pay_with_a_declining_card(self, data: st.DataObject) -> None:
         inv = self.model[data.draw(st.sampled_from(self._declinable()), label="invoice")]
@@ -267,7 +273,7 @@ class InvoiceLifecycle(ApiMachine):
         self._act(inv, "delete")
         return multiple() if inv.id in self.gone else inv
 
-    @precondition(lambda self: self.gone)
+    @precondition(_has_deleted)
     @rule(data=st.data())
     def deleted_invoice_stays_gone(self, data: st.DataObject) -> None:
         gone = data.draw(st.sampled_from(self.gone), label="deleted invoice")
