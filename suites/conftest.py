@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from contracts.loader import Operation, fill_path, load_contract
 from contracts.rules import Decision, Rule, RuleBook, load_rules
 from harness import staging
-from harness.client import ApiClient, Response
+from harness.client import ApiClient, PlannedRequest, Response
 from harness.findings import current_test
 from harness.runinfo import TAG_KEY
 from harness.target import Target
@@ -131,16 +132,27 @@ def snapshot(contract, client: ApiClient, op: Operation, path_params: dict[str, 
     which saves a round trip per example. Never pass it for the view after a request. A test that sends outside
     the client (raw headers) calls `sent_outside` right after, since the client's count does not see it.
     """
+    return snapshots(contract, client, op, [path_params], reuse=reuse)[0]
+
+
+def snapshots(contract, client: ApiClient, op: Operation, path_params: Sequence[Mapping[str, str]], *,
+              reuse: bool = False) -> list[dict | None]:
+    """`snapshot` of each object the requests with these `path_params` act on, in their order: the reads it does
+    not reuse go out as one batch (`ApiClient.request_all`), each object read once."""
     retrieve = retrieve_operation_for(contract, op)
     if retrieve is None:
-        return None
-    ids = {k: v for k, v in path_params.items() if k in retrieve.path_params}
-    path = fill_path(retrieve.path, ids)
+        return [None] * len(path_params)
+    paths = [fill_path(retrieve.path, {k: v for k, v in ids.items() if k in retrieve.path_params})
+             for ids in path_params]
     test = current_test()
-    last = _last_reads.get(path)
-    if reuse and last is not None and last[0] == test and last[1] is client and last[2] == client.sent:
-        return last[3]
-    resp = call(client, retrieve, ids)
-    view = resp.body if resp.status == 200 else {"status": resp.status}
-    _last_reads[path] = (test, client, client.sent, view)
-    return view
+    views: dict[str, dict] = {}
+    for path in paths:
+        last = _last_reads.get(path)
+        if reuse and last is not None and last[0] == test and last[1] is client and last[2] == client.sent:
+            views[path] = last[3]
+    missing = [path for path in dict.fromkeys(paths) if path not in views]
+    answers = client.request_all([PlannedRequest("GET", path, None, retrieve.operation_id) for path in missing])
+    for path, resp in zip(missing, answers, strict=True):
+        views[path] = resp.body if resp.status == 200 else {"status": resp.status}
+        _last_reads[path] = (test, client, client.sent, views[path])
+    return [views[path] for path in paths]

@@ -33,7 +33,8 @@ from harness.findings import Category
 from harness.target import Target
 from strategies import valid_requests
 from strategies.extremes import one_field_extreme_requests, path_variants
-from suites.conftest import OPERATION_IDS, sent_outside, snapshot
+from suites import side_by_side
+from suites.conftest import OPERATION_IDS, sent_outside, snapshot, snapshots
 from suites.pools import refs_for
 from suites.refusals import RESPONSE_BOUND, answered_safely, exchanges_of, expect_status, finding, unchanged
 from wire.codec import encode_body, encode_query
@@ -48,21 +49,32 @@ RAW_ATTEMPTS = 5
 
 
 @pytest.mark.parametrize("operation_id", OPERATION_IDS)
-def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract, api, world, target):
+def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract, api, world, target, request):
+    """Reads, and requests that consume an object of their own, go out several per example, between a batch of
+    reads of their objects before and one after (`suites.side_by_side`)."""
     op = contract[operation_id]
     label_test(op, "robustness", title=f"{op.label}: one field at an extreme value: 2xx or 4xx, fast, no trace")
+    per_example = side_by_side.per_example(op, request.node)
 
+    @side_by_side.examples(per_example)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        req = data.draw(one_field_extreme_requests(op, refs_for(world, operation_id)), label="request")
-        before = snapshot(contract, api, op, dict(req.path_params), reuse=True)
-        resp = api.request(req.method, req.path, req.params or None)
-        answered_safely(op, resp, target, req.label, lambda: api.request(req.method, req.path, req.params or None))
-        if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
-            is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param, code=req.expected.code,
-                            what="a value outside the field's bounds is refused", context=req.label)
-        if resp.status >= 400:
-            unchanged(op, before, snapshot(contract, api, op, dict(req.path_params)), req.label, resp)
+        reqs = [data.draw(one_field_extreme_requests(op, refs_for(world, operation_id)), label="request")
+                for _ in range(per_example)]
+        befores = snapshots(contract, api, op, [dict(req.path_params) for req in reqs], reuse=True)
+        answers = api.request_all([PlannedRequest(req.method, req.path, req.params or None) for req in reqs])
+        for req, resp in zip(reqs, answers, strict=True):
+            answered_safely(op, resp, target, req.label,
+                            lambda r=req: api.request(r.method, r.path, r.params or None))
+            if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
+                is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param,
+                                code=req.expected.code, what="a value outside the field's bounds is refused",
+                                context=req.label)
+        refused = [(req, resp, before) for req, resp, before in zip(reqs, answers, befores, strict=True)
+                   if resp.status >= 400]
+        afters = snapshots(contract, api, op, [dict(req.path_params) for req, _, _ in refused])
+        for (req, resp, before), after in zip(refused, afters, strict=True):
+            unchanged(op, before, after, req.label, resp)
 
     check()
 

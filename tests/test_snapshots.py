@@ -9,8 +9,9 @@ import pytest
 
 from contracts.loader import load_contract
 from harness import findings
+from harness.client import PlannedRequest
 from suites import conftest
-from suites.conftest import snapshot
+from suites.conftest import snapshot, snapshots
 from tests.conftest import FakeAnswer
 
 
@@ -20,11 +21,16 @@ class FakeClient:
 
     sent: int = 0
     paths: list[str] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)  # the size of each `request_all` batch
 
     def request(self, method: str, path: str, params: object = None, **kwargs: object) -> FakeAnswer:
         self.sent += 1
         self.paths.append(f"{method} {path}")
         return FakeAnswer(200, {"id": path.rsplit("/", 1)[-1], "version": self.sent})
+
+    def request_all(self, planned: list[PlannedRequest]) -> list[FakeAnswer]:
+        self.batches.append(len(planned))
+        return [self.request(p.method, p.path, p.params) for p in planned]
 
 
 @pytest.fixture
@@ -91,3 +97,27 @@ def test_a_request_sent_outside_the_client_means_a_fresh_read(contract) -> None:
     conftest.sent_outside()  # a raw request the client's count does not see
     assert snapshot(contract, client, op, {"invoice": "in_1"}, reuse=True) != first
     assert client.paths == ["GET /v1/invoices/in_1"] * 2
+
+
+def test_several_objects_are_read_in_one_batch_each_once_in_the_order_given(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    views = snapshots(contract, client, op, [{"invoice": "in_1"}, {"invoice": "in_2"}, {"invoice": "in_1"}])
+    assert [v["id"] for v in views] == ["in_1", "in_2", "in_1"] and views[0] is views[2]
+    assert client.batches == [2]
+
+
+def test_a_batch_reuses_only_the_views_nothing_was_sent_since(contract) -> None:
+    client = FakeClient()
+    op = contract["FinalizeInvoice"]
+    first = snapshots(contract, client, op, [{"invoice": "in_1"}, {"invoice": "in_2"}])
+    again = snapshots(contract, client, op, [{"invoice": "in_1"}, {"invoice": "in_3"}], reuse=True)
+    assert again[0] == first[0] and again[1]["id"] == "in_3"
+    assert client.batches == [2, 1]
+    assert snapshots(contract, client, op, [{"invoice": "in_2"}], reuse=True)[0] != first[1]  # in_3 was read since
+
+
+def test_an_operation_without_an_object_has_no_views(contract) -> None:
+    client = FakeClient()
+    assert snapshots(contract, client, contract["ListInvoices"], [{}, {}]) == [None, None]
+    assert client.paths == []
