@@ -1,9 +1,11 @@
-"""How many requests one Hypothesis example of the conformance, negative and one-field-extreme suites sends.
+"""How many requests one Hypothesis example sends in the conformance, negative and robustness suites.
 
 Against a distant target a test's time is its round trips: one per example, or three where the example reads the
-object before and after its request. So in the deep pass an example of these suites draws `SIDE_BY_SIDE` requests
-instead of one and sends them as one batch (`ApiClient.request_all`, with the reads before and after in a batch
-each), and the test runs a third of the profile's examples: the same number of requests, a third of the waits.
+object before and after its request. So in the deep pass an example of these suites (generated valid and
+boundary requests, invalid ones, one field at an extreme, two `Authorization` headers) draws `SIDE_BY_SIDE`
+requests instead of one and sends them as one batch (`ApiClient.request_all`, or raw requests on as many
+connections; the reads before and after in a batch each), and the test runs a third of the profile's examples:
+the same number of requests, a third of the waits.
 
 Only requests that cannot affect one another go side by side:
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,10 +29,10 @@ from hypothesis import strategies as st
 
 from contracts.loader import Operation
 from harness.checks import is_stripe_error, label_test
-from harness.client import API_KEY_ENV, PlannedRequest
+from harness.client import API_KEY_ENV, ApiClient, PlannedRequest
 from harness.findings import Category
 from harness.target import Target
-from strategies import valid_requests
+from strategies import ApiRequest, valid_requests
 from strategies.extremes import one_field_extreme_requests, path_variants
 from suites import side_by_side
 from suites.conftest import OPERATION_IDS, sent_outside, snapshot, snapshots
@@ -163,35 +164,57 @@ def _send_raw(target: Target, api_key: str, op: Operation, path: str, params: di
     return status, answer_headers, parsed, time.monotonic() - start, curl
 
 
+def _send_raw_side_by_side(target: Target, api: ApiClient, op: Operation, reqs: list[ApiRequest],
+                           headers: list[tuple[str, str]]) -> list[tuple[int, dict, Any, float, str]]:
+    """`_send_raw` of each request, up to the client's `concurrency` at once; the answers in the order given."""
+    def send(req: ApiRequest) -> tuple[int, dict, Any, float, str]:
+        return _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)
+
+    if api.concurrency == 1 or len(reqs) < 2:
+        return [send(req) for req in reqs]
+    with ThreadPoolExecutor(min(len(reqs), api.concurrency), thread_name_prefix="harness-raw") as pool:
+        return list(pool.map(send, reqs))
+
+
 @pytest.mark.parametrize("operation_id", OPERATION_IDS)
-def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_api, world, target):
+def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_api, world, target, request):
+    """Reads, and requests that consume an object of their own, go out several per example, between a batch of
+    reads of their objects before and one after (`suites.side_by_side`)."""
     op = contract[operation_id]
     label_test(op, "robustness", severity="critical", title=f"{op.label}: two Authorization headers are a 400")
+    headers = [("Authorization", f"Bearer {api.api_key}"), ("Authorization", f"Bearer {other_api.api_key}")]
+    per_example = side_by_side.per_example(op, request.node)
 
+    @side_by_side.examples(per_example)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        req = data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
-        before = snapshot(contract, api, op, dict(req.path_params), reuse=True)
-        headers = [("Authorization", f"Bearer {api.api_key}"), ("Authorization", f"Bearer {other_api.api_key}")]
-        status, _, body, took, curl = _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)
+        reqs = [data.draw(valid_requests(op, refs_for(world, operation_id)), label="request")
+                for _ in range(per_example)]
+        befores = snapshots(contract, api, op, [dict(req.path_params) for req in reqs], reuse=True)
+        answers = _send_raw_side_by_side(target, api, op, reqs, headers)
         sent_outside()
-        detail = f"{req.label or 'valid request'} with two Authorization headers: got {status}\n{body}\ncurl: {curl}"
-        exchange = [{"method": op.method, "path": req.path, "status": status, "body": body, "curl": curl}]
-        if status >= 500:
-            raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {status}",
-                           detail, exchange)
-        if target.embedded and took > RESPONSE_BOUND \
-                and _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)[3] > RESPONSE_BOUND:
-            raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
-                           "slow answer", detail, exchange)
-        if status != 400:
-            # One signature whatever the status: a server that reads one of the two keys answers 200 where that
-            # key's account owns the object and 404 where it does not, and that is one defect.
-            raise finding(Category.CONTRACT, op, "a request with two Authorization headers is refused (400)",
-                           "not answered 400", detail, exchange)
-        after = snapshot(contract, api, op, dict(req.path_params))
-        if after != before:
-            raise finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed", detail,
-                           exchange)
+        details = []
+        for req, (status, _, body, took, curl) in zip(reqs, answers, strict=True):
+            detail = (f"{req.label or 'valid request'} with two Authorization headers: got {status}\n{body}\n"
+                      f"curl: {curl}")
+            exchange = [{"method": op.method, "path": req.path, "status": status, "body": body, "curl": curl}]
+            details.append((detail, exchange))
+            if status >= 500:
+                raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {status}",
+                              detail, exchange)
+            if target.embedded and took > RESPONSE_BOUND \
+                    and _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)[3] > RESPONSE_BOUND:
+                raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
+                              "slow answer", detail, exchange)
+            if status != 400:
+                # One signature whatever the status: a server that reads one of the two keys answers 200 where that
+                # key's account owns the object and 404 where it does not, and that is one defect.
+                raise finding(Category.CONTRACT, op, "a request with two Authorization headers is refused (400)",
+                              "not answered 400", detail, exchange)
+        afters = snapshots(contract, api, op, [dict(req.path_params) for req in reqs])
+        for (detail, exchange), before, after in zip(details, befores, afters, strict=True):
+            if after != before:
+                raise finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed", detail,
+                              exchange)
 
     check()
