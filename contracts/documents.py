@@ -32,7 +32,7 @@ def cache_path(path: Path, text: bytes) -> Path:
 
 
 def read_yaml(path: Path) -> Any:
-    """The YAML document at `path` as plain Python data (dicts, lists, str, int, float, bool, None).
+    """The YAML document at `path` as PyYAML's safe loader builds it (dicts, lists, strings, numbers, ...).
 
     :raises OSError: `path` cannot be read.
     :raises yaml.YAMLError: it is not YAML.
@@ -46,9 +46,9 @@ def read_yaml(path: Path) -> Any:
     document = yaml.load(text, Loader=_Loader)
     try:
         encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # a date, a set, a non-finite float ...
+    except (TypeError, ValueError):  # a date, a set, bytes ...
         return document
-    if json.loads(encoded) == document:  # an integer key would come back a string
+    if json.loads(encoded) == document:  # not so for an integer key (back as a string) or a NaN
         _keep(copy, encoded.encode())
     return document
 
