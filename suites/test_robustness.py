@@ -63,10 +63,10 @@ def test_one_field_extreme_requests_never_fail_the_server(operation_id, contract
         reqs = [data.draw(one_field_extreme_requests(op, refs_for(world, operation_id)), label="request")
                 for _ in range(per_example)]
         befores = snapshots(contract, api, op, [dict(req.path_params) for req in reqs], reuse=True)
-        answers = api.request_all([PlannedRequest(req.method, req.path, req.params or None) for req in reqs])
-        for req, resp in zip(reqs, answers, strict=True):
-            answered_safely(op, resp, target, req.label,
-                            lambda r=req: api.request(r.method, r.path, r.params or None))
+        planned = [PlannedRequest(req.method, req.path, req.params or None) for req in reqs]
+        answers = api.request_all(planned)
+        for req, plan, resp in zip(reqs, planned, answers, strict=True):
+            answered_safely(op, resp, target, req.label, lambda p=plan: api.request_planned(p))
             if req.expected is not None:  # outside the contract's bounds: a 400 naming the field
                 is_stripe_error(op, resp, status=req.expected.status, param=req.expected.param,
                                 code=req.expected.code, what="a value outside the field's bounds is refused",
@@ -101,16 +101,17 @@ def test_odd_path_ids_are_not_found(operation_id, contract, api, world, target):
         path_params, params = dict(req.path_params), req.params or None
         variants = path_variants(op, path_params)
         before = snapshot(contract, api, op, path_params, reuse=True)
-        answers = api.request_all([PlannedRequest(op.method, path, params) for _, path in variants])
-        for (label, path), resp in zip(variants, answers, strict=True):
-            answered_safely(op, resp, target, label, lambda p=path: api.request(op.method, p, params))
+        planned = [PlannedRequest(op.method, path, params) for _, path in variants]
+        answers = api.request_all(planned)
+        for (label, _), plan, resp in zip(variants, planned, answers, strict=True):
+            answered_safely(op, resp, target, label, lambda p=plan: api.request_planned(p))
             expect_status(op, resp, (404,), "an encoded slash or an empty segment in the path is a 404", label)
         after = snapshot(contract, api, op, path_params)
         if after == before:
             return
-        for label, path in variants:  # which one: each alone, between two reads
+        for (label, _), plan in zip(variants, planned, strict=True):  # which one: each alone, between two reads
             alone_before = snapshot(contract, api, op, path_params)
-            resp = api.request(op.method, path, params)
+            resp = api.request_planned(plan)
             unchanged(op, alone_before, snapshot(contract, api, op, path_params), label, resp)
         raise finding(Category.INVARIANT, op, "a refused request changes nothing", "state changed",
                       f"sent side by side: {'; '.join(label for label, _ in variants)}. Each was refused with "
