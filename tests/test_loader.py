@@ -206,3 +206,12 @@ def test_generator_reproduces_the_committed_contract(tmp_path: Path) -> None:
     committed = CONTRACT_PATH.read_bytes()
     assert outputs[0] == outputs[1], "the generator is not deterministic across runs"
     assert outputs[0] == committed, "contracts/openapi.yaml differs from what `python -m contracts.generate` writes"
+
+
+def test_operations_answering_the_same_schema_share_one_validator() -> None:
+    contract = load_contract()
+    retrieve, finalize, items = contract["RetrieveInvoice"], contract["FinalizeInvoice"], contract["ListInvoiceItems"]
+    assert retrieve.validator(200) is finalize.validator(200)  # both answer an invoice
+    assert retrieve.validator(404) is items.validator(400)  # every error is the `error` component
+    assert retrieve.validator(200) is not items.validator(200)  # an invoice, a list of invoice items
+    assert not retrieve.validator(200).is_valid({"object": "list", "data": [], "has_more": False, "url": "/v1/x"})
