@@ -483,6 +483,13 @@ class ApiClient:
         it may raise to stop the request unsent); siblings made with `with_key` too."""
         self._gates.append(before_send)
 
+    def pass_gates(self) -> None:
+        """Call every `gate` once, as before each of this client's attempts: for a request sent outside the client
+        (one it cannot send, such as a header given twice), so that the run's pace and budget count it too. Raises
+        what a gate raises (a budget gate skips the test)."""
+        for gate in self._gates:
+            gate()
+
     @property
     def writes(self) -> int:
         """How many requests other than reads (GET, HEAD, ...) this client and its `with_key` siblings have sent or
@@ -673,8 +680,7 @@ class ApiClient:
             resp: _Answer | None = None
             error: Exception | None = None
             try:
-                for gate in self._gates:
-                    gate()
+                self.pass_gates()
                 request = call.request
                 resp = _Answer.read(self._transport.send(request.method or "GET", request.url or "", request.body,
                                                          request.headers))

@@ -125,13 +125,18 @@ def test_odd_path_ids_are_not_found(operation_id, contract, api, world, target):
 # -- control headers --------------------------------------------------------------------------------------------
 
 
-def _send_raw(target: Target, api_key: str, op: Operation, path: str, params: dict | None,
+def _send_raw(target: Target, api: ApiClient, op: Operation, path: str, params: dict | None,
               headers: list[tuple[str, str]]) -> tuple[int, dict, Any, float, str]:
-    """One request with exactly these headers (a header may repeat, which the HTTP client cannot send)."""
+    """One request with these headers (a header may repeat, which the HTTP client cannot send) after the client's
+    default ones (`Stripe-Version`, `Stripe-Account`), each attempt through the client's gates (the run's pace and
+    budget: `ApiClient.pass_gates`)."""
+    api_key = api.api_key
+    headers = [*api.default_headers.items(), *headers]
     parts = urlsplit(target.base_url)
     body = encode_body(params or {}) if op.method == "POST" else None
     url = path + (f"?{encode_query(params)}" if params and op.method != "POST" else "")
     for attempt in range(1, RAW_ATTEMPTS + 1):
+        api.pass_gates()
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         start = time.monotonic()
         try:
@@ -169,7 +174,7 @@ def _send_raw_side_by_side(target: Target, api: ApiClient, op: Operation, reqs: 
                            headers: list[tuple[str, str]]) -> list[tuple[int, dict, Any, float, str]]:
     """`_send_raw` of each request, up to the client's `concurrency` at once; the answers in the order given."""
     def send(req: ApiRequest) -> tuple[int, dict, Any, float, str]:
-        return _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)
+        return _send_raw(target, api, op, req.path, dict(req.params), headers)
 
     if api.concurrency == 1 or len(reqs) < 2:
         return [send(req) for req in reqs]
@@ -204,7 +209,7 @@ def test_authorization_sent_twice_is_refused(operation_id, contract, api, other_
                 raise finding(Category.SERVER_ERROR, op, "a client request must never cause a 5xx", f"status {status}",
                               detail, exchange)
             if target.embedded and took > RESPONSE_BOUND \
-                    and _send_raw(target, api.api_key, op, req.path, dict(req.params), headers)[3] > RESPONSE_BOUND:
+                    and _send_raw(target, api, op, req.path, dict(req.params), headers)[3] > RESPONSE_BOUND:
                 raise finding(Category.SERVER_ERROR, op, f"every answer arrives within {RESPONSE_BOUND:g} s",
                               "slow answer", detail, exchange)
             if status != 400:

@@ -21,8 +21,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.loader import load_contract
 from harness import allure_http
 from harness.client import ApiClient, Exchange, NotJsonError, PlannedRequest, TransportError
+from harness.target import Target
+from suites.test_robustness import _send_raw
 
 # --------------------------------------------------------------------------- scripted server
 
@@ -689,3 +692,39 @@ def test_a_concurrency_a_person_must_fix_is_a_usage_error(given: str) -> None:
     with pytest.raises(pytest.UsageError,
                        match=r"--concurrency \(HARNESS_CONCURRENCY\) takes a whole number of requests from 1 to 64"):
         concurrency(types.SimpleNamespace(getoption=lambda name: given))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- requests sent outside the client
+# The suites send a header twice with http.client (suites/test_robustness.py `_send_raw`): the run's pace and budget
+# still count those requests, which carry the client's default headers.
+
+RAW_KEY, RAW_OTHER = "sk_test_rawsendkey", "sk_test_rawsendother"
+TWICE = [("Authorization", f"Bearer {RAW_KEY}"), ("Authorization", f"Bearer {RAW_OTHER}")]
+
+
+def _send_raw_twice(server: ScriptedServer, api: ApiClient) -> tuple:
+    target = Target(server.base_url, RAW_KEY, RAW_OTHER, embedded=False)
+    return _send_raw(target, api, load_contract()["RetrieveInvoice"], "/v1/invoices/in_1", None, TWICE)
+
+
+def test_a_raw_request_passes_the_gates_on_every_attempt_with_the_default_headers(server: ScriptedServer) -> None:
+    server.script({"status": 429, "headers": {"Stripe-Should-Retry": "true"}})
+    passed: list[int] = []
+    with ApiClient(server.base_url, RAW_KEY, default_headers={"Stripe-Version": "2026-10-28.endive"}) as api:
+        api.gate(lambda: passed.append(len(server.requests)))
+        status, _, _, _, curl = _send_raw_twice(server, api)
+    assert status == 200
+    assert passed == [0, 1]  # before the 429, and before its retry
+    assert all(r["headers"]["Stripe-Version"] == "2026-10-28.endive" for r in server.requests)
+    assert RAW_KEY not in curl and RAW_OTHER not in curl and "Stripe-Version: 2026-10-28.endive" in curl
+
+
+def test_a_gate_that_refuses_stops_the_raw_request_unsent(server: ScriptedServer) -> None:
+    def spent() -> None:
+        raise RuntimeError("budget spent")
+
+    with ApiClient(server.base_url, RAW_KEY) as api:
+        api.gate(spent)
+        with pytest.raises(RuntimeError, match="budget spent"):
+            _send_raw_twice(server, api)
+    assert server.requests == []
