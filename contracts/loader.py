@@ -227,7 +227,7 @@ class Contract:
         One per distinct schema: the 273 response schemas of the 50 operations are 35 distinct ones (every error
         answer is ``#/components/schemas/error``), and each compile embeds every component (~1.3 ms). Validators
         hold no state between calls, so operations share them."""
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(schema, sort_keys=True, default=str)
         if key not in self._compiled:
             root = {**to_json_schema(schema), "components": {"schemas": self._json_components}}
             self._compiled[key] = jsonschema_rs.Draft7Validator(root)
