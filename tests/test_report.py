@@ -321,3 +321,12 @@ def test_a_usage_error_keeps_the_last_report(tmp_path: Path, monkeypatch: pytest
     assert (reports / report.RESULTS / "kept.json").is_file() and (reports / report.HTML / "kept.json").is_file()
     assert (reports / report.JUNIT).read_text() == "<testsuites/>"
     assert not (reports / report.PREVIOUS).exists()
+
+
+def test_run_suites_refuses_a_worker_count_that_is_not_one_before_installing_anything() -> None:
+    env = {**clean_env(), "HARNESS_WORKERS": "abc"}
+    proc = subprocess.run([str(ROOT / "run"), "suites", "--collect-only"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("run: HARNESS_WORKERS takes a whole number of pytest-xdist workers, or auto "
+                                   "(got 'abc')")
