@@ -137,7 +137,7 @@ def write_reports(findings: Sequence[Finding], reports: Path) -> list[Path]:
     folder = reports / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
     data = [f.to_dict() for f in findings]
     for item in data:
         (folder / f"{item['id']}.json").write_text(_dump(item), encoding="utf-8")

@@ -181,7 +181,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         folder = reports_dir() / PARTS
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.json"):
-            old.unlink()
+            old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
 
 
 @pytest.hookimpl(trylast=True)

@@ -121,7 +121,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         folder = _parts_dir()
         if folder.exists():
             for old in folder.glob("*.json"):
-                old.unlink()
+                old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

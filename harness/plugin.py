@@ -303,7 +303,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         folder = _coverage_dir(session.config)
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.json"):
-            old.unlink()
+            old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
         staging.clear_parts(_reports_dir())
 
 

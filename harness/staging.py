@@ -321,7 +321,7 @@ def clear_parts(reports: Path) -> None:
     folder = _parts_dir(reports)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
 
 
 def save_part(config: pytest.Config, reports: Path) -> None:

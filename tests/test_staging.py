@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness import staging
 from harness.cleanup import clean_up, find_tagged
 from harness.client import ApiClient
 from harness.pacing import LimitError, parse_budget, parse_rate
@@ -191,3 +192,23 @@ def test_a_connected_account_run_checks_isolation_against_the_platform(tmp_path,
         assert platform.get("/v1/invoices", {"limit": 1}).json["data"] == [], "the run acted for the platform"
     with ApiClient(mock.base_url, mock.api_key, default_headers={"Stripe-Account": "acct_1StagingTest"}) as acct:
         assert acct.get("/v1/invoices", {"limit": 1}).json["data"], "the run did not act for the connected account"
+
+
+def test_clearing_the_parts_tolerates_a_file_another_process_removed(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several pytest processes can share a reports folder (the tests start `pytest suites --collect-only` side by
+    side): each clears `run-parts/` at its start, and a file one of them listed may be gone when it unlinks it."""
+    folder = tmp_path / "run-parts"
+    folder.mkdir()
+    (folder / "main.json").write_text("{}")
+    listed = Path.glob
+
+    def listed_then_removed_elsewhere(self: Path, pattern: str) -> Iterator[Path]:
+        found = list(listed(self, pattern))
+        for path in found:
+            path.unlink()
+        return iter(found)
+
+    monkeypatch.setattr(Path, "glob", listed_then_removed_elsewhere)
+    staging.clear_parts(tmp_path)
+    assert not any(folder.iterdir())
