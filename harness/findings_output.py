@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from harness.findings import Category, Finding, merge
+from harness.parts import clear_json
 from harness.redaction import scrub, scrub_obj
 
 PARTS = "findings-parts"
@@ -135,9 +136,7 @@ def load_parts(folder: Path) -> list[Finding]:
 def write_reports(findings: Sequence[Finding], reports: Path) -> list[Path]:
     """reports/findings.json, reports/findings.md and reports/findings/<id>.json (old ones removed)."""
     folder = reports / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json"):
-        old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
+    clear_json(folder)
     data = [f.to_dict() for f in findings]
     for item in data:
         (folder / f"{item['id']}.json").write_text(_dump(item), encoding="utf-8")

@@ -28,6 +28,7 @@ from harness import findings, steps
 from harness.client import TransportError
 from harness.findings import ANY_OPERATION, Category, CheckFailed, Finding, stable
 from harness.findings_output import PARTS, load_parts, save_part, summary_lines, write_reports
+from harness.parts import clear_json
 from harness.redaction import scrub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,10 +179,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     findings.reset()
     steps.reset()
     if not _is_worker(session.config):
-        folder = reports_dir() / PARTS
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.json"):
-            old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
+        clear_json(reports_dir() / PARTS)
 
 
 @pytest.hookimpl(trylast=True)

@@ -25,6 +25,7 @@ from contracts.loader import load_contract
 from harness import staging
 from harness.client import ApiClient, Exchange
 from harness.discovery import Capabilities, OperationSelection, discover, summary_lines
+from harness.parts import clear_json
 
 _capabilities: Capabilities | None = None
 
@@ -120,8 +121,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         folder = _parts_dir()
         if folder.exists():
-            for old in folder.glob("*.json"):
-                old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
+            clear_json(folder)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

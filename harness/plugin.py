@@ -23,6 +23,7 @@ from harness import harness_config as harness_config_file
 from harness.client import ApiClient, Exchange
 from harness.coverage import CoverageRecorder, load_parts, matrix
 from harness.operations_plugin import observe_exchange
+from harness.parts import clear_json
 from harness.preflight import round_trip
 from harness.profiles import PROFILES, Profile, activate, register_hypothesis_profiles
 from harness.redaction import register_secret
@@ -300,10 +301,7 @@ def _coverage_dir(config: pytest.Config) -> Path:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
-        folder = _coverage_dir(session.config)
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.json"):
-            old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
+        clear_json(_coverage_dir(session.config))
         staging.clear_parts(_reports_dir())
 
 

@@ -36,6 +36,7 @@ from harness.pacing import (
     parse_rate,
     read_reserved,
 )
+from harness.parts import clear_json
 from harness.preflight import PreflightError, check_account, check_base_url, probe
 from harness.runinfo import TAG_KEY, RunLedger, check_run_id, load_parts, new_run_id
 
@@ -318,10 +319,7 @@ def _parts_dir(reports: Path) -> Path:
 
 def clear_parts(reports: Path) -> None:
     """Empty ``<reports>/run-parts/`` (made if missing) before a run, so the summary merges only this run's parts."""
-    folder = _parts_dir(reports)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json"):
-        old.unlink(missing_ok=True)  # a pytest process sharing this folder may have removed it
+    clear_json(_parts_dir(reports))
 
 
 def save_part(config: pytest.Config, reports: Path) -> None:
