@@ -6,11 +6,12 @@ scrubbed of API keys. Two modes:
 * compact (the default): each exchange is one line (method, path, status, duration, Request-Id) of one text
   attachment per test (``attach_compact``, called by the harness plugin as a test ends; a test of thousands of
   requests shows the first and last of them there and attaches all of them gzip-compressed), and the last ``KEPT``
-  exchanges of the running test are kept in memory: ``attach_kept`` (called when a test fails) attaches them in
-  full, request, response and curl line each. A passing test costs one small file, so a green run's results stay
-  small and render fast; the steps a test makes itself (a state machine's rules) stay steps.
+  exchanges of the running test are kept in memory, per thread: ``attach_kept`` (called when a test fails)
+  attaches them in full, request, response and curl line each. A passing test costs one small file, so a green
+  run's results stay small and render fast; the steps a test makes itself (a state machine's rules) stay steps.
 * full (``HARNESS_FULL_EXCHANGES=1``): every exchange is a step with its request, response and curl attachments
-  (``record_exchange``), for a run where every passing exchange must be kept in full.
+  (``record_exchange``), for a run where every passing exchange must be kept in full. An exchange sent from a
+  test's extra thread becomes its step once that thread is done (`harness.thread_steps`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import contextlib
 import gzip
 import json
 import os
+import threading
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 import allure
 
+from harness import thread_steps
 from harness.client import Exchange
 from harness.redaction import scrub, scrub_obj
 
@@ -38,8 +41,12 @@ KEPT = 60
 """Exchanges of the running test kept for its failure report (Hypothesis replays the failing example last)."""
 FULL_ENV = "HARNESS_FULL_EXCHANGES"
 
-_kept: deque[Exchange] = deque(maxlen=KEPT)
+_kept: dict[int, deque[Exchange]] = {}  # thread ident -> that thread's last exchanges of the running test
 _compact: list[str] = []
+
+
+def _kept_here() -> deque[Exchange]:
+    return _kept.setdefault(threading.get_ident(), deque(maxlen=KEPT))
 
 
 def step_title(ex: Exchange) -> str:
@@ -89,9 +96,9 @@ def log_exchange(ex: Exchange) -> None:
     if _outside_tests:
         return
     if full_mode():
-        record_exchange(ex)
+        thread_steps.later(lambda: record_exchange(ex))  # in its place among the steps of the thread that sent it
         return
-    _kept.append(ex)
+    _kept_here().append(ex)
     _compact.append(compact_line(ex))
 
 
@@ -99,6 +106,12 @@ def forget_kept() -> None:
     """A new test starts: its report shows its own exchanges only."""
     _kept.clear()
     _compact.clear()
+
+
+def adopt_kept(thread_id: int) -> None:
+    """The running test failed in another of its threads (`threading.get_ident` `thread_id`): `attach_kept`, called
+    in the test's thread, attaches that thread's last exchanges, the ones that led to the failure."""
+    _kept[threading.get_ident()] = _kept.pop(thread_id, deque(maxlen=KEPT))
 
 
 COMPACT_SHOWN = 200
@@ -130,14 +143,15 @@ def attach_compact() -> int:
 def attach_kept() -> int:
     """Attach the kept exchanges of a failing test in full (one JSON attachment, oldest first, and the last
     exchange's curl line); returns how many. Nothing happens in full mode, where they are attached already."""
-    if full_mode() or not _kept:
+    kept = _kept_here()
+    if full_mode() or not kept:
         return 0
-    exchanges = [_full(ex) for ex in _kept]
+    exchanges = [_full(ex) for ex in kept]
     allure.attach(_dump(exchanges), name=f"last {len(exchanges)} exchanges (request, response, curl)",
                   attachment_type=allure.attachment_type.JSON)
-    allure.attach(scrub(_kept[-1].curl()), name="curl (last exchange)", attachment_type=allure.attachment_type.TEXT)
-    count = len(_kept)
-    _kept.clear()
+    allure.attach(scrub(kept[-1].curl()), name="curl (last exchange)", attachment_type=allure.attachment_type.TEXT)
+    count = len(kept)
+    kept.clear()
     return count
 
 

@@ -463,6 +463,7 @@ class ApiClient:
         self._threads: dict[str, ThreadPoolExecutor] = {}
         self._threads_lock = threading.Lock()
         # Counters shared with the `with_key` siblings (one-item lists, so copies share them): writes and requests.
+        # A `thread_sibling` counts its own.
         self._writes = [0]
         self._sent = [0]
         self._gates: list[Callable[[], None]] = []
@@ -476,6 +477,14 @@ class ApiClient:
         sibling = copy.copy(self)
         sibling.api_key = api_key
         register_secret(api_key)
+        return sibling
+
+    def thread_sibling(self) -> ApiClient:
+        """A sibling for another thread of the same test: same key, settings, hook, gates, threads and connection
+        pool, but `writes` and `sent` counts of its own, so that each thread reuses a read only until it (not the
+        other thread) changes something. The two threads must act on objects of their own, as two workers do."""
+        sibling = copy.copy(self)
+        sibling._writes, sibling._sent = [0], [0]
         return sibling
 
     def gate(self, before_send: Callable[[], None]) -> None:

@@ -8,10 +8,13 @@ steps = checks - runs. With pytest-xdist each worker hands its totals to the con
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 WORKER_KEY = "harness_state_machine_steps"
 
+_lock = threading.Lock()  # machines of one test may run in several threads (suites.machines.run_machine)
 _runs = 0
 _checks = 0
 _from_workers = [0, 0]
@@ -20,13 +23,15 @@ _from_workers = [0, 0]
 def run_started() -> None:
     """A machine was set up (one Hypothesis example of a state machine test)."""
     global _runs
-    _runs += 1
+    with _lock:
+        _runs += 1
 
 
 def invariants_checked() -> None:
     """Hypothesis checked a machine's invariants: after its set-up, and after each step."""
     global _checks
-    _checks += 1
+    with _lock:
+        _checks += 1
 
 
 def totals() -> tuple[int, int]:

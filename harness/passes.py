@@ -42,7 +42,7 @@ FIRST, DEEP = "first-pass", "deep"
 FIRST_PASS_STEPS = 5
 MACHINE_SHARDS = 8
 SUITES = Path(__file__).resolve().parent.parent / "suites"
-_MACHINES = frozenset({"run_state_machine_as_test", "as_state_machine"})
+_MACHINES = frozenset({"run_machine", "run_state_machine_as_test", "as_state_machine"})
 _GENERATORS = frozenset({"given", "coverage_cases"}) | _MACHINES
 
 

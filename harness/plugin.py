@@ -11,6 +11,7 @@ import gc
 import os
 import platform
 import subprocess
+import threading
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -54,6 +55,12 @@ batches of a ci run's state machines hold more than 8 reads; 16 takes 30 % fewer
 fewer than 16.)"""
 
 
+DEFAULT_MACHINE_THREADS = 2
+"""Threads one worker runs a state machine's deep runs in: a run sends its requests one after another, so against
+a target tens of milliseconds away it mostly waits; two runs side by side wait together."""
+
+MAX_MACHINE_THREADS = 8
+
 MAX_CONCURRENCY = 64
 """The most `--concurrency` allows: each request in flight is a thread and a connection of every worker."""
 
@@ -74,6 +81,14 @@ def concurrency(config: pytest.Config) -> int:
                          "--concurrency (HARNESS_CONCURRENCY) takes a whole number of requests", "--concurrency 8")
 
 
+def machine_threads(config: pytest.Config) -> int:
+    """``--machine-threads`` as a number; `pytest.UsageError` (saying what to pass) unless it is a whole number from
+    1 to `MAX_MACHINE_THREADS`."""
+    return _whole_number(str(config.getoption("--machine-threads")), MAX_MACHINE_THREADS,
+                         "--machine-threads (HARNESS_MACHINE_THREADS) takes a whole number of threads",
+                         "--machine-threads 1")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "contract-testing harness")
     for flag, env, help_text, default in OPTIONS:
@@ -84,6 +99,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="requests one worker keeps in flight where their order does not matter (a state "
                          "machine's read-backs of its objects); 1 sends everything one after another "
                          f"[HARNESS_CONCURRENCY, default {DEFAULT_CONCURRENCY}]")
+    group.addoption("--machine-threads",
+                    default=os.environ.get("HARNESS_MACHINE_THREADS", str(DEFAULT_MACHINE_THREADS)),
+                    help="threads a worker runs one test's state-machine runs in, each with its own objects; 1 "
+                         "runs them one after another [HARNESS_MACHINE_THREADS, default "
+                         f"{DEFAULT_MACHINE_THREADS}]")
     group.addoption("--unsourced-rules", action="store_true",
                     default=os.environ.get("HARNESS_UNSOURCED_RULES") == "1",
                     help="with --base-url, also assert the business rules that have no Stripe source "
@@ -98,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--profile must be one of {', '.join(PROFILES)} (got {name!r})")
     activate(name)
     concurrency(config)
+    machine_threads(config)
     for opt in ("--api-key", "--second-api-key"):
         key = config.getoption(opt)
         register_secret(key)
@@ -184,6 +205,12 @@ def profile(request: pytest.FixtureRequest) -> Profile:
     return PROFILES[request.config.getoption("--profile")]
 
 
+@pytest.fixture(scope="session", name="machine_threads")
+def machine_threads_fixture(request: pytest.FixtureRequest) -> int:
+    """``--machine-threads``: how many threads a state-machine test runs its runs in (`suites.machines.run_machine`)."""
+    return machine_threads(request.config)
+
+
 @pytest.fixture(scope="session")
 def contract():
     return load_contract()
@@ -217,13 +244,19 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
 _recorder: CoverageRecorder | None = None
 
 
+_hook_lock = threading.Lock()
+"""The hook runs in every thread of a test (a state machine's runs side by side): one exchange at a time, so the
+counts and ledgers it feeds need no locks of their own."""
+
+
 def _on_exchange(ex: Exchange, account: str = "primary") -> None:
-    observe(ex, account)
-    allure_http.log_exchange(ex)
-    staging.record(ex.method, ex.path, ex.status, ex.body)
-    if _recorder is not None:
-        _recorder.record(ex.method, ex.path, ex.params, ex.status, ex.operation_id)
-    observe_exchange(ex)  # skips the test if it used an operation the target does not implement
+    with _hook_lock:
+        observe(ex, account)
+        allure_http.log_exchange(ex)
+        staging.record(ex.method, ex.path, ex.status, ex.body)
+        if _recorder is not None:
+            _recorder.record(ex.method, ex.path, ex.params, ex.status, ex.operation_id)
+        observe_exchange(ex)  # skips the test if it used an operation the target does not implement
 
 
 def stripe_version(config: pytest.Config) -> str:

@@ -165,6 +165,12 @@ class World:
 
     # -- public ---------------------------------------------------------------------------------------------
 
+    def for_client(self, api: ApiClient) -> World:
+        """A world of its own for another thread of the same test (`ApiClient.thread_sibling`): the same config,
+        capabilities, contract and run ID, but its own shared objects and objects made ahead, so that the two
+        threads never act on one object. It learns again which recipe works (a request or two per kind)."""
+        return World(api, self.config, self.capabilities, self.contract, run_id=self.run_id)
+
     @classmethod
     def config_key(cls, kind: str) -> str:
         """The --harness-config key that names an existing object of `kind`: the object name for the kinds in

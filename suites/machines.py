@@ -5,26 +5,32 @@ Hypothesis prints the same sequence as code. An invariant's read-backs (`read_ba
 thousands in a run, and the test's exchange lines list them. An action the model says is illegal must be a 400
 that changes nothing.
 
-A machine gets what it talks to through its constructor, and a test runs it by handing Hypothesis a factory::
+A machine gets what it talks to through its constructor, and a test runs it with `run_machine`, which hands
+Hypothesis (``run_state_machine_as_test``) a factory::
 
-    run_state_machine_as_test(functools.partial(InvoiceLifecycle, api, contract, world, rules),
-                              settings=machine_settings(profile))
+    run_machine(InvoiceLifecycle, api, contract, world, rules, profile=profile, threads=machine_threads)
+
+`run_machine` runs the profile's runs in up to `threads` threads side by side. A run sends its requests one after
+another, so against a distant target a worker mostly waits; two runs wait together. Each extra thread gets a client
+of its own (`ApiClient.thread_sibling`: its own count of writes, on which reusing a read rests) and a world of its
+own (`World.for_client`: its own objects), so the threads never touch one another's objects, as two workers do not.
+Their Allure steps are written by the test's thread once they are done (`harness.thread_steps`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import allure
+import pytest
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant
+from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_machine_as_test
 
 from contracts.loader import Contract, fill_path
 from contracts.rules import Decision
-from harness import depth
+from harness import allure_http, depth, thread_steps
 from harness.checks import INVARIANT, fail, is_stripe_error, succeeds
 from harness.client import ApiClient, PlannedRequest, Response
 from harness.profiles import Profile
@@ -116,9 +122,10 @@ class ApiCalls:
         key = _read_key(operation_id, path_params, params) if plan.method == "GET" and not kwargs else None
         if key is not None and key in self._answered():
             return self._answers[key]
-        step = (allure.step(f"rule: {plan.operation} {path_params or ''} {params or ''}") if self.steps
-                else contextlib.nullcontext())
-        with step:
+        if self.steps:
+            with thread_steps.step(f"rule: {plan.operation} {path_params or ''} {params or ''}"):
+                resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
+        else:
             resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
         if key is not None:
             self._keep(key, resp)
@@ -162,6 +169,7 @@ class ApiMachine(RuleBasedStateMachine, ApiCalls):
         ApiCalls.__init__(self, api, contract)
         self.world, self.rule_gate = world, rule_gate
         depth.run_started()
+        thread_steps.section("run")  # in an extra thread of `run_machine`, this run's steps under "run N"
 
     def asserts(self, decision: Decision) -> Decision | None:
         """`decision` when this run may assert the rows it rests on, else None (the step then asserts nothing: the
@@ -177,6 +185,96 @@ class ApiMachine(RuleBasedStateMachine, ApiCalls):
 def machine_settings(profile: Profile) -> settings:
     """Settings for `run_state_machine_as_test`: `profile.machines` runs of up to `profile.steps` steps each."""
     return settings(max_examples=profile.machines, stateful_step_count=profile.steps)
+
+
+class MachineFactory:
+    """``machine(*args)`` as a factory for ``run_state_machine_as_test``, named after the machine's class.
+
+    Hypothesis keys its example database on the factory's source, else its ``__name__``. A callable object has no
+    source, so the key is the class's name, and each machine replays its own failing examples, not another's (a
+    ``functools.partial`` has no name either: every machine shared one key). Nor does Hypothesis parse source to
+    get the key: ``ast`` parsing in two threads at once can fail with "AST constructor recursion depth mismatch"
+    (CPython 3.12)."""
+
+    def __init__(self, machine: type[ApiMachine], *args: Any) -> None:
+        self.machine, self.args = machine, args
+        self.__name__ = f"{machine.__module__}.{machine.__qualname__}"
+
+    def __call__(self) -> ApiMachine:
+        return self.machine(*self.args)
+
+
+def shares(runs: int, threads: int) -> list[int]:
+    """How many of `runs` each thread runs: an even split over at most `threads` threads (never one with none),
+    the first ones taking one more when it does not divide. ``shares(5, 2) == [3, 2]``, ``shares(1, 2) == [1]``."""
+    count = max(1, min(threads, runs))
+    return [runs // count + (1 if i < runs % count else 0) for i in range(count)]
+
+
+def run_machine(machine: type[ApiMachine], api: ApiClient, contract: Contract, world: World, *args: Any,
+                profile: Profile, threads: int = 1) -> None:
+    """Run `machine` as a Hypothesis state-machine test: `profile.machines` runs of up to `profile.steps` steps,
+    split over up to `threads` threads side by side (`shares`), each thread one ``run_state_machine_as_test``.
+
+    The calling thread runs the first share with `api` and `world`; every other thread with its own
+    (`ApiClient.thread_sibling`, `World.for_client`), its steps written to Allure once it is done
+    (`harness.thread_steps`). Every thread runs to its end.
+
+    :param args: passed to `machine` after ``(api, contract, world)`` (its rule gate).
+    :raises: what a failing thread raised: Hypothesis's error for the shrunk failing run (a `CheckFailed`, whose
+        Allure page then shows that thread's last exchanges); an ``ExceptionGroup`` of them when several threads
+        failed; a skip only when no thread failed.
+    """
+    every = shares(profile.machines, threads)
+    outcomes: list[tuple[int, BaseException]] = []
+
+    def run(client: ApiClient, own_world: World, runs: int) -> None:
+        try:
+            run_state_machine_as_test(MachineFactory(machine, client, contract, own_world, *args),
+                                      settings=settings(machine_settings(profile), max_examples=runs))
+        except BaseException as exc:
+            outcomes.append((threading.get_ident(), exc))
+
+    recorded: list[thread_steps.Recorded] = []
+
+    def extra(number: int, runs: int) -> None:
+        client = api.thread_sibling()
+        with thread_steps.capture(f"{runs} run{'s' if runs > 1 else ''} in thread {number}") as steps:
+            run(client, world.for_client(client), runs)
+        recorded.append(steps)
+
+    started = [threading.Thread(target=extra, args=(i + 2, runs), name=f"{machine.__name__}-{i + 2}", daemon=True)
+               for i, runs in enumerate(every[1:])]
+    for thread in started:
+        thread.start()
+    try:
+        run_state_machine_as_test(MachineFactory(machine, api, contract, world, *args),
+                                  settings=settings(machine_settings(profile), max_examples=every[0]))
+    except (KeyboardInterrupt, SystemExit):
+        raise  # the person or the process stops the run: no waiting for the other threads
+    except BaseException as exc:
+        outcomes.insert(0, (threading.get_ident(), exc))
+    for thread in started:
+        thread.join()
+    for steps in sorted(recorded, key=lambda r: r.title.rsplit(" ", 1)[-1]):
+        thread_steps.write(steps)
+    _raise_outcomes(machine, outcomes)
+
+
+def _raise_outcomes(machine: type[ApiMachine], outcomes: list[tuple[int, BaseException]]) -> None:
+    """Raise what `run_machine`'s threads raised: the failures (one, or a group), else the first skip."""
+    failures = [(ident, exc) for ident, exc in outcomes if not isinstance(exc, pytest.skip.Exception)]
+    if not failures:
+        if outcomes:
+            raise outcomes[0][1]
+        return
+    ident, first = failures[0]
+    if ident != threading.get_ident():
+        allure_http.adopt_kept(ident)  # the failing thread's last exchanges go on the test's page
+    if len(failures) == 1:
+        raise first
+    raise BaseExceptionGroup(f"{machine.__name__}: {len(failures)} threads found a failing run",
+                             [exc for _, exc in failures])
 
 
 def expect(condition: bool, op_label: str, prop: str, detail: str, resp: Response | None = None) -> None:

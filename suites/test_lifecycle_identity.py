@@ -9,17 +9,16 @@ verification report.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, invariant, precondition, rule
 
 from contracts.rules import Decision, load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, Read, expect, machine_settings, read_back
+from suites.machines import ApiMachine, Read, expect, read_back, run_machine
 
 RULES = load_rules()
 
@@ -162,8 +161,7 @@ class IdentityLifecycle(ApiMachine):
                        f"listed {[r['id'] for r in listed]}, model {s.reports}")
 
 
-def test_identity_session_lifecycle_matches_the_model(api, contract, world, profile, rules):
+def test_identity_session_lifecycle_matches_the_model(api, contract, world, profile, rules, machine_threads):
     label_test(contract["CancelIdentityVerificationSession"], "lifecycle", severity="critical",
                title="Identity: every sequence of actions keeps the sessions equal to the model")
-    run_state_machine_as_test(functools.partial(IdentityLifecycle, api, contract, world, rules),
-                              settings=machine_settings(profile))
+    run_machine(IdentityLifecycle, api, contract, world, rules, profile=profile, threads=machine_threads)

@@ -8,7 +8,6 @@ Rows without a Stripe source are asserted against an external target only with `
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +21,11 @@ from hypothesis.stateful import (
     multiple,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from contracts.rules import DELETED, Decision, load_rules
 from harness.checks import is_stripe_error, label_test
-from suites.machines import ApiCalls, ApiMachine, Read, expect, machine_settings, read_back
+from suites.machines import ApiCalls, ApiMachine, Read, expect, read_back, run_machine
 
 pytestmark = pytest.mark.lifecycle
 
@@ -332,11 +330,10 @@ class InvoiceLifecycle(ApiMachine):
                        f"payments {[(p['id'], p['status'], p['amount_paid']) for p in payments]}")
 
 
-def test_invoice_lifecycle_matches_the_model(api, contract, world, profile, rules):
+def test_invoice_lifecycle_matches_the_model(api, contract, world, profile, rules, machine_threads):
     label_test(contract["FinalizeInvoice"], "lifecycle", severity="critical",
                title="Invoices: every sequence of actions keeps the server equal to the model")
-    run_state_machine_as_test(functools.partial(InvoiceLifecycle, api, contract, world, rules),
-                              settings=machine_settings(profile))
+    run_machine(InvoiceLifecycle, api, contract, world, rules, profile=profile, threads=machine_threads)
 
 
 # -- the transition table, exhaustively: every action from every state, in both collection methods ------------------

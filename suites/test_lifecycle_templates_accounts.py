@@ -4,17 +4,16 @@ state machines with models; the rules come from the rules table (`contracts/rule
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, invariant, rule
 
 from contracts.rules import load_rules
 from harness.checks import label_test
-from suites.machines import ApiMachine, Read, expect, machine_settings, read_back
+from suites.machines import ApiMachine, Read, expect, read_back, run_machine
 
 pytestmark = pytest.mark.lifecycle
 
@@ -144,15 +143,13 @@ class AccountLifecycle(ApiMachine):
                        f"{REFRESH_FIELD[feature]}={refresh}")
 
 
-def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile, rules):
+def test_rendering_template_lifecycle_matches_the_model(api, contract, world, profile, rules, machine_threads):
     label_test(contract["ArchiveInvoiceRenderingTemplate"], "lifecycle",
                title="Rendering templates: archive/unarchive keep the server equal to the model")
-    run_state_machine_as_test(functools.partial(TemplateLifecycle, api, contract, world, rules),
-                              settings=machine_settings(profile))
+    run_machine(TemplateLifecycle, api, contract, world, rules, profile=profile, threads=machine_threads)
 
 
-def test_financial_connections_account_lifecycle_matches_the_model(api, contract, world, profile):
+def test_financial_connections_account_lifecycle_matches_the_model(api, contract, world, profile, machine_threads):
     label_test(contract["SubscribeFinancialConnectionsAccount"], "lifecycle",
                title="Financial Connections: subscriptions and refreshes follow the model")
-    run_state_machine_as_test(functools.partial(AccountLifecycle, api, contract, world),
-                              settings=machine_settings(profile))
+    run_machine(AccountLifecycle, api, contract, world, profile=profile, threads=machine_threads)

@@ -380,6 +380,23 @@ def test_writes_counts_every_request_but_reads_for_the_client_and_its_siblings(
     assert client.sent == sibling.sent == 6  # every request, reads included
 
 
+def test_a_thread_sibling_counts_its_own_writes_and_shares_the_rest(
+        client: ApiClient, server: ScriptedServer, seen: list[Exchange], api_key: str) -> None:
+    gated: list[str] = []
+    client.gate(lambda: gated.append("gate"))
+    sibling = client.thread_sibling()
+    sibling.post("/v1/customers", {"name": "a"})
+    sibling.get("/v1/customers")
+    assert (sibling.writes, sibling.sent) == (1, 2)
+    assert (client.writes, client.sent) == (0, 0), "the other thread's requests change nothing it reuses"
+    client.delete("/v1/invoices/in_1")
+    assert (client.writes, sibling.writes) == (1, 1)
+    assert sibling.api_key == api_key and sibling.on_exchange is client.on_exchange
+    assert [r["headers"]["Authorization"] for r in server.requests] == [f"Bearer {api_key}"] * 3
+    assert gated == ["gate"] * 3, "the run's pace and budget count both threads' requests"
+    assert len(seen) == 3
+
+
 # --------------------------------------------------------------------------- redaction and reporting
 
 
