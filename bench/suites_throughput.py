@@ -226,6 +226,8 @@ class Run:
 def env_for(code: Path, reports: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_ADDOPTS"))}
     env["PYTHONPATH"] = str(code)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):  # as ./run does: bytecode cached, but outside the checkouts
+        env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "harness-bench-pycache"))
     if reports is not None:
         env["HARNESS_REPORTS_DIR"] = str(reports)
     return env

@@ -330,3 +330,17 @@ def test_run_suites_refuses_a_worker_count_that_is_not_one_before_installing_any
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("run: HARNESS_WORKERS takes a whole number of pytest-xdist workers, or auto "
                                    "(got 'abc')")
+
+
+def test_run_writes_bytecode_into_the_venv_when_the_environment_forbids_it(tmp_path: Path) -> None:
+    """Under PYTHONDONTWRITEBYTECODE every pytest process would rewrite ~370 plugin modules again (~2 CPU s each);
+    `./run` has them cached, inside the venv rather than beside the sources."""
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("import sys\n\ndef test_probe():\n"
+                     "    print('PROBE', sys.flags.dont_write_bytecode, sys.pycache_prefix)\n")
+    env = {k: v for k, v in clean_env(PYTHONDONTWRITEBYTECODE="1").items() if k != "PYTHONPYCACHEPREFIX"}
+    proc = subprocess.run([str(ROOT / "run"), "tests", str(probe), "-q", "-s", "-p", "no:xdist"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("PROBE"))
+    assert line == f"PROBE 0 {ROOT / '.venv' / 'pycache'}"
