@@ -194,7 +194,7 @@ class MachineFactory:
     source, so the key is the class's name, and each machine replays its own failing examples, not another's (a
     ``functools.partial`` has no name either: every machine shared one key). Nor does Hypothesis parse source to
     get the key: ``ast`` parsing in two threads at once can fail with "AST constructor recursion depth mismatch"
-    (CPython 3.12)."""
+    (seen on CPython 3.11)."""
 
     def __init__(self, machine: type[ApiMachine], *args: Any) -> None:
         self.machine, self.args = machine, args
@@ -228,36 +228,35 @@ def run_machine(machine: type[ApiMachine], api: ApiClient, contract: Contract, w
     every = shares(profile.machines, threads)
     outcomes: list[tuple[int, BaseException]] = []
 
-    def run(client: ApiClient, own_world: World, runs: int) -> None:
-        try:
-            run_state_machine_as_test(MachineFactory(machine, client, contract, own_world, *args),
-                                      settings=settings(machine_settings(profile), max_examples=runs))
-        except BaseException as exc:
-            outcomes.append((threading.get_ident(), exc))
+    recorded: dict[int, thread_steps.Recorded] = {}  # thread number -> its steps
 
-    recorded: list[thread_steps.Recorded] = []
+    def run(client: ApiClient, own_world: World, runs: int) -> None:
+        run_state_machine_as_test(MachineFactory(machine, client, contract, own_world, *args),
+                                  settings=settings(machine_settings(profile), max_examples=runs))
 
     def extra(number: int, runs: int) -> None:
         client = api.thread_sibling()
         with thread_steps.capture(f"{runs} run{'s' if runs > 1 else ''} in thread {number}") as steps:
-            run(client, world.for_client(client), runs)
-        recorded.append(steps)
+            try:
+                run(client, world.for_client(client), runs)
+            except BaseException as exc:  # raised in the test's thread, by _raise_outcomes
+                outcomes.append((threading.get_ident(), exc))
+        recorded[number] = steps
 
     started = [threading.Thread(target=extra, args=(i + 2, runs), name=f"{machine.__name__}-{i + 2}", daemon=True)
                for i, runs in enumerate(every[1:])]
     for thread in started:
         thread.start()
     try:
-        run_state_machine_as_test(MachineFactory(machine, api, contract, world, *args),
-                                  settings=settings(machine_settings(profile), max_examples=every[0]))
+        run(api, world, every[0])
     except (KeyboardInterrupt, SystemExit):
         raise  # the person or the process stops the run: no waiting for the other threads
     except BaseException as exc:
         outcomes.insert(0, (threading.get_ident(), exc))
     for thread in started:
         thread.join()
-    for steps in sorted(recorded, key=lambda r: r.title.rsplit(" ", 1)[-1]):
-        thread_steps.write(steps)
+    for number in sorted(recorded):
+        thread_steps.write(recorded[number])
     _raise_outcomes(machine, outcomes)
 
 
