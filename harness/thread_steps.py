@@ -95,12 +95,24 @@ def later(report: Callable[[], Any]) -> None:
         report()
 
 
-def write(recorded: Recorded) -> None:
+class ThreadFailed(Exception):
+    """Marks the step of a captured thread that failed (its message: the first line of that thread's error)."""
+
+
+def write(recorded: Recorded, error: BaseException | None = None) -> None:
     """Report what a captured thread recorded as Allure steps, from the test's own thread (after that thread is
-    done); a no-op without an Allure listener, as ``allure.step`` is."""
-    with allure.step(recorded.title):
-        for child in recorded.children:
-            if isinstance(child, Recorded):
-                write(child)
-            else:
-                child()
+    done); a no-op without an Allure listener, as ``allure.step`` is. With the `error` the thread raised, its step
+    is marked broken with the error's first line (the error itself is the test's to raise)."""
+    try:
+        with allure.step(recorded.title):
+            for child in recorded.children:
+                if isinstance(child, Recorded):
+                    write(child)
+                else:
+                    child()
+            if error is not None:
+                first = (str(error).strip().splitlines() or [""])[0]
+                raise ThreadFailed(f"{type(error).__name__}: {first}")
+    except ThreadFailed:
+        if error is None:
+            raise

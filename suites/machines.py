@@ -228,7 +228,7 @@ def run_machine(machine: type[ApiMachine], api: ApiClient, contract: Contract, w
     every = shares(profile.machines, threads)
     outcomes: list[tuple[int, BaseException]] = []
 
-    recorded: dict[int, thread_steps.Recorded] = {}  # thread number -> its steps
+    recorded: dict[int, tuple[thread_steps.Recorded, int]] = {}  # thread number -> its steps, its ident
 
     def run(client: ApiClient, own_world: World, runs: int) -> None:
         run_state_machine_as_test(MachineFactory(machine, client, contract, own_world, *args),
@@ -236,12 +236,12 @@ def run_machine(machine: type[ApiMachine], api: ApiClient, contract: Contract, w
 
     def extra(number: int, runs: int) -> None:
         client = api.thread_sibling()
-        with thread_steps.capture(f"{runs} run{'s' if runs > 1 else ''} in thread {number}") as steps:
+        with thread_steps.capture(f"runs in thread {number}") as steps:
             try:
                 run(client, world.for_client(client), runs)
             except BaseException as exc:  # raised in the test's thread, by _raise_outcomes
                 outcomes.append((threading.get_ident(), exc))
-        recorded[number] = steps
+        recorded[number] = steps, threading.get_ident()
 
     started = [threading.Thread(target=extra, args=(i + 2, runs), name=f"{machine.__name__}-{i + 2}", daemon=True)
                for i, runs in enumerate(every[1:])]
@@ -255,8 +255,10 @@ def run_machine(machine: type[ApiMachine], api: ApiClient, contract: Contract, w
         outcomes.insert(0, (threading.get_ident(), exc))
     for thread in started:
         thread.join()
+    errors = dict(outcomes)
     for number in sorted(recorded):
-        thread_steps.write(recorded[number])
+        steps, ident = recorded[number]
+        thread_steps.write(steps, errors.get(ident))
     _raise_outcomes(machine, outcomes)
 
 

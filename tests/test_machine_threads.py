@@ -171,7 +171,8 @@ def test_a_skip_is_raised_only_when_no_thread_failed() -> None:
 
 @pytest.fixture
 def allure_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The titles of the Allure steps opened, indented by depth, in the order they were opened."""
+    """The titles of the Allure steps opened, indented by depth, in the order they were opened (and "failed: ..."
+    where an error left one)."""
     opened: list[str] = []
     depth = [0]
 
@@ -181,6 +182,9 @@ def allure_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         depth[0] += 1
         try:
             yield
+        except Exception as exc:
+            opened.append("  " * depth[0] + f"failed: {exc}")
+            raise
         finally:
             depth[0] -= 1
 
@@ -194,9 +198,22 @@ def test_the_other_threads_steps_are_written_by_the_test_thread_after_its_own(al
             and not line.strip().startswith("run")]
     assert ours and all(line == "rule: act on api" for line in ours), "the test's thread writes its steps directly"
     tail = allure_steps[len(ours):]
-    assert tail[0] == "2 runs in thread 2"
-    assert [line for line in tail if line.strip().startswith("run")] == ["  run 1", "  run 2"]
+    assert tail[0] == "runs in thread 2"
+    assert [line for line in tail if line.startswith("  run")] == ["  run 1", "  run 2"]
     assert all(line == "    rule: act on api-sibling1" for line in tail if "rule" in line)
+
+
+def test_the_step_of_a_thread_that_failed_says_so(allure_steps: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allure_http, "adopt_kept", lambda ident: None)
+
+    def fail_in_sibling(machine: Probe) -> None:
+        if machine.api.name != "api":
+            raise Found("the sibling's run failed\nmore detail")
+
+    with pytest.raises(Found):
+        _run(fail_in_sibling)
+    assert allure_steps[-1] == "  failed: Found: the sibling's run failed"
+    assert "runs in thread 2" in allure_steps
 
 
 def test_a_captured_thread_records_steps_and_deferred_reports_in_order(allure_steps: list[str]) -> None:
