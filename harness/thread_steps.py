@@ -24,6 +24,8 @@ from typing import Any
 
 import allure
 
+from harness.redaction import scrub
+
 _local = threading.local()
 
 
@@ -112,7 +114,7 @@ def write(recorded: Recorded, error: BaseException | None = None) -> None:
                     child()
             if error is not None:
                 first = (str(error).strip().splitlines() or [""])[0]
-                raise ThreadFailed(f"{type(error).__name__}: {first}")
+                raise ThreadFailed(scrub(f"{type(error).__name__}: {first}"))
     except ThreadFailed:
         if error is None:
             raise

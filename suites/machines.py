@@ -19,6 +19,7 @@ Their Allure steps are written by the test's thread once they are done (`harness
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -122,10 +123,9 @@ class ApiCalls:
         key = _read_key(operation_id, path_params, params) if plan.method == "GET" and not kwargs else None
         if key is not None and key in self._answered():
             return self._answers[key]
-        if self.steps:
-            with thread_steps.step(f"rule: {plan.operation} {path_params or ''} {params or ''}"):
-                resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
-        else:
+        step = (thread_steps.step(f"rule: {plan.operation} {path_params or ''} {params or ''}") if self.steps
+                else contextlib.nullcontext())
+        with step:
             resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
         if key is not None:
             self._keep(key, resp)
