@@ -123,8 +123,8 @@ class ApiCalls:
         key = _read_key(operation_id, path_params, params) if plan.method == "GET" and not kwargs else None
         if key is not None and key in self._answered():
             return self._answers[key]
-        step = (thread_steps.step(f"rule: {plan.operation} {path_params or ''} {params or ''}") if self.steps
-                else contextlib.nullcontext())
+        title = " ".join(str(part) for part in ("rule:", plan.operation, path_params, params) if part)
+        step = thread_steps.step(title) if self.steps else contextlib.nullcontext()
         with step:
             resp = self.api.request(plan.method, plan.path, plan.params, operation=plan.operation, **kwargs)
         if key is not None:

@@ -286,4 +286,4 @@ def test_a_rules_calls_in_another_thread_are_recorded_steps(allure_steps: list[s
     thread.join()
     assert allure_steps == []
     thread_steps.write(results[0])
-    assert allure_steps == ["thread 2", "  rule: RetrieveInvoice {'invoice': 'in_1'} "]
+    assert allure_steps == ["thread 2", "  rule: RetrieveInvoice {'invoice': 'in_1'}"]
