@@ -79,8 +79,8 @@ def section(title: str) -> None:
     if not opened:
         return
     root = opened[0]
-    if len(opened) > 1 and not opened[1].children and root.children and root.children[-1] is opened[1]:
-        root.children.pop()
+    if len(opened) > 1 and not opened[1].children:  # the open section (never called inside a step)
+        root.children.remove(opened[1])
     number = sum(isinstance(child, Recorded) for child in root.children) + 1
     recorded = Recorded(f"{title} {number}")
     root.children.append(recorded)

@@ -16,7 +16,7 @@ from contracts.loader import load_contract
 from harness import allure_http, thread_steps
 from harness.checks import INVARIANT, fail
 from harness.findings_plugin import check_failures
-from harness.profiles import PROFILES
+from harness.profiles import Profile
 from suites.machines import ApiCalls, MachineFactory, run_machine, shares
 from suites.test_lifecycle_identity import IdentityLifecycle
 from suites.test_lifecycle_templates_accounts import TemplateLifecycle
@@ -78,8 +78,7 @@ class Probe(RuleBasedStateMachine):
             self.behaviour(self)
 
 
-PROFILE = PROFILES["quick"].__class__("test", examples=1, steps=3, machines=4, page_objects=1,
-                                      schemathesis_examples=1)
+PROFILE = Profile("test", examples=1, steps=3, machines=4, page_objects=1, schemathesis_examples=1)
 
 
 def _run(behaviour: Callable[[Probe], None], threads: int = 2, api: FakeApi | None = None) -> FakeApi:
